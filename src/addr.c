@@ -1,0 +1,37 @@
+/* addr.c — IP addresses as mxray prints and compares them. */
+#include "packet.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+const char *mx_addr_str(const mx_addr *a, char *buf, size_t len)
+{
+    if (a->family == 4)
+        return inet_ntop(AF_INET, a->bytes, buf, (socklen_t)len) ? buf : "?";
+    if (a->family == 6)
+        return inet_ntop(AF_INET6, a->bytes, buf, (socklen_t)len) ? buf : "?";
+    if (len > 0) {
+        strncpy(buf, "?", len);
+        buf[len - 1] = '\0';
+    }
+    return buf;
+}
+
+bool mx_addr_equal(const mx_addr *a, const mx_addr *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
+}
+
+bool mx_addr_parse(const char *text, mx_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, text, out->bytes) == 1) {
+        out->family = 4;
+        return true;
+    }
+    if (inet_pton(AF_INET6, text, out->bytes) == 1) {
+        out->family = 6;
+        return true;
+    }
+    return false;
+}

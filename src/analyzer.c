@@ -1,0 +1,73 @@
+/* analyzer.c — drives one frame through the pipeline; counts what it skips. */
+#include "analyzer.h"
+#include "decode.h"
+#include "diagnose.h"
+#include "flow.h"
+
+struct mx_analyzer {
+    mx_flow_table *flows;
+    mx_session_fn on_session;
+    void *ctx;
+    mx_diagnose_ctx diag;
+    mx_run_stats stats;
+};
+
+static void flow_finished(mx_flow *f, void *ctx)
+{
+    mx_analyzer *a = ctx;
+    mx_session *s = mx_diagnose(f, &a->diag);
+    a->stats.smtp_sessions++;
+    a->on_session(s, a->ctx);
+}
+
+mx_analyzer *mx_analyzer_new(const uint16_t *ports, size_t n_ports, size_t max_flows,
+                             mx_session_fn on_session, void *ctx)
+{
+    mx_analyzer *a = g_new0(mx_analyzer, 1);
+    a->flows = mx_flow_table_new(ports, n_ports, max_flows, flow_finished, a);
+    a->on_session = on_session;
+    a->ctx = ctx;
+    return a;
+}
+
+void mx_analyzer_free(mx_analyzer *a)
+{
+    if (!a)
+        return;
+    mx_flow_table_free(a->flows);
+    g_free(a);
+}
+
+void mx_analyzer_frame(mx_analyzer *a, const mx_raw_frame *frame)
+{
+    mx_packet pkt;
+    pkt.frame = frame->frame;
+    pkt.file_index = frame->file_index;
+    pkt.ts_us = frame->ts_us;
+    mx_decode(frame->dlt, frame->data, frame->caplen, frame->wirelen, &pkt);
+
+    a->stats.packets++;
+    a->stats.bytes += frame->wirelen;
+    if (frame->ts_us > a->diag.capture_end_us)
+        a->diag.capture_end_us = frame->ts_us;
+    if (pkt.skip == MX_SKIP_TRUNCATED || pkt.snapped)
+        a->stats.truncated++;
+    if (pkt.skip == MX_SKIP_FRAGMENT || pkt.skip == MX_SKIP_MALFORMED || pkt.skip == MX_SKIP_TRUNCATED)
+        a->stats.skipped++;
+    if (pkt.skip != MX_SKIP_NONE)
+        return;
+    mx_flow_table_packet(a->flows, &pkt);
+}
+
+void mx_analyzer_finish(mx_analyzer *a)
+{
+    mx_flow_table_finish_all(a->flows);
+}
+
+void mx_analyzer_stats(const mx_analyzer *a, mx_run_stats *out)
+{
+    *out = a->stats;
+    const mx_flow_stats *fs = mx_flow_table_stats(a->flows);
+    out->tcp_flows = fs->flows;
+    out->evicted = fs->evicted;
+}

@@ -1,0 +1,28 @@
+/* analyzer.h — the pipeline in one object: frame -> decode -> flow table -> diagnose -> session.
+ *
+ * Takes: raw frames (from a file source or a live capture).  Produces:
+ * finished sessions, handed to the caller's callback as soon as their
+ * flow finishes (the callback owns them).  Owns: the flow table and the
+ * counters behind the report's stats.
+ */
+#ifndef MX_ANALYZER_H
+#define MX_ANALYZER_H
+
+#include "report.h"
+#include "source.h"
+
+typedef void (*mx_session_fn)(mx_session *s, void *ctx);
+
+typedef struct mx_analyzer mx_analyzer;
+
+mx_analyzer *mx_analyzer_new(const uint16_t *ports, size_t n_ports, size_t max_flows,
+                             mx_session_fn on_session, void *ctx);
+void mx_analyzer_free(mx_analyzer *a);
+
+void mx_analyzer_frame(mx_analyzer *a, const mx_raw_frame *frame);
+/* End of input: every open flow is finished and judged. */
+void mx_analyzer_finish(mx_analyzer *a);
+
+void mx_analyzer_stats(const mx_analyzer *a, mx_run_stats *out);
+
+#endif

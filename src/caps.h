@@ -1,0 +1,62 @@
+/* caps.h — every limit and timer of mxray in one place, each with its reason.
+ *
+ * Memory must depend on concurrent flows, never on the size of the input:
+ * these caps bound it, and every time one is hit a counter in the stats says so.
+ */
+#ifndef MX_CAPS_H
+#define MX_CAPS_H
+
+/* Flows tracked at once.  A busy gateway has a few hundred SMTP connections
+ * open; 65536 leaves room for a SYN flood while keeping the table under
+ * ~100 MB.  When full, the least recently active flow is finished early
+ * (judged on what it has) and counted as evicted. */
+#define MX_MAX_FLOWS 65536
+
+/* A flow with no packet for this long is finished.  Postfix's longest
+ * default wait (smtp_data_done_timeout) is 600 s; RFC 5321 4.5.3.2 allows
+ * 10 min for the final reply, so 15 min idle means the client gave up. */
+#define MX_FLOW_IDLE_US (900LL * 1000000)
+
+/* A closed flow (both FINs or a RST) is kept this long after its last
+ * packet so that late retransmissions and injected packets racing the
+ * RST (Weaver/Sommer/Paxson, NDSS 2009) still reach it. */
+#define MX_FLOW_CLOSED_LINGER_US (30LL * 1000000)
+
+/* SYN retransmissions remembered per flow: the schedule is evidence
+ * (Linux 1-3-7-15 s, Linux >= 6.5 flat 1 s, Windows 3-6 s); 16 covers
+ * the longest default (tcp_syn_retries = 6). */
+#define MX_SYN_TIMES_MAX 16
+
+/* Zeek's history string repeats a letter at most for powers of ten
+ * (retransmission counts); 32 letters hold any realistic connection. */
+#define MX_HISTORY_MAX 32
+
+/* Recent unACKed segments remembered per direction, to learn the largest
+ * segment size the peer did ACK (a PMTU black hole passes small ones). */
+#define MX_INFLIGHT_RING 16
+
+/* Out-of-order data held per direction before it is dropped and the gap
+ * marked: a window's worth of MSS-sized segments on a LAN-speed path. */
+#define MX_STREAM_OOO_SEGMENTS 16
+#define MX_STREAM_OOO_BYTES (64 * 1024)
+
+/* Longest SMTP line kept for parsing.  RFC 5321 4.5.3.1.4/5 limit command
+ * lines to 512 and reply lines to 512 octets; longer lines are cut and
+ * counted, never a reason to grow a buffer. */
+#define MX_SMTP_LINE_MAX 1024
+
+/* Replies remembered per session (for latency and reports); a session
+ * that pipelines thousands of RCPTs keeps the first ones and counts the rest. */
+#define MX_SMTP_REPLIES_MAX 64
+#define MX_SMTP_EXTENSIONS_MAX 32
+#define MX_SMTP_PENDING_MAX 64
+
+/* A greeting later than this after the handshake earns slow_greeting:
+ * resolvers retry after 5 s (glibc RES_TIMEOUT), so a server's PTR lookup
+ * of the client shows as 5, 10, 15 s delays. */
+#define MX_SLOW_GREETING_US (4LL * 1000000)
+
+/* Evidence entries per verdict: enough for the decisive frames. */
+#define MX_EVIDENCE_MAX 12
+
+#endif

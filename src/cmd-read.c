@@ -1,0 +1,158 @@
+/* cmd-read.c — `mxray read`: captures in, report out. */
+#include "config.h"
+#include "analyzer.h"
+#include "caps.h"
+#include "cmd.h"
+#include "report.h"
+#include "source.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef enum { FORMAT_TEXT, FORMAT_JSON, FORMAT_JSONL } output_format;
+
+typedef struct read_run {
+    mx_report report;
+    output_format format;
+    bool any_failed;
+} read_run;
+
+static void on_session(mx_session *s, void *ctx)
+{
+    read_run *run = ctx;
+    mx_report_count(&run->report, s);
+    if (mx_session_failed(s))
+        run->any_failed = true;
+    if (run->format == FORMAT_JSONL) {
+        /* Streamed as it finishes: memory stays flat however long the capture. */
+        mx_report_json_line(s, &run->report, stdout);
+        mx_session_free(s);
+    } else {
+        g_ptr_array_add(run->report.sessions, s);
+    }
+}
+
+gboolean mx_parse_ports(const char *text, GArray *ports, GError **error)
+{
+    g_auto(GStrv) parts = g_strsplit(text, ",", -1);
+    for (char **p = parts; *p; p++) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long v = strtoul(*p, &end, 10);
+        if (**p == '\0' || *end != '\0' || errno || v == 0 || v > 65535) {
+            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        "--ports: '%s' is not a port number (1-65535)", *p);
+            return FALSE;
+        }
+        uint16_t port = (uint16_t)v;
+        g_array_append_val(ports, port);
+    }
+    if (ports->len == 0) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--ports: no port given");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static bool is_input_name(const char *arg)
+{
+    struct stat st;
+    return strcmp(arg, "-") == 0 || stat(arg, &st) == 0;
+}
+
+int mx_cmd_read(int argc, char **argv)
+{
+    g_autofree char *format = NULL;
+    g_autofree char *ports_text = NULL;
+    gboolean verbose = FALSE, numeric = FALSE;
+    gint max_flows = MX_MAX_FLOWS;
+    GOptionEntry entries[] = {
+        { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "Output: text (default), json or jsonl", "FORMAT" },
+        { "ports", 'p', 0, G_OPTION_ARG_STRING, &ports_text, "SMTP ports to track (default 25)", "25,587" },
+        { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "List clean sessions too", NULL },
+        { "numeric", 'n', 0, G_OPTION_ARG_NONE, &numeric, "No DNS look-ups (always the case; accepted for tcpdump habits)", NULL },
+        { "max-flows", 0, 0, G_OPTION_ARG_INT, &max_flows, "Flows tracked at once before the oldest is evicted", "N" },
+        { NULL, 0, 0, 0, NULL, NULL, NULL },
+    };
+    g_autoptr(GOptionContext) octx = g_option_context_new("FILE... [BPF EXPRESSION] - explain SMTP failures in captures");
+    g_option_context_set_summary(octx,
+        "Reads pcap/pcapng captures (several files are merged in time order; - is stdin)\n"
+        "and reports, for every SMTP session, which hop failed and why.\n"
+        "Exit status: 0 no failure, 1 a session failed or was rejected, 2 usage or input error.");
+    g_option_context_add_main_entries(octx, entries, NULL);
+    g_autoptr(GError) error = NULL;
+    if (!g_option_context_parse(octx, &argc, &argv, &error)) {
+        fprintf(stderr, "mxray read: %s (try --help)\n", error->message);
+        return MX_EXIT_USAGE;
+    }
+
+    read_run run = {0};
+    if (!format || strcmp(format, "text") == 0)
+        run.format = FORMAT_TEXT;
+    else if (strcmp(format, "json") == 0)
+        run.format = FORMAT_JSON;
+    else if (strcmp(format, "jsonl") == 0)
+        run.format = FORMAT_JSONL;
+    else {
+        fprintf(stderr, "mxray read: unknown format '%s' (text, json or jsonl)\n", format);
+        return MX_EXIT_USAGE;
+    }
+    if (max_flows < 1) {
+        fprintf(stderr, "mxray read: --max-flows must be at least 1\n");
+        return MX_EXIT_USAGE;
+    }
+    g_autoptr(GArray) ports = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+    if (!mx_parse_ports(ports_text ? ports_text : "25", ports, &error)) {
+        fprintf(stderr, "mxray read: %s\n", error->message);
+        return MX_EXIT_USAGE;
+    }
+
+    /* argv[0] is "read"; then files while they exist, then the expression. */
+    if (argc < 2) {
+        fprintf(stderr, "mxray read: no capture file given (try --help)\n");
+        return MX_EXIT_USAGE;
+    }
+    int first_expr = 2;
+    while (first_expr < argc && is_input_name(argv[first_expr]))
+        first_expr++;
+    g_autofree char *expr = first_expr < argc ? g_strjoinv(" ", argv + first_expr) : NULL;
+
+    g_autoptr(GError) open_error = NULL;
+    mx_source *src = mx_source_open((const char *const *)argv + 1, (size_t)(first_expr - 1), expr, &open_error);
+    if (src == NULL) {
+        fprintf(stderr, "mxray: %s\n", open_error->message);
+        return MX_EXIT_USAGE;
+    }
+
+    mx_report_init(&run.report);
+    run.report.version = PACKAGE_VERSION;
+    run.report.verbose = verbose;
+    for (size_t i = 0; i < mx_source_file_count(src); i++)
+        g_ptr_array_add(run.report.inputs, g_strdup(mx_source_file_name(src, (uint32_t)i)));
+
+    mx_analyzer *an = mx_analyzer_new((const uint16_t *)ports->data, ports->len, (size_t)max_flows, on_session, &run);
+    mx_raw_frame frame;
+    while (mx_source_next(src, &frame))
+        mx_analyzer_frame(an, &frame);
+    mx_analyzer_finish(an);
+    mx_analyzer_stats(an, &run.report.stats);
+    mx_analyzer_free(an);
+
+    mx_report_sort(&run.report);
+    if (run.format == FORMAT_JSON)
+        mx_report_json(&run.report, stdout);
+    else if (run.format == FORMAT_TEXT)
+        mx_report_text(&run.report, stdout);
+    fflush(stdout);
+
+    /* Errors last, after what was read before the damage is reported. */
+    const GPtrArray *errors = mx_source_errors(src);
+    for (guint i = 0; i < errors->len; i++)
+        fprintf(stderr, "mxray: %s\n", (const char *)g_ptr_array_index(errors, i));
+    int status = errors->len ? MX_EXIT_USAGE : run.any_failed ? MX_EXIT_FAILURES : MX_EXIT_OK;
+    mx_source_free(src);
+    mx_report_clear(&run.report);
+    return status;
+}

@@ -1,0 +1,31 @@
+/* diagnose-smtp.h — the SMTP-phase rules: from a connected flow's SMTP state to a verdict.
+ *
+ * Takes: a finished mx_flow whose TCP handshake completed (or that began
+ * mid-session), with its struct mx_smtp (may be NULL: no payload at all).
+ * Produces: outcome, kind, phase, culprit role/confidence, summary,
+ * advice, mta_status, evidence and the smtp_inspection / slow_greeting
+ * warnings.  Connect-phase kinds, ICMP and RST origin stay in diagnose.c,
+ * which may refine a failed/incomplete verdict afterwards (a server RST).
+ */
+#ifndef MX_DIAGNOSE_SMTP_H
+#define MX_DIAGNOSE_SMTP_H
+
+#include <stdbool.h>
+
+#include "flow.h"
+#include "verdict.h"
+
+/* A capture that ends this long after a command with no reply and no
+ * close from the client counts as a failure (low confidence) rather than
+ * incomplete: a healthy server answers within seconds.  Move to caps.h. */
+#define MX_SMTP_STALL_US (30LL * 1000000)
+
+/* Decides the SMTP-phase verdict.  Returns true when it set a verdict
+ * (always, except for a mid-session capture that shows nothing decisive). */
+bool mx_diagnose_smtp(const mx_flow *f, mx_verdict *v);
+
+/* "matches RFC 5321 4.5.3.2 (5 min) and Postfix smtp_helo_timeout (300 s)"
+ * for a client wait of waited_us in phase; NULL when no usual timer fits. */
+char *mx_describe_smtp_timer(mx_phase phase, int64_t waited_us);
+
+#endif

@@ -1,0 +1,337 @@
+/* diagnose.c — connect-phase rules, resets, and the dispatch to SMTP-phase rules.
+ *
+ * Order matters and follows the packet story: an ICMP error or a RST that
+ * answers the SYN ends the story at connect; a SYN-ACK hands it to the
+ * SMTP rules; a SYN with no answer at all is a silent drop.
+ */
+#include "diagnose.h"
+#include "diagnose-smtp.h"
+#include "hops.h"
+#include "smtp.h"
+
+#include <math.h>
+#include <string.h>
+
+#define ADDR_BUF 64
+
+static double secs(int64_t us) { return (double)us / 1e6; }
+
+/* ---- SYN retry schedules -------------------------------------------------- */
+
+char *mx_describe_syn_schedule(const int64_t *offsets_us, size_t n)
+{
+    GString *s = g_string_new(NULL);
+    if (n == 0)
+        return g_string_free(s, FALSE);
+    g_string_append(s, "retries at ");
+    for (size_t i = 0; i < n; i++)
+        g_string_append_printf(s, "%s%.0f", i ? ", " : "", secs(offsets_us[i]));
+    g_string_append(s, " s");
+
+    /* Gaps between consecutive SYNs, in seconds. */
+    double gap[MX_SYN_TIMES_MAX];
+    size_t flat = 0, doubling = 0;
+    for (size_t i = 0; i < n && i < MX_SYN_TIMES_MAX; i++) {
+        gap[i] = secs(offsets_us[i] - (i ? offsets_us[i - 1] : 0));
+        if (fabs(gap[i] - 1.0) < 0.25)
+            flat++;
+        if (i > 0 && fabs(gap[i] / gap[i - 1] - 2.0) < 0.35)
+            doubling++;
+    }
+    if (flat == n && n >= 2)
+        g_string_append(s, ": Linux >= 6.5 retries 1 s apart (tcp_syn_linear_timeouts)");
+    else if (flat >= 2 && flat < n && fabs(gap[0] - 1.0) < 0.25)
+        g_string_append(s, ": Linux >= 6.5 (1 s apart, then exponential backoff)");
+    else if (fabs(gap[0] - 1.0) < 0.25 && (n == 1 || doubling + 1 == n))
+        g_string_append(s, ": Linux default backoff (1, 3, 7, 15 s)");
+    else if (fabs(gap[0] - 3.0) < 0.5 && (n == 1 || doubling + 1 == n))
+        g_string_append(s, ": Windows backoff (3, 9 s)");
+    return g_string_free(s, FALSE);
+}
+
+/* ---- ICMP ------------------------------------------------------------------ */
+
+static bool icmp_admin_prohibited(bool v6, uint8_t type, uint8_t code)
+{
+    if (v6)
+        return type == 1 && (code == 1 || code == 5 || code == 6);
+    return type == 3 && (code == 9 || code == 10 || code == 13);
+}
+
+static bool icmp_host_unreachable(bool v6, uint8_t type, uint8_t code)
+{
+    if (v6)
+        return type == 1 && code == 3;
+    return type == 3 && (code == 1 || code == 7 || code == 12);
+}
+
+static const char *icmp_describe(bool v6, uint8_t type, uint8_t code)
+{
+    if (v6) {
+        if (type == 1) {
+            static const char *const names[] = {
+                "no route to destination", "communication administratively prohibited",
+                "beyond scope of source address", "address unreachable", "port unreachable",
+                "source address failed ingress/egress policy", "reject route to destination",
+            };
+            return code < G_N_ELEMENTS(names) ? names[code] : "destination unreachable";
+        }
+        if (type == 3)
+            return "hop limit exceeded in transit";
+        if (type == 4)
+            return "parameter problem";
+        return "ICMPv6 error";
+    }
+    if (type == 3) {
+        static const char *const names[] = {
+            "net unreachable", "host unreachable", "protocol unreachable", "port unreachable",
+            "fragmentation needed", "source route failed", "destination network unknown",
+            "destination host unknown", "source host isolated", "network administratively prohibited",
+            "host administratively prohibited", "network unreachable for TOS",
+            "host unreachable for TOS", "communication administratively prohibited",
+            "host precedence violation", "precedence cutoff in effect",
+        };
+        return code < G_N_ELEMENTS(names) ? names[code] : "destination unreachable";
+    }
+    if (type == 11)
+        return "TTL exceeded in transit (a routing loop or too long a path)";
+    if (type == 12)
+        return "parameter problem";
+    if (type == 4)
+        return "source quench";
+    if (type == 5)
+        return "redirect";
+    return "ICMP error";
+}
+
+/* What an MTA's connect() most likely reported for this ICMP error
+ * (Linux maps admin-prohibited to EHOSTUNREACH). */
+static const char *icmp_mta_status(bool v6, uint8_t type, uint8_t code)
+{
+    if ((v6 && type == 1 && code == 0) || (!v6 && type == 3 && (code == 0 || code == 6 || code == 11)))
+        return "450 4.4.1 Network is unreachable";
+    if ((v6 && type == 1 && code == 4) || (!v6 && type == 3 && (code == 2 || code == 3)))
+        return "450 4.4.1 Connection refused";
+    return "450 4.4.1 No route to host";
+}
+
+static void rule_icmp(const mx_flow *f, mx_verdict *v, mx_phase phase)
+{
+    char src[ADDR_BUF], server[ADDR_BUF];
+    mx_addr_str(&f->icmp_src, src, sizeof src);
+    mx_addr_str(&f->key.server, server, sizeof server);
+    bool v6 = f->icmp_v6;
+    const char *what = icmp_describe(v6, f->icmp_type, f->icmp_code);
+    int hop = mx_hop_of_ttl(f->icmp_ttl);
+    bool from_server = mx_addr_equal(&f->icmp_src, &f->key.server);
+    int64_t after_syn = f->syn_count ? f->icmp.ts_us - f->syn[0].ts_us : -1;
+    bool phase_connect = phase == MX_PHASE_CONNECT;
+
+    mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_ICMP_UNREACHABLE, phase, MX_ROLE_PATH, MX_CONFIDENCE_HIGH);
+    mx_verdict_culprit_ip(v, &f->icmp_src, hop);
+    g_string_assign(v->mta_status, icmp_mta_status(v6, f->icmp_type, f->icmp_code));
+
+    if (from_server) {
+        v->culprit.role = MX_ROLE_SERVER;
+        g_string_printf(v->summary, "%s itself answered %s with ICMP %s.", server,
+                        phase_connect ? "the SYN" : "the session", what);
+        g_string_assign(v->advice, "The server's own host refuses the connection: ask its postmaster "
+                        "whether the MTA listens on this port and whether its host firewall rejects the gateway.");
+    } else if (icmp_admin_prohibited(v6, f->icmp_type, f->icmp_code)) {
+        v->culprit.role = MX_ROLE_FIREWALL;
+        g_string_printf(v->summary, "A firewall at %s (hop %d) rejects connections to %s port %u: ICMP %s.",
+                        src, hop, server, f->key.server_port, what);
+        g_string_printf(v->advice, "Ask whoever runs %s to allow outbound TCP port %u from the gateway to %s; "
+                        "the ICMP error names the device, so no further search is needed.",
+                        src, f->key.server_port, server);
+    } else if (icmp_host_unreachable(v6, f->icmp_type, f->icmp_code) && after_syn >= 2500000) {
+        /* A router queues the SYN while it asks for the next hop's MAC
+         * address; Linux gives up after 3 s of ARP/ND: nothing answers on
+         * the server's own LAN, so the server (or its address) is down. */
+        v->culprit.role = MX_ROLE_SERVER;
+        v->culprit.confidence = MX_CONFIDENCE_MEDIUM;
+        g_string_printf(v->summary, "%s is down or gone: its last router %s (hop %d) reported host unreachable "
+                        "%.1f s after the SYN, the time an ARP/ND request takes to fail.",
+                        server, src, hop, secs(after_syn));
+        g_string_printf(v->advice, "Check that %s is up and still owns that address (MX and A records may point at a "
+                        "decommissioned host); the network up to %s works.", server, src);
+    } else if (icmp_host_unreachable(v6, f->icmp_type, f->icmp_code) && after_syn >= 0) {
+        /* A real ARP failure takes seconds; an answer within the round
+         * trip is a rule that rejects (REJECT --reject-with icmp-host-unreachable). */
+        v->culprit.role = MX_ROLE_FIREWALL;
+        v->culprit.confidence = MX_CONFIDENCE_MEDIUM;
+        g_string_printf(v->summary, "%s (hop %d) answered the SYN to %s at once (%.0f ms) with ICMP %s: "
+                        "a reject rule, not a failed ARP look-up.", src, hop, server, secs(after_syn) * 1000, what);
+        g_string_printf(v->advice, "Check the firewall rules on %s for outbound TCP port %u to %s.",
+                        src, f->key.server_port, server);
+    } else {
+        g_string_printf(v->summary, "Router %s (hop %d) cannot reach %s: ICMP %s.", src, hop, server, what);
+        g_string_printf(v->advice, "Check the routes on %s (and the gateway's own routing) towards %s; "
+                        "the error names the router, so start there.", src, server);
+    }
+    mx_verdict_evidence(v, &f->syn[0], "SYN to %s:%u", server, f->key.server_port);
+    mx_verdict_evidence(v, &f->icmp, "ICMP %s from %s (TTL %u: hop %d) quoting the connection's packet",
+                        what, src, f->icmp_ttl, hop);
+}
+
+/* ---- connect phase ---------------------------------------------------------- */
+
+static void rule_syn_timeout(const mx_flow *f, mx_verdict *v, const mx_diagnose_ctx *ctx)
+{
+    char server[ADDR_BUF];
+    mx_addr_str(&f->key.server, server, sizeof server);
+    size_t kept = f->syn_count < MX_SYN_TIMES_MAX ? f->syn_count : MX_SYN_TIMES_MAX;
+    const mx_frame_ref *first = &f->syn[0], *last = &f->syn[kept - 1];
+    int64_t waited = (ctx->capture_end_us > f->last_ts ? ctx->capture_end_us : f->last_ts) - first->ts_us;
+    bool gave_up = f->dir[MX_DIR_C2S].fin.frame || f->dir[MX_DIR_C2S].rst.frame;
+
+    /* One SYN and the capture ends within a second: too early to tell. */
+    if (f->syn_count < 2 && waited < 3000000 && !gave_up) {
+        mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, MX_PHASE_CONNECT, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
+        g_string_printf(v->summary, "SYN to %s sent %.1f s before the capture ends; no answer yet.", server, secs(waited));
+        mx_verdict_evidence(v, first, "SYN to %s:%u", server, f->key.server_port);
+        return;
+    }
+    mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_SYN_TIMEOUT, MX_PHASE_CONNECT, MX_ROLE_PATH, MX_CONFIDENCE_MEDIUM);
+    int64_t offsets[MX_SYN_TIMES_MAX];
+    for (size_t i = 1; i < kept; i++)
+        offsets[i - 1] = f->syn[i].ts_us - first->ts_us;
+    g_autofree char *schedule = mx_describe_syn_schedule(offsets, kept - 1);
+    g_string_printf(v->summary, "No answer to %u SYN%s over %.0f s: something between the gateway and %s "
+                    "drops connections to port %u.", f->syn_count, f->syn_count == 1 ? "" : "s",
+                    secs(last->ts_us - first->ts_us), server, f->key.server_port);
+    g_string_printf(v->advice, "Check firewall rules and routes for outbound TCP port %u to %s; a silent drop names "
+                    "no hop from one vantage point: run `mxray probe %s` to find the last hop that answers.",
+                    f->key.server_port, server, server);
+    mx_verdict_evidence(v, first, "SYN to %s:%u (TTL %u)", server, f->key.server_port, f->syn_ttl);
+    if (kept > 1)
+        mx_verdict_evidence(v, last, "SYN #%u (%s); nothing came back", f->syn_count, schedule);
+}
+
+static void rule_refused(const mx_flow *f, mx_verdict *v)
+{
+    const mx_dir_state *s = &f->dir[MX_DIR_S2C];
+    char server[ADDR_BUF];
+    mx_addr_str(&f->key.server, server, sizeof server);
+    int hop = mx_hop_of_ttl(s->rst_ttl);
+    mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_CONNECT_REFUSED, MX_PHASE_CONNECT, MX_ROLE_SERVER, MX_CONFIDENCE_MEDIUM);
+    mx_verdict_culprit_ip(v, &f->key.server, hop);
+    g_string_printf(v->summary, "%s refused the connection to port %u: a RST answered the SYN (TTL %u: hop %d).",
+                    server, f->key.server_port, s->rst_ttl, hop);
+    g_string_printf(v->advice, "Nothing accepts connections on %s port %u, or a firewall resets them in its name: "
+                    "check that this is the right MX host and its MTA is running; `mxray probe %s` tells "
+                    "whether the RST comes from the server or from a nearer hop.", server, f->key.server_port, server);
+    mx_verdict_evidence(v, &f->syn[0], "SYN to %s:%u", server, f->key.server_port);
+    mx_verdict_evidence(v, &s->rst, "RST from %s (TTL %u: hop %d)", server, s->rst_ttl, hop);
+}
+
+/* ---- after the handshake ------------------------------------------------- */
+
+/* A RST that claims the server's address but comes from fewer hops than
+ * the server's own packets was forged by a middlebox (DESIGN.md, Hop model). */
+static void rule_reset(const mx_flow *f, mx_verdict *v, int server_hop)
+{
+    const mx_dir_state *s = &f->dir[MX_DIR_S2C];
+    char server[ADDR_BUF];
+    mx_addr_str(&f->key.server, server, sizeof server);
+    int rst_hop = mx_hop_of_ttl(s->rst_ttl);
+    mx_phase phase = v->phase == MX_PHASE_NONE ? MX_PHASE_GREETING : v->phase;
+    mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_RESET, phase, MX_ROLE_SERVER, MX_CONFIDENCE_MEDIUM);
+    mx_verdict_evidence(v, &f->synack, "SYN-ACK from %s (TTL %u: hop %d)", server, f->synack_ttl, server_hop);
+    if (server_hop > 0 && rst_hop < server_hop) {
+        v->culprit.role = MX_ROLE_FIREWALL;
+        v->culprit.confidence = MX_CONFIDENCE_HIGH;
+        v->culprit.has_ip = false;
+        v->culprit.hops_from_client = rst_hop;
+        mx_verdict_warn(v, MX_WARN_FORGED_PACKET, "RST claiming %s arrived with TTL %u (hop %d) while the server's own "
+                        "packets come from hop %d", server, s->rst_ttl, rst_hop, server_hop);
+        g_string_printf(v->summary, "A middlebox at hop %d reset the session in %s's name during %s: its RST "
+                        "arrived %d hop%s closer than the server's own packets.", rst_hop, server,
+                        mx_phase_name(phase), server_hop - rst_hop, server_hop - rst_hop == 1 ? "" : "s");
+        g_string_assign(v->advice, "A firewall or IPS that inspects SMTP resets the connection: disable SMTP/ESMTP "
+                        "inspection or content scanning for the gateway's outbound mail (Cisco ASA `inspect esmtp`, "
+                        "PIX mailguard, Check Point SMTP security server), or find the rule that matched.");
+    } else {
+        mx_verdict_culprit_ip(v, &f->key.server, rst_hop);
+        g_string_printf(v->summary, "%s reset the session during %s.", server, mx_phase_name(phase));
+    }
+    mx_verdict_evidence(v, &s->rst, "RST from %s (TTL %u: hop %d)", server, s->rst_ttl, rst_hop);
+}
+
+static int server_hop_of(const mx_flow *f)
+{
+    const mx_dir_state *s = &f->dir[MX_DIR_S2C];
+    if (f->synack_count > 0)
+        return mx_hop_of_ttl(f->synack_ttl);
+    if (s->ttl_known)
+        return mx_hop_of_ttl(s->ttl_max);
+    return 0;
+}
+
+static void fill_tcp(mx_session *out, const mx_flow *f, int server_hop)
+{
+    g_strlcpy(out->tcp.history, f->history, sizeof out->tcp.history);
+    out->tcp.syn_count = f->syn_count;
+    out->tcp.has_rtt = f->rtt_us >= 0;
+    out->tcp.rtt_ms = f->rtt_us >= 0 ? round((double)f->rtt_us / 100.0) / 10.0 : 0;
+    out->tcp.retransmits_client = f->dir[MX_DIR_C2S].retransmits;
+    out->tcp.retransmits_server = f->dir[MX_DIR_S2C].retransmits;
+    out->tcp.ttl_client = f->dir[MX_DIR_C2S].ttl_known ? f->dir[MX_DIR_C2S].ttl_first : -1;
+    out->tcp.ttl_server = f->dir[MX_DIR_S2C].ttl_known ? f->dir[MX_DIR_S2C].ttl_first : -1;
+    out->tcp.server_hop = server_hop;
+}
+
+static gint evidence_cmp(gconstpointer a, gconstpointer b)
+{
+    const mx_evidence *x = a, *y = b;
+    if (x->at.file_index != y->at.file_index)
+        return x->at.file_index < y->at.file_index ? -1 : 1;
+    return x->at.frame < y->at.frame ? -1 : x->at.frame > y->at.frame;
+}
+
+mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
+{
+    mx_session *out = mx_session_new();
+    mx_verdict *v = &out->verdict;
+    out->id = f->id;
+    out->client_ip = f->key.client;
+    out->server_ip = f->key.server;
+    out->client_port = f->key.client_port;
+    out->server_port = f->key.server_port;
+    out->start_us = f->first_ts;
+    out->end_us = f->last_ts;
+    out->first_frame = f->first_frame;
+    int server_hop = server_hop_of(f);
+    fill_tcp(out, f, server_hop);
+    mx_session_fill_smtp(out, f->smtp);
+
+    const mx_dir_state *s = &f->dir[MX_DIR_S2C];
+    bool handshake = f->synack_count > 0 || (!f->saw_syn && s->packets > 0 && !s->rst.frame);
+
+    if (!handshake && f->icmp_count > 0) {
+        rule_icmp(f, v, MX_PHASE_CONNECT);
+    } else if (!handshake && s->rst.frame != 0 && f->syn_count > 0) {
+        rule_refused(f, v);
+    } else if (!handshake && f->syn_count > 0) {
+        rule_syn_timeout(f, v, ctx);
+    } else if (!f->saw_syn && !mx_diagnose_smtp(f, v)) {
+        /* Capture began mid-session and nothing later decides it. */
+        mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, MX_PHASE_NONE, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
+        g_string_assign(v->summary, "The capture starts in the middle of this session; what it shows decides nothing.");
+        mx_verdict_evidence(v, &f->first_frame, "first packet of the session in the capture");
+    } else if (f->saw_syn || handshake) {
+        if (!v->summary->len)
+            mx_diagnose_smtp(f, v);
+        bool server_reset = s->rst.frame != 0 &&
+            (v->outcome == MX_OUTCOME_FAILED || v->outcome == MX_OUTCOME_INCOMPLETE);
+        if (server_reset)
+            rule_reset(f, v, server_hop);
+        else if (f->icmp_count > 0 && v->outcome != MX_OUTCOME_DELIVERED && v->outcome != MX_OUTCOME_OK &&
+                 v->outcome != MX_OUTCOME_REJECTED)
+            rule_icmp(f, v, v->phase);
+    }
+    if (f->evicted)
+        mx_verdict_evidence(v, &f->last_frame, "flow table full: judged early on what was seen so far");
+    g_array_sort(v->evidence, evidence_cmp);
+    return out;
+}

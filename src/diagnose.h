@@ -1,0 +1,25 @@
+/* diagnose.h — rules over a finished flow: TCP, ICMP, SMTP state and the hop model -> verdict.
+ *
+ * Takes: a finished mx_flow.  Produces: an mx_session that owns its
+ * verdict (kind, phase, culprit, summary, advice, mta_status, warnings,
+ * evidence) and copies of the TCP/SMTP facts the reports print.
+ * The connect-phase rules live here; the SMTP-phase rules in
+ * diagnose-smtp.c.
+ */
+#ifndef MX_DIAGNOSE_H
+#define MX_DIAGNOSE_H
+
+#include "flow.h"
+#include "session.h"
+
+typedef struct mx_diagnose_ctx {
+    int64_t capture_end_us;  /* time of the last frame read so far */
+} mx_diagnose_ctx;
+
+mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx);
+
+/* Describes a SYN retry schedule ("retries at 1, 3, 7 s: Linux default
+ * backoff").  offsets_us: times of retries after the first SYN. */
+char *mx_describe_syn_schedule(const int64_t *offsets_us, size_t n);
+
+#endif

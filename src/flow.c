@@ -1,0 +1,552 @@
+/* flow.c — per-connection TCP state for SMTP-port flows, and the table that bounds it.
+ *
+ * A packet is looked up by its canonical tuple (client, server, ports; the
+ * server is the side on a tracked port), then updates the state of its
+ * direction: sequence space, ACKs, retransmissions, TTL and IP ID (hop
+ * model inputs), handshake, RST/FIN, and the Zeek history string.
+ * Payload goes to the flow's stream reassembly, which feeds SMTP.
+ * Lookups use a key on the stack: nothing is allocated per packet, only
+ * per flow.
+ */
+#include "flow.h"
+#include "smtp.h"
+#include "stream.h"
+
+#include <string.h>
+
+typedef struct flow_list {
+    mx_flow *head, *tail;
+} flow_list;
+
+struct mx_flow_table {
+    GHashTable *flows;       /* mx_flow_key* (inside the flow) -> mx_flow* */
+    uint16_t *ports;
+    size_t n_ports;
+    size_t max_flows;
+    flow_list open, closed;
+    mx_flow_finish_fn finish;
+    void *ctx;
+    mx_flow_stats stats;
+    uint64_t next_id;
+    int64_t last_expire_us;
+};
+
+/* ---- sequence arithmetic (RFC 1982 style, 32-bit wrap) ---------------- */
+
+static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+static inline bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+
+/* ---- hashing ------------------------------------------------------------ */
+
+static guint key_hash(gconstpointer p)
+{
+    const mx_flow_key *k = p;
+    /* FNV-1a over the fields that matter; the address bytes past an IPv4
+     * address are zero, so hashing all 16 is harmless. */
+    guint32 h = 2166136261u;
+    const uint8_t *parts[2] = { k->client.bytes, k->server.bytes };
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 16; j++)
+            h = (h ^ parts[i][j]) * 16777619u;
+    h = (h ^ k->client_port) * 16777619u;
+    h = (h ^ k->server_port) * 16777619u;
+    h = (h ^ k->client.family) * 16777619u;
+    return h;
+}
+
+static gboolean key_equal(gconstpointer a, gconstpointer b)
+{
+    const mx_flow_key *x = a, *y = b;
+    return x->client_port == y->client_port && x->server_port == y->server_port &&
+           mx_addr_equal(&x->client, &y->client) && mx_addr_equal(&x->server, &y->server);
+}
+
+/* ---- lists -------------------------------------------------------------- */
+
+static void list_remove(flow_list *l, mx_flow *f)
+{
+    if (f->lru_prev)
+        f->lru_prev->lru_next = f->lru_next;
+    else
+        l->head = f->lru_next;
+    if (f->lru_next)
+        f->lru_next->lru_prev = f->lru_prev;
+    else
+        l->tail = f->lru_prev;
+    f->lru_prev = f->lru_next = NULL;
+}
+
+static void list_append(flow_list *l, mx_flow *f)
+{
+    f->lru_prev = l->tail;
+    f->lru_next = NULL;
+    if (l->tail)
+        l->tail->lru_next = f;
+    else
+        l->head = f;
+    l->tail = f;
+}
+
+static flow_list *list_of(mx_flow_table *t, mx_flow *f)
+{
+    return f->closed ? &t->closed : &t->open;
+}
+
+/* ---- table -------------------------------------------------------------- */
+
+mx_flow_table *mx_flow_table_new(const uint16_t *ports, size_t n_ports, size_t max_flows,
+                                 mx_flow_finish_fn finish, void *ctx)
+{
+    mx_flow_table *t = g_new0(mx_flow_table, 1);
+    t->flows = g_hash_table_new(key_hash, key_equal);
+    t->ports = g_memdup2(ports, n_ports * sizeof *ports);
+    t->n_ports = n_ports;
+    t->max_flows = max_flows ? max_flows : MX_MAX_FLOWS;
+    t->finish = finish;
+    t->ctx = ctx;
+    return t;
+}
+
+static void flow_free(mx_flow *f)
+{
+    for (int d = 0; d < 2; d++)
+        if (f->stream[d])
+            mx_stream_free(f->stream[d]);
+    if (f->smtp)
+        mx_smtp_free(f->smtp);
+    g_free(f);
+}
+
+/* Hands a flow to the finish callback, then forgets it. */
+static void flow_finish(mx_flow_table *t, mx_flow *f)
+{
+    g_hash_table_remove(t->flows, &f->key);
+    list_remove(list_of(t, f), f);
+    for (int d = 0; d < 2; d++)
+        if (f->stream[d])
+            mx_stream_finish(f->stream[d]);
+    if (f->smtp)
+        mx_smtp_finish(f->smtp);
+    if (t->finish)
+        t->finish(f, t->ctx);
+    flow_free(f);
+}
+
+void mx_flow_table_finish_all(mx_flow_table *t)
+{
+    /* Oldest first, so sessions come out in a stable order. */
+    while (t->closed.head || t->open.head) {
+        mx_flow *a = t->closed.head, *b = t->open.head;
+        mx_flow *next = !a ? b : !b ? a : (a->id < b->id ? a : b);
+        flow_finish(t, next);
+    }
+}
+
+void mx_flow_table_free(mx_flow_table *t)
+{
+    if (!t)
+        return;
+    while (t->open.head) {
+        mx_flow *f = t->open.head;
+        list_remove(&t->open, f);
+        flow_free(f);
+    }
+    while (t->closed.head) {
+        mx_flow *f = t->closed.head;
+        list_remove(&t->closed, f);
+        flow_free(f);
+    }
+    g_hash_table_destroy(t->flows);
+    g_free(t->ports);
+    g_free(t);
+}
+
+bool mx_flow_table_port_tracked(const mx_flow_table *t, uint16_t port)
+{
+    for (size_t i = 0; i < t->n_ports; i++)
+        if (t->ports[i] == port)
+            return true;
+    return false;
+}
+
+void mx_flow_table_expire(mx_flow_table *t, int64_t now_us)
+{
+    while (t->closed.head && t->closed.head->last_ts + MX_FLOW_CLOSED_LINGER_US < now_us)
+        flow_finish(t, t->closed.head);
+    while (t->open.head && t->open.head->last_ts + MX_FLOW_IDLE_US < now_us)
+        flow_finish(t, t->open.head);
+}
+
+const mx_flow_stats *mx_flow_table_stats(const mx_flow_table *t) { return &t->stats; }
+size_t mx_flow_table_active(const mx_flow_table *t) { return g_hash_table_size(t->flows); }
+
+uint32_t mx_flow_acked_bytes(const mx_flow *f, int dir)
+{
+    const mx_dir_state *d = &f->dir[dir], *peer = &f->dir[!dir];
+    if (!d->seq_known || !peer->ack_known || seq_lt(peer->max_ack, d->isn + 1))
+        return 0;
+    return peer->max_ack - (d->isn + 1);
+}
+
+uint32_t mx_flow_sent_bytes(const mx_flow *f, int dir)
+{
+    const mx_dir_state *d = &f->dir[dir];
+    if (!d->seq_known || seq_lt(d->seq_end, d->isn + 1))
+        return 0;
+    return d->seq_end - (d->isn + 1);
+}
+
+/* ---- history (Zeek conn.log letters) ------------------------------------ */
+
+static void history_put(mx_flow *f, char letter)
+{
+    if (f->history_len < MX_HISTORY_MAX) {
+        f->history[f->history_len++] = letter;
+        f->history[f->history_len] = '\0';
+    }
+}
+
+/* Zeek records most letters once per direction, upper case for the
+ * originator (our client). */
+static void history_add(mx_flow *f, int dir, char lower)
+{
+    uint64_t bit = 1ull << ((lower - 'a') + (dir == MX_DIR_C2S ? 0 : 32));
+    if (f->history_once & bit)
+        return;
+    f->history_once |= bit;
+    history_put(f, dir == MX_DIR_C2S ? (char)(lower - 'a' + 'A') : lower);
+}
+
+/* Retransmissions repeat their letter at 1, 10, 100, ... occurrences, as
+ * Zeek does, so the history shows their order of magnitude. */
+static void history_add_repeat(mx_flow *f, int dir, char lower, uint32_t count)
+{
+    uint32_t *mark = &f->history_repeat_mark[dir];
+    if (*mark == 0)
+        *mark = 1;
+    if (count < *mark)
+        return;
+    *mark = *mark >= 1000000000u ? UINT32_MAX : *mark * 10;
+    history_put(f, dir == MX_DIR_C2S ? (char)(lower - 'a' + 'A') : lower);
+}
+
+/* ---- per-packet update ------------------------------------------------ */
+
+static mx_frame_ref frame_of(const mx_packet *pkt)
+{
+    mx_frame_ref r = { pkt->frame, pkt->file_index, pkt->ts_us };
+    return r;
+}
+
+static mx_flow *flow_create(mx_flow_table *t, const mx_flow_key *key, const mx_packet *pkt)
+{
+    if (g_hash_table_size(t->flows) >= t->max_flows) {
+        /* Full: the least recently active flow is judged on what it has. */
+        mx_flow *victim = t->closed.head ? t->closed.head : t->open.head;
+        if (victim) {
+            victim->evicted = true;
+            t->stats.evicted++;
+            flow_finish(t, victim);
+        }
+    }
+    mx_flow *f = g_new0(mx_flow, 1);
+    f->key = *key;
+    f->id = ++t->next_id;
+    f->rtt_us = -1;
+    f->first_ts = f->last_ts = pkt->ts_us;
+    f->first_frame = frame_of(pkt);
+    f->dir[0].wscale = f->dir[1].wscale = -1;
+    g_hash_table_insert(t->flows, &f->key, f);
+    list_append(&t->open, f);
+    t->stats.flows++;
+    if (g_hash_table_size(t->flows) > t->stats.active_max)
+        t->stats.active_max = g_hash_table_size(t->flows);
+    return f;
+}
+
+static void touch(mx_flow_table *t, mx_flow *f, const mx_packet *pkt)
+{
+    list_remove(list_of(t, f), f);
+    list_append(list_of(t, f), f);
+    if (pkt->ts_us > f->last_ts)
+        f->last_ts = pkt->ts_us;
+    f->last_frame = frame_of(pkt);
+}
+
+static void mark_closed(mx_flow_table *t, mx_flow *f)
+{
+    if (f->closed)
+        return;
+    list_remove(&t->open, f);
+    f->closed = true;
+    list_append(&t->closed, f);
+}
+
+/* TTL and IP ID of packets a side really sent (never RSTs, which a
+ * middlebox may forge): the baseline of the hop model. */
+static void note_sender(mx_dir_state *d, const mx_packet *pkt)
+{
+    if (!d->ttl_known) {
+        d->ttl_known = true;
+        d->ttl_first = d->ttl_min = d->ttl_max = pkt->ttl;
+    } else {
+        if (pkt->ttl < d->ttl_min)
+            d->ttl_min = pkt->ttl;
+        if (pkt->ttl > d->ttl_max)
+            d->ttl_max = pkt->ttl;
+    }
+    if (pkt->has_ip_id) {
+        if (pkt->ip_id == 0)
+            d->ip_id_zero++;
+        else if (d->ip_id_samples > 0) {
+            uint16_t step = (uint16_t)(pkt->ip_id - d->ip_id_last);
+            if (step >= 1 && step <= 256)
+                d->ip_id_small_step++;
+        }
+        d->ip_id_samples++;
+        d->ip_id_last = pkt->ip_id;
+    }
+}
+
+static void note_inflight(mx_dir_state *d, uint32_t seq_end, uint32_t len)
+{
+    d->inflight[d->inflight_next].seq_end = seq_end;
+    d->inflight[d->inflight_next].len = (uint16_t)(len > 0xffff ? 0xffff : len);
+    d->inflight_next = (uint8_t)((d->inflight_next + 1) % MX_INFLIGHT_RING);
+}
+
+/* The peer's ACK reached ack: segments it covers were delivered. */
+static void note_acked(mx_dir_state *d, uint32_t ack)
+{
+    for (int i = 0; i < MX_INFLIGHT_RING; i++) {
+        if (d->inflight[i].len == 0 || seq_gt(d->inflight[i].seq_end, ack))
+            continue;
+        if (d->inflight[i].len > d->max_acked_segment)
+            d->max_acked_segment = d->inflight[i].len;
+        d->inflight[i].len = 0;
+    }
+}
+
+static void deliver_to_smtp(void *ctx, int dir, const uint8_t *data, size_t len, uint64_t offset,
+                            const mx_packet *pkt)
+{
+    mx_flow *f = ctx;
+    mx_smtp_data(f->smtp, dir, data, len, offset, pkt);
+}
+
+static void gap_to_smtp(void *ctx, int dir, uint64_t offset, uint64_t missing, const mx_packet *pkt)
+{
+    mx_flow *f = ctx;
+    history_add(f, dir, 'g');
+    mx_smtp_gap(f->smtp, dir, offset, missing, pkt);
+}
+
+static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *pkt)
+{
+    mx_dir_state *d = &f->dir[dir], *peer = &f->dir[!dir];
+    uint8_t flags = pkt->tcp_flags;
+    mx_frame_ref here = frame_of(pkt);
+
+    d->packets++;
+    d->bytes += pkt->ip_len;
+    d->payload_bytes += pkt->payload_len;
+    if (d->packets == 1)
+        d->first_ts = pkt->ts_us;
+    d->last_ts = pkt->ts_us;
+    d->flags_seen |= flags;
+    d->window = pkt->window;
+
+    if (flags & MX_TCP_RST) {
+        if (d->rst.frame == 0) {
+            d->rst = here;
+            d->rst_ttl = pkt->ttl;
+            d->rst_has_ip_id = pkt->has_ip_id;
+            d->rst_ip_id = pkt->ip_id;
+            d->rst_seq = pkt->seq;
+        }
+        d->rst_count++;
+        history_add(f, dir, (flags & MX_TCP_SYN) ? 'i' : 'r');
+        mark_closed(t, f);
+        return;
+    }
+    if (d->rst.frame != 0 && d->after_rst.frame == 0)
+        d->after_rst = here;   /* a sender talking after its own RST: one of the two was injected */
+    note_sender(d, pkt);
+
+    if (flags & MX_TCP_SYN) {
+        if (!(flags & MX_TCP_ACK)) {
+            if (dir == MX_DIR_C2S) {
+                if (f->syn_count < MX_SYN_TIMES_MAX)
+                    f->syn[f->syn_count] = here;
+                if (f->syn_count == 0)
+                    f->syn_ttl = pkt->ttl;
+                else
+                    d->retransmits++;
+                f->syn_count++;
+                f->saw_syn = true;
+            }
+            history_add(f, dir, 's');
+        } else {
+            if (f->synack_count == 0) {
+                f->synack = here;
+                f->synack_ttl = pkt->ttl;
+                if (f->syn_count > 0) {
+                    int last = (int)(f->syn_count < MX_SYN_TIMES_MAX ? f->syn_count : MX_SYN_TIMES_MAX) - 1;
+                    f->rtt_us = pkt->ts_us - f->syn[last].ts_us;
+                }
+            }
+            f->synack_count++;
+            history_add(f, dir, 'h');
+        }
+        d->seq_known = true;
+        d->isn = pkt->seq;
+        d->seq_end = pkt->seq + 1;
+        if (pkt->mss)
+            d->mss = pkt->mss;
+        d->wscale = pkt->wscale;
+    } else if (!d->seq_known) {
+        /* Capture began mid-session: the first sequence number seen stands
+         * in for ISN + 1. */
+        d->seq_known = true;
+        d->isn = pkt->seq - 1;
+        d->seq_end = pkt->seq;
+    }
+
+    if (flags & MX_TCP_ACK) {
+        if (!d->ack_known || seq_gt(pkt->ack, d->max_ack)) {
+            d->ack_known = true;
+            d->max_ack = pkt->ack;
+            note_acked(peer, pkt->ack);
+        }
+        if (dir == MX_DIR_C2S && f->synack.frame != 0 && f->established.frame == 0 &&
+            !(flags & MX_TCP_SYN) && pkt->ack == f->dir[MX_DIR_S2C].isn + 1) {
+            f->established = here;
+        }
+        if (pkt->payload_len == 0 && !(flags & (MX_TCP_SYN | MX_TCP_FIN)))
+            history_add(f, dir, 'a');
+    }
+    if (pkt->window == 0 && !(flags & MX_TCP_SYN))
+        history_add(f, dir, 'w');
+
+    if (pkt->payload_len > 0 && !(flags & MX_TCP_SYN)) {
+        uint32_t end = pkt->seq + pkt->payload_len;
+        if (seq_lt(pkt->seq, d->seq_end)) {
+            /* Data below what was already sent: a retransmission (keep-alive
+             * probes carry one old byte and count too, as in Zeek). */
+            d->retransmits++;
+            d->last_retransmit = here;
+            if (pkt->payload_len > d->max_retransmitted)
+                d->max_retransmitted = (uint16_t)(pkt->payload_len > 0xffff ? 0xffff : pkt->payload_len);
+            history_add_repeat(f, dir, 't', d->retransmits);
+        } else {
+            history_add(f, dir, 'd');
+        }
+        if (seq_gt(end, d->seq_end))
+            d->seq_end = end;
+        if (pkt->payload_len > d->max_segment)
+            d->max_segment = (uint16_t)(pkt->payload_len > 0xffff ? 0xffff : pkt->payload_len);
+        note_inflight(d, end, pkt->payload_len);
+        if (d->first_data.frame == 0)
+            d->first_data = here;
+        d->last_data = here;
+
+        if (f->smtp == NULL)
+            f->smtp = mx_smtp_new();
+        if (f->stream[dir] == NULL)
+            f->stream[dir] = mx_stream_new(dir, d->isn + 1, deliver_to_smtp, gap_to_smtp, f);
+        mx_stream_segment(f->stream[dir], pkt);
+    }
+
+    if (flags & MX_TCP_FIN) {
+        uint32_t fin_end = pkt->seq + pkt->payload_len + 1;
+        if (seq_gt(fin_end, d->seq_end))
+            d->seq_end = fin_end;
+        if (d->fin.frame == 0)
+            d->fin = here;
+        history_add(f, dir, 'f');
+        if (peer->fin.frame != 0)
+            mark_closed(t, f);
+    }
+}
+
+static void update_icmp(mx_flow_table *t, const mx_packet *pkt)
+{
+    const mx_quoted *q = &pkt->quoted;
+    if (!q->has_ports || q->proto != 6) {
+        t->stats.icmp_unmatched++;
+        return;
+    }
+    /* The quoted packet is one the client sent (its SYN, usually); an
+     * error about a server's packet would quote the reverse tuple. */
+    mx_flow_key key = { .client = q->src, .server = q->dst, .client_port = q->sport, .server_port = q->dport };
+    mx_flow *f = g_hash_table_lookup(t->flows, &key);
+    if (f == NULL) {
+        mx_flow_key rev = { .client = q->dst, .server = q->src, .client_port = q->dport, .server_port = q->sport };
+        f = g_hash_table_lookup(t->flows, &rev);
+    }
+    if (f == NULL) {
+        t->stats.icmp_unmatched++;
+        return;
+    }
+    bool v6 = pkt->ip_version == 6;
+    bool too_big = v6 ? pkt->icmp_type == 2 : (pkt->icmp_type == 3 && pkt->icmp_code == 4);
+    if (too_big) {
+        /* Fragmentation needed is path MTU discovery at work, not a failure. */
+        if (f->frag_needed.frame == 0) {
+            f->frag_needed = frame_of(pkt);
+            f->frag_needed_mtu = pkt->icmp_mtu;
+        }
+    } else {
+        if (f->icmp_count == 0) {
+            f->icmp = frame_of(pkt);
+            f->icmp_src = pkt->src;
+            f->icmp_type = pkt->icmp_type;
+            f->icmp_code = pkt->icmp_code;
+            f->icmp_ttl = pkt->ttl;
+            f->icmp_v6 = v6;
+        }
+        f->icmp_count++;
+    }
+    touch(t, f, pkt);
+}
+
+mx_flow *mx_flow_table_packet(mx_flow_table *t, const mx_packet *pkt)
+{
+    if (pkt->ts_us - t->last_expire_us >= 1000000 || pkt->ts_us < t->last_expire_us) {
+        mx_flow_table_expire(t, pkt->ts_us);
+        t->last_expire_us = pkt->ts_us;
+    }
+    if (pkt->l4 == MX_L4_ICMP_ERROR) {
+        update_icmp(t, pkt);
+        return NULL;
+    }
+    if (pkt->l4 != MX_L4_TCP)
+        return NULL;
+
+    int dir;
+    mx_flow_key key;
+    if (mx_flow_table_port_tracked(t, pkt->dport)) {
+        dir = MX_DIR_C2S;
+        key = (mx_flow_key){ .client = pkt->src, .server = pkt->dst, .client_port = pkt->sport, .server_port = pkt->dport };
+    } else if (mx_flow_table_port_tracked(t, pkt->sport)) {
+        dir = MX_DIR_S2C;
+        key = (mx_flow_key){ .client = pkt->dst, .server = pkt->src, .client_port = pkt->dport, .server_port = pkt->sport };
+    } else {
+        return NULL;
+    }
+
+    mx_flow *f = g_hash_table_lookup(t->flows, &key);
+    bool fresh_syn = dir == MX_DIR_C2S && (pkt->tcp_flags & (MX_TCP_SYN | MX_TCP_ACK | MX_TCP_RST)) == MX_TCP_SYN;
+    if (f && fresh_syn && (f->closed || (f->dir[MX_DIR_C2S].seq_known && f->saw_syn &&
+                                         pkt->seq != f->dir[MX_DIR_C2S].isn &&
+                                         f->synack_count > 0))) {
+        /* The client reuses the port for a new connection. */
+        flow_finish(t, f);
+        f = NULL;
+    }
+    if (f == NULL)
+        f = flow_create(t, &key, pkt);
+    touch(t, f, pkt);
+    update_tcp(t, f, dir, pkt);
+    return f;
+}

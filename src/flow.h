@@ -1,0 +1,156 @@
+/* flow.h — the TCP flow table: per-direction state of every SMTP-port connection.
+ *
+ * Takes: decoded packets (TCP on a tracked port, ICMP errors quoting one).
+ * Produces: mx_flow records, handed to the finish callback when the flow
+ * closes, idles out, is evicted, or the input ends.  Owns the flows and,
+ * through them, each flow's stream reassembly and SMTP state.
+ *
+ * Client and server are told apart by port: the side on a tracked SMTP
+ * port is the server, which holds even when the capture starts mid-session.
+ */
+#ifndef MX_FLOW_H
+#define MX_FLOW_H
+
+#include <glib.h>
+#include "caps.h"
+#include "packet.h"
+#include "verdict.h"
+
+struct mx_stream;
+struct mx_smtp;
+
+enum { MX_DIR_C2S = 0, MX_DIR_S2C = 1 };
+
+/* IP ID behaviour of one sender, for the hop model. */
+typedef enum mx_ipid_pattern {
+    MX_IPID_UNKNOWN,
+    MX_IPID_ZERO,            /* Linux with DF set on connected sockets */
+    MX_IPID_INCREMENTING,
+    MX_IPID_RANDOM,
+} mx_ipid_pattern;
+
+typedef struct mx_dir_state {
+    uint64_t packets, bytes;
+    uint64_t payload_bytes;       /* payload as claimed by IP lengths */
+    uint32_t retransmits;         /* segments whose data was sent before */
+    int64_t first_ts, last_ts;
+
+    bool seq_known;
+    uint32_t isn;                 /* from the SYN; else the first seq seen */
+    uint32_t seq_end;             /* highest seq + len sent (absolute) */
+    bool ack_known;
+    uint32_t max_ack;             /* highest ACK this side sent (absolute) */
+    uint32_t window;
+
+    uint8_t flags_seen;           /* OR of every TCP flag byte */
+    uint16_t mss;                 /* from its SYN; 0 = absent */
+    int8_t wscale;
+
+    /* Hop-model inputs from packets this side really sent. */
+    bool ttl_known;
+    uint8_t ttl_first, ttl_min, ttl_max;
+    uint16_t ip_id_last;
+    uint32_t ip_id_samples, ip_id_zero, ip_id_small_step;
+    uint16_t max_segment;         /* largest payload sent */
+    uint16_t max_retransmitted;   /* largest payload sent again */
+    uint16_t max_acked_segment;   /* largest payload the peer ACKed */
+
+    struct { uint32_t seq_end; uint16_t len; } inflight[MX_INFLIGHT_RING];
+    uint8_t inflight_next;
+
+    mx_frame_ref first_data, last_data, last_retransmit;
+    mx_frame_ref fin;
+    mx_frame_ref rst;
+    uint8_t rst_ttl;
+    bool rst_has_ip_id;
+    uint16_t rst_ip_id;
+    uint32_t rst_seq;
+    uint32_t rst_count;
+    mx_frame_ref after_rst;       /* a packet this side sent after its own RST */
+} mx_dir_state;
+
+typedef struct mx_flow_key {
+    mx_addr client, server;
+    uint16_t client_port, server_port;
+} mx_flow_key;
+
+typedef struct mx_flow {
+    mx_flow_key key;
+    uint64_t id;                  /* 1-based, in order of first packet */
+    mx_dir_state dir[2];          /* MX_DIR_C2S, MX_DIR_S2C */
+
+    /* Handshake */
+    bool saw_syn;                 /* false: the capture began mid-session */
+    uint32_t syn_count;
+    mx_frame_ref syn[MX_SYN_TIMES_MAX];
+    uint8_t syn_ttl;
+    uint32_t synack_count;
+    mx_frame_ref synack;
+    uint8_t synack_ttl;
+    mx_frame_ref established;     /* client's ACK of the SYN-ACK */
+    int64_t rtt_us;               /* SYN-ACK to ACK plus SYN to SYN-ACK; -1 unknown */
+
+    /* Zeek conn.log history letters, upper case for the client. */
+    char history[MX_HISTORY_MAX + 1];
+    uint8_t history_len;
+    uint64_t history_once;        /* letters already recorded: bit (letter - a), +32 for the server */
+    uint32_t history_repeat_mark[2]; /* next retransmission count that earns another t/T */
+
+    /* ICMP errors quoting this flow's packets */
+    uint32_t icmp_count;
+    mx_frame_ref icmp;
+    mx_addr icmp_src;
+    uint8_t icmp_type, icmp_code, icmp_ttl;
+    bool icmp_v6;
+    mx_frame_ref frag_needed;     /* ICMP frag-needed / packet-too-big */
+    uint16_t frag_needed_mtu;
+
+    /* Life cycle */
+    int64_t first_ts, last_ts;
+    mx_frame_ref first_frame, last_frame;
+    bool closed;                  /* both FINs, or a RST */
+    bool evicted;                 /* finished early because the table was full */
+
+    struct mx_stream *stream[2];  /* created with the first payload */
+    struct mx_smtp *smtp;
+
+    /* Position in the open or the closed list, least recently active first. */
+    struct mx_flow *lru_prev, *lru_next;
+} mx_flow;
+
+typedef void (*mx_flow_finish_fn)(mx_flow *flow, void *ctx);
+
+typedef struct mx_flow_stats {
+    uint64_t flows;               /* flows created */
+    uint64_t evicted;             /* finished early: table full */
+    uint64_t icmp_unmatched;      /* ICMP errors quoting no tracked flow */
+    uint64_t active_max;          /* most flows tracked at once */
+} mx_flow_stats;
+
+typedef struct mx_flow_table mx_flow_table;
+
+/* ports: tracked SMTP server ports (n of them). */
+mx_flow_table *mx_flow_table_new(const uint16_t *ports, size_t n_ports, size_t max_flows,
+                                 mx_flow_finish_fn finish, void *ctx);
+void mx_flow_table_free(mx_flow_table *t);
+
+bool mx_flow_table_port_tracked(const mx_flow_table *t, uint16_t port);
+
+/* One decoded packet; returns the flow it belonged to, or NULL. */
+mx_flow *mx_flow_table_packet(mx_flow_table *t, const mx_packet *pkt);
+
+/* Finishes flows idle at the capture time now (call as time advances). */
+void mx_flow_table_expire(mx_flow_table *t, int64_t now_us);
+
+/* Finishes every flow still open (end of input). */
+void mx_flow_table_finish_all(mx_flow_table *t);
+
+const mx_flow_stats *mx_flow_table_stats(const mx_flow_table *t);
+size_t mx_flow_table_active(const mx_flow_table *t);
+
+/* Bytes of this direction's stream the peer has acknowledged (relative to ISN+1). */
+uint32_t mx_flow_acked_bytes(const mx_flow *f, int dir);
+/* Bytes this direction has sent (relative to ISN+1). */
+uint32_t mx_flow_sent_bytes(const mx_flow *f, int dir);
+
+#endif

@@ -1,0 +1,40 @@
+/* main.c — `mxray COMMAND ...`: dispatch to the subcommands. */
+#include "config.h"
+#include "cmd.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: mxray COMMAND [OPTIONS] ...\n"
+            "Explains why outbound SMTP deliveries fail, from packets.\n\n"
+            "Commands:\n"
+            "  read FILE... [EXPR]   diagnose pcap/pcapng captures (- for stdin)\n\n"
+            "  mxray COMMAND --help  options of a command\n"
+            "  mxray --version\n");
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    if (argc < 2) {
+        usage(stderr);
+        return MX_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "read") == 0)
+        return mx_cmd_read(argc - 1, argv + 1);
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("mxray %s\n", PACKAGE_VERSION);
+        return MX_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return MX_EXIT_OK;
+    }
+    fprintf(stderr, "mxray: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return MX_EXIT_USAGE;
+}

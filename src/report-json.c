@@ -1,0 +1,280 @@
+/* report-json.c — the DESIGN.md JSON contract (schema version 1), built with json-glib. */
+#include "report.h"
+
+#include <json-glib/json-glib.h>
+#include <time.h>
+
+#define ADDR_BUF 64
+
+/* RFC 3339 UTC with microseconds, as the schema's pattern wants. */
+static char *rfc3339(int64_t us)
+{
+    time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+    int64_t frac = us - (int64_t)secs * 1000000;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    return g_strdup_printf("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+}
+
+static void add_time(JsonBuilder *b, const char *member, int64_t us)
+{
+    g_autofree char *t = rfc3339(us);
+    json_builder_set_member_name(b, member);
+    json_builder_add_string_value(b, t);
+}
+
+static void add_endpoint(JsonBuilder *b, const char *member, const mx_addr *ip, uint16_t port)
+{
+    char buf[ADDR_BUF];
+    json_builder_set_member_name(b, member);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "ip");
+    json_builder_add_string_value(b, mx_addr_str(ip, buf, sizeof buf));
+    json_builder_set_member_name(b, "port");
+    json_builder_add_int_value(b, port);
+    json_builder_end_object(b);
+}
+
+static void add_string_or_null(JsonBuilder *b, const char *member, const char *value)
+{
+    json_builder_set_member_name(b, member);
+    if (value)
+        json_builder_add_string_value(b, value);
+    else
+        json_builder_add_null_value(b);
+}
+
+static void add_int_or_null(JsonBuilder *b, const char *member, bool present, gint64 value)
+{
+    json_builder_set_member_name(b, member);
+    if (present)
+        json_builder_add_int_value(b, value);
+    else
+        json_builder_add_null_value(b);
+}
+
+static void add_culprit(JsonBuilder *b, const mx_culprit *c)
+{
+    char buf[ADDR_BUF];
+    json_builder_set_member_name(b, "culprit");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "role");
+    json_builder_add_string_value(b, mx_role_name(c->role));
+    add_string_or_null(b, "ip", c->has_ip ? mx_addr_str(&c->ip, buf, sizeof buf) : NULL);
+    add_int_or_null(b, "hops_from_client", c->hops_from_client > 0, c->hops_from_client);
+    json_builder_set_member_name(b, "confidence");
+    json_builder_add_string_value(b, mx_confidence_name(c->confidence));
+    json_builder_end_object(b);
+}
+
+static void add_tcp(JsonBuilder *b, const mx_session *s)
+{
+    json_builder_set_member_name(b, "tcp");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "history");
+    json_builder_add_string_value(b, s->tcp.history);
+    json_builder_set_member_name(b, "syn_count");
+    json_builder_add_int_value(b, s->tcp.syn_count);
+    json_builder_set_member_name(b, "rtt_ms");
+    if (s->tcp.has_rtt)
+        json_builder_add_double_value(b, s->tcp.rtt_ms);
+    else
+        json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "retransmits");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "client");
+    json_builder_add_int_value(b, s->tcp.retransmits_client);
+    json_builder_set_member_name(b, "server");
+    json_builder_add_int_value(b, s->tcp.retransmits_server);
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "ttl");
+    json_builder_begin_object(b);
+    add_int_or_null(b, "client", s->tcp.ttl_client >= 0, s->tcp.ttl_client);
+    add_int_or_null(b, "server", s->tcp.ttl_server >= 0, s->tcp.ttl_server);
+    json_builder_end_object(b);
+    add_int_or_null(b, "server_hop", s->tcp.server_hop > 0, s->tcp.server_hop);
+    json_builder_end_object(b);
+}
+
+static void add_smtp(JsonBuilder *b, const mx_session *s)
+{
+    json_builder_set_member_name(b, "smtp");
+    json_builder_begin_object(b);
+    add_string_or_null(b, "greeting", s->smtp.greeting);
+    add_string_or_null(b, "helo", s->smtp.helo);
+    json_builder_set_member_name(b, "extensions");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < s->smtp.extensions->len; i++)
+        json_builder_add_string_value(b, g_ptr_array_index(s->smtp.extensions, i));
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "messages");
+    json_builder_add_int_value(b, s->smtp.messages);
+    json_builder_set_member_name(b, "replies");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < s->smtp.replies->len; i++) {
+        const mx_reply_rec *r = &g_array_index(s->smtp.replies, mx_reply_rec, i);
+        json_builder_begin_object(b);
+        add_string_or_null(b, "command", r->command);
+        json_builder_set_member_name(b, "code");
+        json_builder_add_int_value(b, r->code);
+        json_builder_set_member_name(b, "latency_ms");
+        if (r->has_latency)
+            json_builder_add_double_value(b, r->latency_ms);
+        else
+            json_builder_add_null_value(b);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    add_string_or_null(b, "tls", s->smtp.tls);
+    json_builder_end_object(b);
+}
+
+static void add_session(JsonBuilder *b, const mx_session *s, const mx_report *r)
+{
+    const mx_verdict *v = &s->verdict;
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "id");
+    json_builder_add_int_value(b, (gint64)s->id);
+    add_endpoint(b, "client", &s->client_ip, s->client_port);
+    add_endpoint(b, "server", &s->server_ip, s->server_port);
+    add_time(b, "start", s->start_us);
+    add_time(b, "end", s->end_us);
+    json_builder_set_member_name(b, "outcome");
+    json_builder_add_string_value(b, mx_outcome_name(v->outcome));
+    json_builder_set_member_name(b, "kind");
+    json_builder_add_string_value(b, mx_kind_name(v->kind));
+    json_builder_set_member_name(b, "phase");
+    json_builder_add_string_value(b, mx_phase_name(v->phase));
+    add_culprit(b, &v->culprit);
+    json_builder_set_member_name(b, "summary");
+    json_builder_add_string_value(b, v->summary->str);
+    json_builder_set_member_name(b, "advice");
+    json_builder_add_string_value(b, v->advice->str);
+    add_string_or_null(b, "mta_status", v->mta_status->len ? v->mta_status->str : NULL);
+
+    json_builder_set_member_name(b, "warnings");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < v->warnings->len; i++) {
+        const mx_warning *w = &g_array_index(v->warnings, mx_warning, i);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "kind");
+        json_builder_add_string_value(b, mx_warning_name(w->kind));
+        json_builder_set_member_name(b, "detail");
+        json_builder_add_string_value(b, w->detail);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+
+    json_builder_set_member_name(b, "evidence");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < v->evidence->len; i++) {
+        const mx_evidence *e = &g_array_index(v->evidence, mx_evidence, i);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "frame");
+        json_builder_add_int_value(b, (gint64)e->at.frame);
+        add_time(b, "time", e->at.ts_us);
+        json_builder_set_member_name(b, "fact");
+        json_builder_add_string_value(b, e->fact);
+        /* With several inputs a frame number needs its file. */
+        if (r && r->inputs->len > 1 && e->at.file_index < r->inputs->len) {
+            json_builder_set_member_name(b, "file");
+            json_builder_add_string_value(b, g_ptr_array_index(r->inputs, e->at.file_index));
+        }
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+
+    add_tcp(b, s);
+    add_smtp(b, s);
+    json_builder_end_object(b);
+}
+
+static void add_stats(JsonBuilder *b, const mx_run_stats *st)
+{
+    json_builder_set_member_name(b, "stats");
+    json_builder_begin_object(b);
+#define STAT(name) json_builder_set_member_name(b, #name); json_builder_add_int_value(b, (gint64)st->name)
+    STAT(packets);
+    STAT(bytes);
+    STAT(tcp_flows);
+    STAT(smtp_sessions);
+    STAT(skipped);
+    STAT(truncated);
+    STAT(evicted);
+#undef STAT
+    json_builder_end_object(b);
+}
+
+static void add_destinations(JsonBuilder *b, const mx_report *r)
+{
+    char buf[ADDR_BUF];
+    json_builder_set_member_name(b, "destinations");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < r->destinations->len; i++) {
+        const mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "ip");
+        json_builder_add_string_value(b, mx_addr_str(&d->ip, buf, sizeof buf));
+        json_builder_set_member_name(b, "attempts");
+        json_builder_add_int_value(b, d->attempts);
+        json_builder_set_member_name(b, "failed");
+        json_builder_add_int_value(b, d->failed);
+        json_builder_set_member_name(b, "kinds");
+        json_builder_begin_object(b);
+        for (int k = 0; k < MX_KIND_COUNT; k++) {
+            if (d->kinds[k] == 0)
+                continue;
+            json_builder_set_member_name(b, mx_kind_name((mx_kind)k));
+            json_builder_add_int_value(b, d->kinds[k]);
+        }
+        json_builder_end_object(b);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+}
+
+static void write_node(JsonBuilder *b, bool pretty, FILE *out)
+{
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    json_generator_set_root(gen, root);
+    json_generator_set_pretty(gen, pretty);
+    json_generator_set_indent(gen, 1);
+    gsize len = 0;
+    g_autofree char *text = json_generator_to_data(gen, &len);
+    fwrite(text, 1, len, out);
+    fputc('\n', out);
+}
+
+void mx_report_json(const mx_report *r, FILE *out)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "tool");
+    json_builder_add_string_value(b, "mxray");
+    json_builder_set_member_name(b, "version");
+    json_builder_add_string_value(b, r->version);
+    json_builder_set_member_name(b, "inputs");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < r->inputs->len; i++)
+        json_builder_add_string_value(b, g_ptr_array_index(r->inputs, i));
+    json_builder_end_array(b);
+    add_stats(b, &r->stats);
+    json_builder_set_member_name(b, "sessions");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < r->sessions->len; i++)
+        add_session(b, g_ptr_array_index(r->sessions, i), r);
+    json_builder_end_array(b);
+    add_destinations(b, r);
+    json_builder_end_object(b);
+    write_node(b, true, out);
+}
+
+void mx_report_json_line(const mx_session *s, const mx_report *r, FILE *out)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    add_session(b, s, r);
+    write_node(b, false, out);
+    fflush(out);
+}

@@ -1,0 +1,50 @@
+/* report.h — what every renderer is given: the run's inputs, stats, sessions and destinations.
+ *
+ * One model, several renderers (report-text.c, report-json.c): they read
+ * the same mx_report and cannot disagree.
+ */
+#ifndef MX_REPORT_H
+#define MX_REPORT_H
+
+#include <glib.h>
+#include <stdio.h>
+#include "session.h"
+
+typedef struct mx_run_stats {
+    uint64_t packets, bytes;
+    uint64_t tcp_flows, smtp_sessions;
+    uint64_t skipped, truncated;
+    uint64_t evicted;
+} mx_run_stats;
+
+/* One row per server address: attempts and counts per kind. */
+typedef struct mx_destination {
+    mx_addr ip;
+    uint32_t attempts;
+    uint32_t kinds[MX_KIND_COUNT];
+    uint32_t failed;
+    int64_t first_us;
+} mx_destination;
+
+typedef struct mx_report {
+    const char *version;
+    GPtrArray *inputs;       /* of char*, file names as given */
+    mx_run_stats stats;
+    GPtrArray *sessions;     /* of mx_session*, ordered by id */
+    GArray *destinations;    /* of mx_destination, in order of first attempt */
+    bool verbose;
+} mx_report;
+
+void mx_report_init(mx_report *r);
+void mx_report_clear(mx_report *r);
+/* Counts a finished session into its destination row. */
+void mx_report_count(mx_report *r, const mx_session *s);
+/* Orders sessions by id (the order of their first packet). */
+void mx_report_sort(mx_report *r);
+
+void mx_report_text(const mx_report *r, FILE *out);
+void mx_report_json(const mx_report *r, FILE *out);
+/* One session as one line of JSON (jsonl, and live). */
+void mx_report_json_line(const mx_session *s, const mx_report *r, FILE *out);
+
+#endif

@@ -1,0 +1,76 @@
+/* session.c — life cycle of the finished-session record. */
+#include "session.h"
+#include "smtp.h"
+
+mx_session *mx_session_new(void)
+{
+    mx_session *s = g_new0(mx_session, 1);
+    mx_verdict_init(&s->verdict);
+    s->tcp.ttl_client = s->tcp.ttl_server = -1;
+    s->smtp.extensions = g_ptr_array_new_with_free_func(g_free);
+    s->smtp.replies = g_array_new(FALSE, TRUE, sizeof(mx_reply_rec));
+    return s;
+}
+
+void mx_session_free(mx_session *s)
+{
+    if (!s)
+        return;
+    mx_verdict_clear(&s->verdict);
+    g_free(s->smtp.greeting);
+    g_free(s->smtp.helo);
+    g_free(s->smtp.tls);
+    g_ptr_array_free(s->smtp.extensions, TRUE);
+    for (guint i = 0; i < s->smtp.replies->len; i++)
+        g_free(g_array_index(s->smtp.replies, mx_reply_rec, i).command);
+    g_array_free(s->smtp.replies, TRUE);
+    g_free(s);
+}
+
+bool mx_session_failed(const mx_session *s)
+{
+    return s->verdict.outcome == MX_OUTCOME_FAILED || s->verdict.outcome == MX_OUTCOME_REJECTED;
+}
+
+static const char *tls_word(const struct mx_smtp *smtp)
+{
+    const mx_smtp_tls *t = &smtp->tls;
+    if (smtp->starttls_masked && !t->requested)
+        return "stripped";
+    if (!t->requested)
+        return NULL;
+    if (t->completed)
+        return "completed";
+    if (t->alert)
+        return "failed";
+    if (t->reply_code >= 400)
+        return "refused";
+    if (t->active)
+        return "unfinished";
+    return "requested";
+}
+
+void mx_session_fill_smtp(mx_session *s, const struct mx_smtp *smtp)
+{
+    if (smtp == NULL)
+        return;
+    if (smtp->greeting.seen)
+        s->smtp.greeting = g_strdup(smtp->greeting.text);
+    if (smtp->n_helo > 0)
+        s->smtp.helo = g_strdup(smtp->helo[0].arg);
+    for (uint32_t i = 0; i < smtp->n_extensions; i++)
+        g_ptr_array_add(s->smtp.extensions, g_strdup(smtp->extensions[i]));
+    s->smtp.messages = smtp->messages;
+    for (guint i = 0; smtp->replies && i < smtp->replies->len; i++) {
+        const mx_smtp_reply *r = &g_array_index(smtp->replies, mx_smtp_reply, i);
+        mx_reply_rec rec = {
+            .command = g_strdup(mx_smtp_verb_name(r->verb)),
+            .code = r->code,
+            .has_latency = r->latency_us >= 0 && r->verb != MX_SMTP_GREETING,
+            .latency_ms = r->latency_us >= 0 ? (double)(r->latency_us / 100) / 10.0 : 0,
+        };
+        g_array_append_val(s->smtp.replies, rec);
+    }
+    const char *tls = tls_word(smtp);
+    s->smtp.tls = tls ? g_strdup(tls) : NULL;
+}

@@ -1,0 +1,59 @@
+/* session.h — a finished session as the reports see it: one model, several renderers.
+ *
+ * diagnose builds it from a flow (and its SMTP state) when the flow is
+ * finished; it owns copies of everything, so the flow can be freed at once.
+ */
+#ifndef MX_SESSION_H
+#define MX_SESSION_H
+
+#include <glib.h>
+#include "verdict.h"
+
+typedef struct mx_reply_rec {
+    char *command;           /* "EHLO", "." for end of data; NULL for the greeting */
+    int code;
+    bool has_latency;
+    double latency_ms;
+} mx_reply_rec;
+
+typedef struct mx_session {
+    uint64_t id;
+    mx_addr client_ip, server_ip;
+    uint16_t client_port, server_port;
+    int64_t start_us, end_us;
+    mx_frame_ref first_frame;
+
+    mx_verdict verdict;
+
+    struct {
+        char history[MX_HISTORY_MAX + 1];
+        uint32_t syn_count;
+        bool has_rtt;
+        double rtt_ms;
+        uint32_t retransmits_client, retransmits_server;
+        int ttl_client, ttl_server;     /* -1: none seen */
+        int server_hop;                 /* from the server's own packets; 0 unknown */
+    } tcp;
+
+    struct {
+        char *greeting;      /* escaped text of the greeting, or NULL */
+        char *helo;          /* the client's EHLO/HELO name, or NULL */
+        GPtrArray *extensions;  /* of char* */
+        uint32_t messages;
+        GArray *replies;     /* of mx_reply_rec */
+        char *tls;           /* NULL (no STARTTLS), or a word: "completed", "failed", "refused", "stripped" */
+    } smtp;
+} mx_session;
+
+struct mx_smtp;
+
+mx_session *mx_session_new(void);
+/* Copies the SMTP facts the reports print (greeting, helo, extensions,
+ * messages, replies, tls) from a flow's SMTP state (NULL: none). */
+void mx_session_fill_smtp(mx_session *s, const struct mx_smtp *smtp);
+void mx_session_free(mx_session *s);
+
+/* True when the session counts as failed or rejected for the exit status. */
+bool mx_session_failed(const mx_session *s);
+
+#endif
