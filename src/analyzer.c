@@ -3,18 +3,24 @@
 #include "decode.h"
 #include "diagnose.h"
 #include "flow.h"
+#include "hops.h"
 
 struct mx_analyzer {
     mx_flow_table *flows;
     mx_session_fn on_session;
     void *ctx;
     mx_diagnose_ctx diag;
+    mx_hop_baselines *baselines;
     mx_run_stats stats;
 };
 
 static void flow_finished(mx_flow *f, void *ctx)
 {
     mx_analyzer *a = ctx;
+    /* The server's own answers are its hop baseline for every later
+     * session, including RSTs that answer a SYN. */
+    if (f->synack_count > 0)
+        mx_hop_baselines_note(a->baselines, &f->key.server, mx_hop_of_ttl(f->synack_ttl), &f->synack);
     mx_session *s = mx_diagnose(f, &a->diag);
     a->stats.smtp_sessions++;
     a->on_session(s, a->ctx);
@@ -27,6 +33,8 @@ mx_analyzer *mx_analyzer_new(const uint16_t *ports, size_t n_ports, size_t max_f
     a->flows = mx_flow_table_new(ports, n_ports, max_flows, flow_finished, a);
     a->on_session = on_session;
     a->ctx = ctx;
+    a->baselines = mx_hop_baselines_new();
+    a->diag.baselines = a->baselines;
     return a;
 }
 
@@ -35,6 +43,7 @@ void mx_analyzer_free(mx_analyzer *a)
     if (!a)
         return;
     mx_flow_table_free(a->flows);
+    mx_hop_baselines_free(a->baselines);
     g_free(a);
 }
 
@@ -62,6 +71,11 @@ void mx_analyzer_frame(mx_analyzer *a, const mx_raw_frame *frame)
 void mx_analyzer_finish(mx_analyzer *a)
 {
     mx_flow_table_finish_all(a->flows);
+}
+
+const mx_hop_baselines *mx_analyzer_baselines(const mx_analyzer *a)
+{
+    return a->baselines;
 }
 
 void mx_analyzer_stats(const mx_analyzer *a, mx_run_stats *out)

@@ -25,4 +25,8 @@ void mx_analyzer_finish(mx_analyzer *a);
 
 void mx_analyzer_stats(const mx_analyzer *a, mx_run_stats *out);
 
+/* Each server's hop as its own packets showed it, over the whole input. */
+struct mx_hop_baselines;
+const struct mx_hop_baselines *mx_analyzer_baselines(const mx_analyzer *a);
+
 #endif

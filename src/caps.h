@@ -56,6 +56,11 @@
  * of the client shows as 5, 10, 15 s delays. */
 #define MX_SLOW_GREETING_US (4LL * 1000000)
 
+/* Servers whose hop distance is remembered across sessions.  A gateway
+ * talks to a few thousand MX hosts a day; past the cap new servers simply
+ * get no cross-session baseline (said in the verdict, never guessed). */
+#define MX_MAX_BASELINES 65536
+
 /* Evidence entries per verdict: enough for the decisive frames. */
 #define MX_EVIDENCE_MAX 12
 

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "analyzer.h"
 #include "caps.h"
+#include "diagnose.h"
 #include "cmd.h"
 #include "report.h"
 #include "source.h"
@@ -138,6 +139,10 @@ int mx_cmd_read(int argc, char **argv)
         mx_analyzer_frame(an, &frame);
     mx_analyzer_finish(an);
     mx_analyzer_stats(an, &run.report.stats);
+    /* A RST that answered a SYN early in the capture is judged again
+     * against the server's hop as later sessions showed it. */
+    for (guint i = 0; i < run.report.sessions->len; i++)
+        mx_diagnose_refine(g_ptr_array_index(run.report.sessions, i), mx_analyzer_baselines(an));
     mx_analyzer_free(an);
 
     mx_report_sort(&run.report);

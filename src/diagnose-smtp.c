@@ -1,4 +1,4 @@
-/* diagnose-smtp.c — SMTP-phase rules, in the order the session happened.
+/* diagnose-smtp.c: SMTP-phase rules, in the order the session happened.
  *
  * delivered -> mail loop -> greeting -> EHLO -> STARTTLS -> rejections ->
  * unanswered commands and stalled transfers -> the client's own close ->
@@ -277,8 +277,8 @@ static bool rule_mail_loop(dctx *c)
                        : r->verb == MX_SMTP_DATA ? MX_PHASE_DATA : MX_PHASE_DATA_END;
         mx_verdict_set(v, MX_OUTCOME_REJECTED, MX_KIND_MAIL_LOOP, phase, MX_ROLE_DNS, MX_CONFIDENCE_MEDIUM);
         mx_verdict_culprit_ip(v, NULL, 0);
-        g_string_printf(v->summary, "%s reports a mail loop: \"%s\" — the message has passed through the "
-                        "same hosts before.", c->server, r->text);
+        g_string_printf(v->summary, "%s reports a mail loop: \"%s\": the message has passed through the "
+                        "same hosts before.", c->ip, r->text);
         g_string_assign(v->mta_status, r->text);
         mx_verdict_evidence(v, &r->at, "loop reply: %s", r->text);
         return true;
@@ -312,8 +312,8 @@ static bool rule_mail_loop(dctx *c)
     mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_MAIL_LOOP, at == &s->greeting.first ? MX_PHASE_GREETING : MX_PHASE_EHLO,
                    MX_ROLE_DNS, at ? MX_CONFIDENCE_HIGH : MX_CONFIDENCE_MEDIUM);
     if (at) {
-        g_string_printf(v->summary, "Mail loop: %s introduces itself as %s, the gateway's own EHLO name — "
-                        "the destination's MX or A record, or a route, leads back to the gateway.", c->server, ehlo);
+        g_string_printf(v->summary, "Mail loop: %s introduces itself as %s, the gateway's own EHLO name: "
+                        "the destination's MX or A record, or a route, leads back to the gateway.", c->ip, ehlo);
         mx_verdict_evidence(v, &s->helo[0].at, "client says EHLO %s", ehlo);
         mx_verdict_evidence(v, at, "server names itself %s: %s", ehlo, said);
     } else {
@@ -466,8 +466,8 @@ static bool rule_ehlo(dctx *c)
                         "PIX `fixup smtp`/mailguard, Check Point SMTP security server), or let the gateway fall back "
                         "to HELO.");
     } else {
-        g_string_printf(v->summary, "%s refused the gateway's %s %s: \"%s\".", c->server, verb, h->arg,
-                        h->reply_text);
+        g_string_printf(v->summary, "%s refused the gateway's %s %s: \"%s\".", c->server,
+                        s->n_helo > 1 ? "EHLO and its HELO fallback" : verb, h->arg, h->reply_text);
         if (!fqdn)
             g_string_append_printf(v->summary, " The name %s is not fully qualified.", h->arg);
         if (h->code / 100 == 5 || text_has(h->reply_text, helo_words))
@@ -478,6 +478,28 @@ static bool rule_ehlo(dctx *c)
                             "retry, and make the EHLO name a fully-qualified name that resolves.", h->code);
     }
     return true;
+}
+
+/* RFC 8446 6 / RFC 5246 7.2 alert descriptions a mail administrator may meet. */
+static const char *alert_name(int desc)
+{
+    switch (desc) {
+    case 0: return "close_notify";
+    case 10: return "unexpected_message";
+    case 20: return "bad_record_mac";
+    case 40: return "handshake_failure: no cipher or version in common";
+    case 42: return "bad_certificate";
+    case 45: return "certificate_expired";
+    case 46: return "certificate_unknown";
+    case 47: return "illegal_parameter";
+    case 48: return "unknown_ca: certificate not trusted";
+    case 70: return "protocol_version: no TLS version in common";
+    case 71: return "insufficient_security";
+    case 80: return "internal_error";
+    case 112: return "unrecognized_name";
+    case 116: return "certificate_required";
+    default: return "alert";
+    }
 }
 
 static bool rule_tls(dctx *c)
@@ -550,7 +572,8 @@ static bool rule_tls(dctx *c)
         if (t->alert) {
             const char *who = t->alert_dir == MX_DIR_C2S ? "client" : "server";
             if (t->alert_desc >= 0) {
-                g_string_append_printf(v->summary, ": the %s sent TLS alert %d.", who, t->alert_desc);
+                g_string_append_printf(v->summary, ": the %s sent TLS alert %d (%s).", who, t->alert_desc,
+                                       alert_name(t->alert_desc));
                 mx_verdict_evidence(v, &t->alert_at, "TLS alert from the %s (level %d, description %d)", who,
                                     t->alert_level, t->alert_desc);
             } else {

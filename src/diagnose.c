@@ -208,21 +208,62 @@ static void rule_syn_timeout(const mx_flow *f, mx_verdict *v, const mx_diagnose_
         mx_verdict_evidence(v, last, "SYN #%u (%s); nothing came back", f->syn_count, schedule);
 }
 
-static void rule_refused(const mx_flow *f, mx_verdict *v)
+/* A RST answering the SYN: the server's, unless it comes from fewer hops
+ * than the server's own packets elsewhere in the capture. */
+static void judge_refused(mx_session *out, const mx_hop_baselines *baselines)
 {
-    const mx_dir_state *s = &f->dir[MX_DIR_S2C];
+    mx_verdict *v = &out->verdict;
     char server[ADDR_BUF];
-    mx_addr_str(&f->key.server, server, sizeof server);
-    int hop = mx_hop_of_ttl(s->rst_ttl);
-    mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_CONNECT_REFUSED, MX_PHASE_CONNECT, MX_ROLE_SERVER, MX_CONFIDENCE_MEDIUM);
-    mx_verdict_culprit_ip(v, &f->key.server, hop);
-    g_string_printf(v->summary, "%s refused the connection to port %u: a RST answered the SYN (TTL %u: hop %d).",
-                    server, f->key.server_port, s->rst_ttl, hop);
-    g_string_printf(v->advice, "Nothing accepts connections on %s port %u, or a firewall resets them in its name: "
-                    "check that this is the right MX host and its MTA is running; `mxray probe %s` tells "
-                    "whether the RST comes from the server or from a nearer hop.", server, f->key.server_port, server);
-    mx_verdict_evidence(v, &f->syn[0], "SYN to %s:%u", server, f->key.server_port);
-    mx_verdict_evidence(v, &s->rst, "RST from %s (TTL %u: hop %d)", server, s->rst_ttl, hop);
+    mx_addr_str(&out->server_ip, server, sizeof server);
+    int rst_hop = mx_hop_of_ttl(out->refusal.rst_ttl);
+    int server_hop = 0;
+    mx_frame_ref seen = {0};
+    bool known = mx_hop_baselines_get(baselines, &out->server_ip, &server_hop, &seen);
+    out->refusal.baseline_known = known;
+
+    mx_verdict_clear(v);
+    mx_verdict_init(v);
+    mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_CONNECT_REFUSED, MX_PHASE_CONNECT, MX_ROLE_SERVER, MX_CONFIDENCE_HIGH);
+    mx_verdict_evidence(v, &out->refusal.syn, "SYN to %s:%u", server, out->server_port);
+    mx_verdict_evidence(v, &out->refusal.rst, "RST from %s (TTL %u: hop %d)", server, out->refusal.rst_ttl, rst_hop);
+    if (known && rst_hop < server_hop) {
+        v->culprit.role = MX_ROLE_FIREWALL;
+        v->culprit.hops_from_client = rst_hop;
+        mx_verdict_warn(v, MX_WARN_FORGED_PACKET, "RST claiming %s arrived from hop %d; the server's own SYN-ACKs "
+                        "come from hop %d", server, rst_hop, server_hop);
+        mx_verdict_evidence(v, &seen, "SYN-ACK from %s at hop %d: the server's own distance", server, server_hop);
+        g_string_printf(v->summary, "A firewall at hop %d refuses connections to %s port %u in the server's name: "
+                        "its RST arrives %d hop%s closer than the server's own packets.", rst_hop, server,
+                        out->server_port, server_hop - rst_hop, server_hop - rst_hop == 1 ? "" : "s");
+        g_string_printf(v->advice, "Find the firewall %d hop%s from the gateway (`mxray probe %s` names it) and the "
+                        "rule that rejects TCP port %u to %s with a reset.", rst_hop, rst_hop == 1 ? "" : "s",
+                        server, out->server_port, server);
+    } else if (known) {
+        mx_verdict_culprit_ip(v, &out->server_ip, rst_hop);
+        mx_verdict_evidence(v, &seen, "SYN-ACK from %s at hop %d", server, server_hop);
+        g_string_printf(v->summary, "%s refused the connection to port %u: its RST comes from the server's own "
+                        "distance (hop %d).", server, out->server_port, rst_hop);
+        g_string_printf(v->advice, "Nothing accepts connections on %s port %u right now (the MTA is down, restarting, "
+                        "or refusing by connection limits): check it is the right MX host, or ask its postmaster.",
+                        server, out->server_port);
+    } else {
+        /* No packet the server surely sent: the hop model cannot tell a
+         * closed port from a firewall's reset in its name. */
+        mx_verdict_culprit_ip(v, &out->server_ip, rst_hop);
+        v->culprit.confidence = MX_CONFIDENCE_LOW;
+        g_string_printf(v->summary, "A RST from hop %d answered the SYN to %s port %u. No packet in the capture surely "
+                        "came from the server itself, so whether the server refused or a firewall reset in its "
+                        "name is uncertain.", rst_hop, server, out->server_port);
+        g_string_printf(v->advice, "Run `mxray probe %s`: it finds the hop the RST comes from. If that is the server's "
+                        "own hop, check that the MTA runs and this is the right MX host; if it is nearer, find the "
+                        "firewall rule that rejects TCP port %u.", server, out->server_port);
+    }
+}
+
+void mx_diagnose_refine(mx_session *s, const mx_hop_baselines *baselines)
+{
+    if (s->refusal.refused && !s->refusal.baseline_known)
+        judge_refused(s, baselines);
 }
 
 /* ---- after the handshake ------------------------------------------------- */
@@ -236,7 +277,14 @@ static void rule_reset(const mx_flow *f, mx_verdict *v, int server_hop)
     mx_addr_str(&f->key.server, server, sizeof server);
     int rst_hop = mx_hop_of_ttl(s->rst_ttl);
     mx_phase phase = v->phase == MX_PHASE_NONE ? MX_PHASE_GREETING : v->phase;
+    /* The SMTP rule's facts told a different story (a stall, a client
+     * giving up); the reset is the story now.  Its warnings still hold. */
+    for (guint i = 0; i < v->evidence->len; i++)
+        g_free(g_array_index(v->evidence, mx_evidence, i).fact);
+    g_array_set_size(v->evidence, 0);
     mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_RESET, phase, MX_ROLE_SERVER, MX_CONFIDENCE_MEDIUM);
+    if (f->dir[MX_DIR_C2S].last_data.frame && f->dir[MX_DIR_C2S].last_data.frame < s->rst.frame)
+        mx_verdict_evidence(v, &f->dir[MX_DIR_C2S].last_data, "last data from the client before the reset");
     mx_verdict_evidence(v, &f->synack, "SYN-ACK from %s (TTL %u: hop %d)", server, f->synack_ttl, server_hop);
     if (server_hop > 0 && rst_hop < server_hop) {
         v->culprit.role = MX_ROLE_FIREWALL;
@@ -289,10 +337,8 @@ static gint evidence_cmp(gconstpointer a, gconstpointer b)
     return x->at.frame < y->at.frame ? -1 : x->at.frame > y->at.frame;
 }
 
-mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
+static void fill_identity(mx_session *out, const mx_flow *f)
 {
-    mx_session *out = mx_session_new();
-    mx_verdict *v = &out->verdict;
     out->id = f->id;
     out->client_ip = f->key.client;
     out->server_ip = f->key.server;
@@ -301,34 +347,54 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
     out->start_us = f->first_ts;
     out->end_us = f->last_ts;
     out->first_frame = f->first_frame;
-    int server_hop = server_hop_of(f);
-    fill_tcp(out, f, server_hop);
-    mx_session_fill_smtp(out, f->smtp);
+}
 
+/* After the handshake: the SMTP rules tell the story; a RST from the
+ * server's side or an ICMP error that ends a failed story takes over. */
+static void judge_session(const mx_flow *f, mx_verdict *v, int server_hop)
+{
     const mx_dir_state *s = &f->dir[MX_DIR_S2C];
-    bool handshake = f->synack_count > 0 || (!f->saw_syn && s->packets > 0 && !s->rst.frame);
-
-    if (!handshake && f->icmp_count > 0) {
-        rule_icmp(f, v, MX_PHASE_CONNECT);
-    } else if (!handshake && s->rst.frame != 0 && f->syn_count > 0) {
-        rule_refused(f, v);
-    } else if (!handshake && f->syn_count > 0) {
-        rule_syn_timeout(f, v, ctx);
-    } else if (!f->saw_syn && !mx_diagnose_smtp(f, v)) {
-        /* Capture began mid-session and nothing later decides it. */
+    bool decided = mx_diagnose_smtp(f, v);
+    bool unfinished = !decided || v->outcome == MX_OUTCOME_FAILED || v->outcome == MX_OUTCOME_INCOMPLETE;
+    if (s->rst.frame != 0 && unfinished) {
+        rule_reset(f, v, server_hop);
+    } else if (f->icmp_count > 0 && unfinished) {
+        rule_icmp(f, v, v->phase);
+    } else if (!decided && !f->saw_syn) {
         mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, MX_PHASE_NONE, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
         g_string_assign(v->summary, "The capture starts in the middle of this session; what it shows decides nothing.");
         mx_verdict_evidence(v, &f->first_frame, "first packet of the session in the capture");
-    } else if (f->saw_syn || handshake) {
-        if (!v->summary->len)
-            mx_diagnose_smtp(f, v);
-        bool server_reset = s->rst.frame != 0 &&
-            (v->outcome == MX_OUTCOME_FAILED || v->outcome == MX_OUTCOME_INCOMPLETE);
-        if (server_reset)
-            rule_reset(f, v, server_hop);
-        else if (f->icmp_count > 0 && v->outcome != MX_OUTCOME_DELIVERED && v->outcome != MX_OUTCOME_OK &&
-                 v->outcome != MX_OUTCOME_REJECTED)
-            rule_icmp(f, v, v->phase);
+    }
+}
+
+mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
+{
+    mx_session *out = mx_session_new();
+    mx_verdict *v = &out->verdict;
+    const mx_dir_state *s = &f->dir[MX_DIR_S2C];
+    int server_hop = server_hop_of(f);
+    fill_identity(out, f);
+    fill_tcp(out, f, server_hop);
+    mx_session_fill_smtp(out, f->smtp);
+
+    /* Connected: a SYN-ACK, or (capture began mid-session) the server talks. */
+    bool connected = f->synack_count > 0 || (!f->saw_syn && s->packets > s->rst_count);
+    if (connected) {
+        judge_session(f, v, server_hop);
+    } else if (f->icmp_count > 0) {
+        rule_icmp(f, v, MX_PHASE_CONNECT);
+    } else if (s->rst.frame != 0 && f->syn_count > 0) {
+        out->refusal.refused = true;
+        out->refusal.syn = f->syn[0];
+        out->refusal.rst = s->rst;
+        out->refusal.rst_ttl = s->rst_ttl;
+        judge_refused(out, ctx->baselines);
+    } else if (f->syn_count > 0) {
+        rule_syn_timeout(f, v, ctx);
+    } else {
+        mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, MX_PHASE_NONE, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
+        g_string_assign(v->summary, "Only the client's side of a session already under way is in the capture.");
+        mx_verdict_evidence(v, &f->first_frame, "first packet of the session in the capture");
     }
     if (f->evicted)
         mx_verdict_evidence(v, &f->last_frame, "flow table full: judged early on what was seen so far");

@@ -12,11 +12,18 @@
 #include "flow.h"
 #include "session.h"
 
+#include "hops.h"
+
 typedef struct mx_diagnose_ctx {
     int64_t capture_end_us;  /* time of the last frame read so far */
+    const mx_hop_baselines *baselines; /* servers' hops seen so far (may be NULL) */
 } mx_diagnose_ctx;
 
 mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx);
+
+/* Judges a connect_refused session again with the baselines of the whole
+ * capture (a later session may have shown the server's own hop). */
+void mx_diagnose_refine(mx_session *s, const mx_hop_baselines *baselines);
 
 /* Describes a SYN retry schedule ("retries at 1, 3, 7 s: Linux default
  * backoff").  offsets_us: times of retries after the first SYN. */

@@ -18,3 +18,80 @@ int mx_hop_of_ttl(uint8_t ttl)
 {
     return mx_initial_ttl(ttl) - ttl + 1;
 }
+
+#include "caps.h"
+#include <glib.h>
+#include <string.h>
+
+typedef struct baseline {
+    mx_addr server;
+    int hop;
+    mx_frame_ref at;
+} baseline;
+
+struct mx_hop_baselines {
+    GHashTable *by_server;   /* baseline* keyed on its own server address */
+};
+
+static guint addr_hash(gconstpointer p)
+{
+    const mx_addr *a = p;
+    guint32 h = 2166136261u ^ a->family;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ a->bytes[i]) * 16777619u;
+    return h;
+}
+
+static gboolean addr_equal(gconstpointer a, gconstpointer b)
+{
+    return mx_addr_equal(a, b);
+}
+
+mx_hop_baselines *mx_hop_baselines_new(void)
+{
+    mx_hop_baselines *b = g_new0(mx_hop_baselines, 1);
+    b->by_server = g_hash_table_new_full(addr_hash, addr_equal, NULL, g_free);
+    return b;
+}
+
+void mx_hop_baselines_free(mx_hop_baselines *b)
+{
+    if (!b)
+        return;
+    g_hash_table_destroy(b->by_server);
+    g_free(b);
+}
+
+void mx_hop_baselines_note(mx_hop_baselines *b, const mx_addr *server, int hop, const mx_frame_ref *at)
+{
+    if (hop <= 0)
+        return;
+    baseline *known = g_hash_table_lookup(b->by_server, server);
+    if (known) {
+        /* The farthest genuine answer wins: a nearer one could be a
+         * middlebox answering in the server's name. */
+        if (hop > known->hop) {
+            known->hop = hop;
+            known->at = *at;
+        }
+        return;
+    }
+    if (g_hash_table_size(b->by_server) >= MX_MAX_BASELINES)
+        return;
+    baseline *fresh = g_new0(baseline, 1);
+    fresh->server = *server;
+    fresh->hop = hop;
+    fresh->at = *at;
+    g_hash_table_insert(b->by_server, &fresh->server, fresh);
+}
+
+bool mx_hop_baselines_get(const mx_hop_baselines *b, const mx_addr *server, int *hop, mx_frame_ref *at)
+{
+    const baseline *known = b ? g_hash_table_lookup(b->by_server, server) : NULL;
+    if (!known)
+        return false;
+    *hop = known->hop;
+    if (at)
+        *at = known->at;
+    return true;
+}

@@ -8,6 +8,7 @@
 #ifndef MX_HOPS_H
 #define MX_HOPS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The initial TTL a sender most likely used for a packet seen with ttl. */
@@ -15,5 +16,21 @@ int mx_initial_ttl(uint8_t ttl);
 
 /* The sender's hop number for a packet arriving with ttl (>= 1). */
 int mx_hop_of_ttl(uint8_t ttl);
+
+
+/* ---- per-server baselines across sessions ----------------------------
+ * A RST that answers a SYN has no packet of the server's own in its
+ * session to compare with: the hop of the server's SYN-ACKs in other
+ * sessions of the same capture stands in. */
+#include "verdict.h"
+
+typedef struct mx_hop_baselines mx_hop_baselines;
+
+mx_hop_baselines *mx_hop_baselines_new(void);
+void mx_hop_baselines_free(mx_hop_baselines *b);
+/* The server answered with a SYN-ACK (or data) from hop, in frame at. */
+void mx_hop_baselines_note(mx_hop_baselines *b, const mx_addr *server, int hop, const mx_frame_ref *at);
+/* The server's usual hop; false when the capture shows none. */
+bool mx_hop_baselines_get(const mx_hop_baselines *b, const mx_addr *server, int *hop, mx_frame_ref *at);
 
 #endif

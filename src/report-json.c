@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include <json-glib/json-glib.h>
+#include <string.h>
 #include <time.h>
 
 #define ADDR_BUF 64
@@ -234,6 +235,53 @@ static void add_destinations(JsonBuilder *b, const mx_report *r)
     json_builder_end_array(b);
 }
 
+/* json-glib prints doubles with 17 significant digits (0.1 becomes
+ * 0.10000000000000001); rewrite each fractional number outside strings
+ * with 15, which round-trips every value mxray computes. */
+static GString *tidy_numbers(const char *text, gsize len)
+{
+    GString *out = g_string_sized_new(len);
+    bool in_string = false;
+    for (gsize i = 0; i < len;) {
+        char c = text[i];
+        if (in_string) {
+            g_string_append_c(out, c);
+            if (c == '\\' && i + 1 < len)
+                g_string_append_c(out, text[++i]);
+            else if (c == '"')
+                in_string = false;
+            i++;
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+            g_string_append_c(out, c);
+            i++;
+            continue;
+        }
+        if (c == '-' || g_ascii_isdigit(c)) {
+            gsize j = i;
+            bool fractional = false;
+            while (j < len && (g_ascii_isdigit(text[j]) || strchr("+-.eE", text[j]))) {
+                fractional |= text[j] == '.' || text[j] == 'e' || text[j] == 'E';
+                j++;
+            }
+            if (fractional) {
+                char token[64], buf[G_ASCII_DTOSTR_BUF_SIZE];
+                g_strlcpy(token, text + i, MIN(sizeof token, j - i + 1));
+                g_string_append(out, g_ascii_formatd(buf, sizeof buf, "%.15g", g_ascii_strtod(token, NULL)));
+            } else {
+                g_string_append_len(out, text + i, (gssize)(j - i));
+            }
+            i = j;
+            continue;
+        }
+        g_string_append_c(out, c);
+        i++;
+    }
+    return out;
+}
+
 static void write_node(JsonBuilder *b, bool pretty, FILE *out)
 {
     g_autoptr(JsonNode) root = json_builder_get_root(b);
@@ -243,7 +291,9 @@ static void write_node(JsonBuilder *b, bool pretty, FILE *out)
     json_generator_set_indent(gen, 1);
     gsize len = 0;
     g_autofree char *text = json_generator_to_data(gen, &len);
-    fwrite(text, 1, len, out);
+    GString *tidy = tidy_numbers(text, len);
+    fwrite(tidy->str, 1, tidy->len, out);
+    g_string_free(tidy, TRUE);
     fputc('\n', out);
 }
 

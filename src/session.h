@@ -35,6 +35,15 @@ typedef struct mx_session {
         int server_hop;                 /* from the server's own packets; 0 unknown */
     } tcp;
 
+    /* A RST that answered the SYN, kept so that the verdict can be judged
+     * again once the whole capture has shown the server's usual hop. */
+    struct {
+        bool refused;
+        bool baseline_known;            /* judged against a baseline already */
+        mx_frame_ref syn, rst;
+        uint8_t rst_ttl;
+    } refusal;
+
     struct {
         char *greeting;      /* escaped text of the greeting, or NULL */
         char *helo;          /* the client's EHLO/HELO name, or NULL */
