@@ -207,6 +207,16 @@ static bool client_gave_up_or_long(const dctx *c, const mx_frame_ref *since)
            waited_from(c, since) >= MX_SMTP_STALL_US;
 }
 
+/* The client's bytes up to end_offset were never ACKed and it kept
+ * sending them again after since: the path drops them, whatever the
+ * client's own timer (a FIN queued behind them may never show). */
+static bool lost_in_path(const dctx *c, uint64_t end_offset, const mx_frame_ref *since)
+{
+    const mx_dir_state *d = &c->f->dir[MX_DIR_C2S];
+    return !is_client_ack_past(c->f, end_offset) && d->retransmits >= 2 &&
+           d->last_retransmit.ts_us > since->ts_us;
+}
+
 static void set_incomplete(dctx *c, mx_phase phase, const mx_frame_ref *since, const char *what)
 {
     mx_verdict *v = c->v;
@@ -407,7 +417,7 @@ static bool rule_ehlo(dctx *c)
 
     if (!h->answered) {
         const mx_frame_ref *since = &h->at;
-        if (!client_gave_up_or_long(c, since)) {
+        if (!client_gave_up_or_long(c, since) && !lost_in_path(c, h->end_offset, since)) {
             set_incomplete(c, MX_PHASE_EHLO, since, verb);
             return true;
         }
@@ -596,21 +606,33 @@ static bool rule_tls(dctx *c)
      * after a full exchange is the usual sign of a delivered message; say
      * that it is inferred. */
     const mx_dir_state *cd = &c->f->dir[MX_DIR_C2S], *sd = &c->f->dir[MX_DIR_S2C];
-    bool orderly = cd->fin.frame && sd->fin.frame && !cd->rst.frame && !sd->rst.frame;
+    /* Orderly: the server closed with a FIN (it does so after its 221, or
+     * both sides did); a client RST after the server's FIN is how many
+     * clients (swaks, some MTAs) drop a finished TLS session. */
+    bool orderly = sd->fin.frame && !sd->rst.frame &&
+                   (!cd->rst.frame || cd->rst.ts_us >= sd->fin.ts_us);
     mx_verdict_evidence(v, &t->completed_at, "TLS handshake completed");
     if (orderly && t->app_records[MX_DIR_C2S] >= 3 && t->app_records[MX_DIR_S2C] >= 3) {
         mx_verdict_set(v, MX_OUTCOME_DELIVERED, MX_KIND_OK, MX_PHASE_NONE, MX_ROLE_NONE, MX_CONFIDENCE_MEDIUM);
         g_string_printf(v->summary, "TLS session with %s: the dialogue is encrypted; %" G_GUINT64_FORMAT
-                        " records each way and an orderly close suggest the message was accepted.", c->server,
-                        t->app_records[MX_DIR_C2S]);
+                        " client and %" G_GUINT64_FORMAT " server records and an orderly close suggest the "
+                        "message was accepted (inferred, not seen).", c->server, t->app_records[MX_DIR_C2S],
+                        t->app_records[MX_DIR_S2C]);
         g_string_assign(v->advice, "");
         g_string_assign(v->mta_status, "");
     } else if (orderly) {
         mx_verdict_set(v, MX_OUTCOME_OK, MX_KIND_OK, MX_PHASE_NONE, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
         g_string_printf(v->summary, "TLS session with %s, closed in order; its content is encrypted.", c->server);
         g_string_assign(v->advice, "");
-    } else if (c->client_close.frame || c->server_close.frame) {
-        return false;            /* a reset inside TLS: diagnose.c judges its origin */
+    } else if (sd->rst.frame) {
+        /* A server-side RST inside TLS: diagnose.c judges its origin. */
+        set_incomplete(c, MX_PHASE_TLS, &t->completed_at, "the TLS handshake completed");
+        g_string_printf(v->summary, "The encrypted session with %s was reset.", c->server);
+    } else if (c->client_close.frame) {
+        mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_CLIENT_ABORT, MX_PHASE_TLS, MX_ROLE_CLIENT, MX_CONFIDENCE_LOW);
+        g_string_printf(v->summary, "The gateway closed the encrypted session with %s (%s) before the server "
+                        "did; what went on inside TLS cannot be seen.", c->server, c->client_close_how);
+        mx_verdict_evidence(v, &c->client_close, "client closed (%s)", c->client_close_how);
     } else {
         set_incomplete(c, MX_PHASE_TLS, &t->completed_at, "the TLS handshake completed");
     }
@@ -722,12 +744,12 @@ static bool rule_body_stall(dctx *c)
         return false;
     const mx_dir_state *d = &c->f->dir[MX_DIR_C2S];
     const mx_frame_ref *since = d->last_data.frame ? &d->last_data : &s->msg.data_at;
-    if (!client_gave_up_or_long(c, since)) {
+    uint32_t sent = mx_flow_sent_bytes(c->f, MX_DIR_C2S), acked = mx_flow_acked_bytes(c->f, MX_DIR_C2S);
+    bool unacked = (int32_t)(sent - acked) > 0 && d->retransmits > 0;
+    if (!client_gave_up_or_long(c, since) && !(unacked && d->retransmits >= 2)) {
         set_incomplete(c, MX_PHASE_DATA, since, "the last message data");
         return true;
     }
-    uint32_t sent = mx_flow_sent_bytes(c->f, MX_DIR_C2S), acked = mx_flow_acked_bytes(c->f, MX_DIR_C2S);
-    bool unacked = (int32_t)(sent - acked) > 0 && d->retransmits > 0;
     if (!unacked) {
         /* Everything sent was acknowledged: the gateway stopped on its own. */
         mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_CLIENT_ABORT, MX_PHASE_DATA, MX_ROLE_CLIENT,
@@ -796,7 +818,7 @@ static bool rule_pending(dctx *c)
         return false;            /* an unanswered QUIT harms nothing */
     mx_phase phase = phase_of_verb(cmd->verb);
     const char *verb = mx_smtp_verb_name(cmd->verb);
-    if (!client_gave_up_or_long(c, &cmd->at)) {
+    if (!client_gave_up_or_long(c, &cmd->at) && !lost_in_path(c, cmd->end_offset, &cmd->at)) {
         set_incomplete(c, phase, &cmd->at, cmd->verb == MX_SMTP_END_OF_DATA ? "the end of data" : verb);
         return true;
     }

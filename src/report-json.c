@@ -230,6 +230,8 @@ static void add_destinations(JsonBuilder *b, const mx_report *r)
             json_builder_add_int_value(b, d->kinds[k]);
         }
         json_builder_end_object(b);
+        g_autofree char *verdict = mx_report_destination_verdict(r, d);
+        add_string_or_null(b, "verdict", verdict);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);

@@ -100,6 +100,18 @@ void mx_report_text(const mx_report *r, FILE *out)
                 G_GUINT64_FORMAT " flows evicted)\n", r->stats.skipped, r->stats.truncated, r->stats.evicted);
     fputc('\n', out);
 
+    /* The answer first: one sentence per destination that failed. */
+    guint verdicts = 0;
+    for (guint i = 0; i < r->destinations->len; i++) {
+        g_autofree char *line = mx_report_destination_verdict(r, &g_array_index(r->destinations, mx_destination, i));
+        if (line) {
+            fprintf(out, "* %s\n", line);
+            verdicts++;
+        }
+    }
+    if (verdicts)
+        fputc('\n', out);
+
     guint listed = 0;
     for (guint i = 0; i < r->sessions->len; i++) {
         const mx_session *s = g_ptr_array_index(r->sessions, i);

@@ -36,8 +36,16 @@ void mx_report_count(mx_report *r, const mx_session *s)
     }
     d->attempts++;
     d->kinds[s->verdict.kind]++;
-    if (mx_session_failed(s))
+    d->outcomes[s->verdict.outcome]++;
+    if (mx_session_failed(s)) {
         d->failed++;
+        if (d->failed == 1 || d->kinds[s->verdict.kind] >= d->kinds[d->main_failure]) {
+            d->main_failure = s->verdict.kind;
+            d->culprit = s->verdict.culprit;
+        }
+    }
+    if (mx_verdict_has_warning(&s->verdict, MX_WARN_FORGED_PACKET))
+        d->forged++;
     if (s->start_us < d->first_us)
         d->first_us = s->start_us;
 }
@@ -58,4 +66,96 @@ void mx_report_sort(mx_report *r)
 {
     g_ptr_array_sort(r->sessions, session_cmp);
     g_array_sort(r->destinations, destination_cmp);
+}
+
+/* What the kind means for a destination, in a few words: one attempt, several. */
+static const char *failure_phrase(mx_kind k, bool plural)
+{
+    static const char *const phrases[MX_KIND_COUNT][2] = {
+        [MX_KIND_SYN_TIMEOUT] = { "times out at SYN", "time out at SYN" },
+        [MX_KIND_CONNECT_REFUSED] = { "is refused at SYN", "are refused at SYN" },
+        [MX_KIND_ICMP_UNREACHABLE] = { "is answered by an ICMP unreachable", "are answered by an ICMP unreachable" },
+        [MX_KIND_NO_GREETING] = { "gets no greeting", "get no greeting" },
+        [MX_KIND_GREETING_REJECTED] = { "is refused at the greeting", "are refused at the greeting" },
+        [MX_KIND_EHLO_NO_REPLY] = { "gets no reply to EHLO", "get no reply to EHLO" },
+        [MX_KIND_EHLO_REJECTED] = { "has its EHLO refused", "have their EHLO refused" },
+        [MX_KIND_MAIL_LOOP] = { "loops back to the gateway", "loop back to the gateway" },
+        [MX_KIND_MAIL_REJECTED] = { "has the sender refused", "have the sender refused" },
+        [MX_KIND_RCPT_REJECTED] = { "has recipients refused", "have recipients refused" },
+        [MX_KIND_DATA_REJECTED] = { "has the message refused", "have the message refused" },
+        [MX_KIND_REPLY_TIMEOUT] = { "stops getting replies", "stop getting replies" },
+        [MX_KIND_DATA_STALL] = { "stalls while sending the message", "stall while sending the message" },
+        [MX_KIND_RESET] = { "is reset", "are reset" },
+        [MX_KIND_TLS_STRIPPED] = { "loses STARTTLS to an inspecting firewall", "lose STARTTLS to an inspecting firewall" },
+        [MX_KIND_TLS_FAILED] = { "fails the TLS handshake", "fail the TLS handshake" },
+        [MX_KIND_CLIENT_ABORT] = { "is given up by the gateway", "are given up by the gateway" },
+    };
+    const char *p = k < MX_KIND_COUNT ? phrases[k][plural] : NULL;
+    return p ? p : plural ? "fail" : "fails";
+}
+
+char *mx_report_destination_verdict(const mx_report *r, const mx_destination *d)
+{
+    if (d->failed == 0)
+        return NULL;
+    char ip[64];
+    mx_addr_str(&d->ip, ip, sizeof ip);
+    uint32_t others_ok = 0;
+    for (guint i = 0; i < r->destinations->len; i++) {
+        const mx_destination *o = &g_array_index(r->destinations, mx_destination, i);
+        if (o != d && o->outcomes[MX_OUTCOME_DELIVERED] + o->outcomes[MX_OUTCOME_OK] > 0)
+            others_ok++;
+    }
+    uint32_t main_count = d->kinds[d->main_failure];
+    GString *s = g_string_new(NULL);
+    if (main_count == d->attempts && d->attempts == 1)
+        g_string_printf(s, "The only attempt to %s %s", ip, failure_phrase(d->main_failure, false));
+    else if (main_count == d->attempts)
+        g_string_printf(s, "All %u attempts to %s %s", d->attempts, ip, failure_phrase(d->main_failure, true));
+    else if (main_count == d->failed)
+        g_string_printf(s, "%u of %u attempts to %s %s", main_count, d->attempts, ip,
+                        failure_phrase(d->main_failure, main_count > 1));
+    else {
+        /* Mixed failures: name them all, then explain the main one. */
+        g_string_printf(s, "%u of %u attempts to %s failed (", d->failed, d->attempts, ip);
+        bool first = true;
+        for (int k = 0; k < MX_KIND_COUNT; k++) {
+            if (k == MX_KIND_OK || k == MX_KIND_INCOMPLETE || d->kinds[k] == 0)
+                continue;
+            g_string_append_printf(s, "%s%s %u", first ? "" : ", ", mx_kind_name((mx_kind)k), d->kinds[k]);
+            first = false;
+        }
+        g_string_append_printf(s, "); %u %s", main_count, failure_phrase(d->main_failure, main_count > 1));
+    }
+    if (others_ok > 0)
+        g_string_append_printf(s, " while %u other destination%s deliver%s", others_ok,
+                               others_ok == 1 ? "" : "s", others_ok == 1 ? "s" : "");
+
+    const mx_culprit *c = &d->culprit;
+    char cip[64] = "";
+    if (c->has_ip)
+        mx_addr_str(&c->ip, cip, sizeof cip);
+    if (d->forged > 0 && c->role == MX_ROLE_FIREWALL)
+        g_string_append_printf(s, ": RSTs for this server arrive from hop %d, closer than its own packets: "
+                               "a firewall %d hop%s from the gateway resets the connections.",
+                               c->hops_from_client, c->hops_from_client, c->hops_from_client == 1 ? "" : "s");
+    else if (c->role == MX_ROLE_FIREWALL && c->has_ip)
+        g_string_append_printf(s, ": the firewall %s (hop %d) rejects the connections.", cip, c->hops_from_client);
+    else if (c->role == MX_ROLE_FIREWALL)
+        g_string_append(s, ": an inspecting firewall in the path is the cause.");
+    else if (d->main_failure == MX_KIND_SYN_TIMEOUT && others_ok > 0)
+        g_string_append(s, ": a firewall rule or a route for this destination drops the connections.");
+    else if (d->main_failure == MX_KIND_SYN_TIMEOUT)
+        g_string_append(s, ": something in the path drops the connections silently.");
+    else if (c->role == MX_ROLE_PATH && c->has_ip)
+        g_string_append_printf(s, ": router %s (hop %d) cannot forward the connections.", cip, c->hops_from_client);
+    else if (c->role == MX_ROLE_SERVER)
+        g_string_append(s, ": the receiving server is the cause.");
+    else if (c->role == MX_ROLE_DNS)
+        g_string_append(s, ": DNS routes the mail to the wrong place.");
+    else if (c->role == MX_ROLE_CLIENT)
+        g_string_append(s, ": the gateway itself is the cause.");
+    else
+        g_string_append(s, ".");
+    return g_string_free(s, FALSE);
 }

@@ -22,7 +22,11 @@ typedef struct mx_destination {
     mx_addr ip;
     uint32_t attempts;
     uint32_t kinds[MX_KIND_COUNT];
-    uint32_t failed;
+    uint32_t outcomes[MX_OUTCOME_COUNT];
+    uint32_t failed;             /* failed or rejected */
+    uint32_t forged;             /* sessions with a forged_packet warning */
+    mx_kind main_failure;        /* the most frequent failing kind */
+    mx_culprit culprit;          /* of the latest session with main_failure */
     int64_t first_us;
 } mx_destination;
 
@@ -41,6 +45,11 @@ void mx_report_clear(mx_report *r);
 void mx_report_count(mx_report *r, const mx_session *s);
 /* Orders sessions by id (the order of their first packet). */
 void mx_report_sort(mx_report *r);
+
+/* One sentence across the destination's sessions ("all 12 attempts to
+ * 203.0.113.25 time out at SYN while 4 other destinations deliver: ..."),
+ * or NULL when it delivered every time.  Caller frees. */
+char *mx_report_destination_verdict(const mx_report *r, const mx_destination *d);
 
 void mx_report_text(const mx_report *r, FILE *out);
 void mx_report_json(const mx_report *r, FILE *out);
