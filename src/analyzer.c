@@ -3,6 +3,7 @@
 #include "decode.h"
 #include "diagnose.h"
 #include "flow.h"
+#include "dns.h"
 #include "hops.h"
 
 struct mx_analyzer {
@@ -11,6 +12,7 @@ struct mx_analyzer {
     void *ctx;
     mx_diagnose_ctx diag;
     mx_hop_baselines *baselines;
+    mx_dns_table *dns;
     mx_run_stats stats;
 };
 
@@ -35,6 +37,8 @@ mx_analyzer *mx_analyzer_new(const uint16_t *ports, size_t n_ports, size_t max_f
     a->ctx = ctx;
     a->baselines = mx_hop_baselines_new();
     a->diag.baselines = a->baselines;
+    a->dns = mx_dns_table_new();
+    a->diag.dns = a->dns;
     return a;
 }
 
@@ -44,6 +48,7 @@ void mx_analyzer_free(mx_analyzer *a)
         return;
     mx_flow_table_free(a->flows);
     mx_hop_baselines_free(a->baselines);
+    mx_dns_table_free(a->dns);
     g_free(a);
 }
 
@@ -65,12 +70,28 @@ void mx_analyzer_frame(mx_analyzer *a, const mx_raw_frame *frame)
         a->stats.skipped++;
     if (pkt.skip != MX_SKIP_NONE)
         return;
-    mx_flow_table_packet(a->flows, &pkt);
+    if (pkt.l4 == MX_L4_UDP && (pkt.sport == 53 || pkt.dport == 53))
+        mx_dns_packet(a->dns, &pkt);
+    else
+        mx_flow_table_packet(a->flows, &pkt);
 }
 
 void mx_analyzer_finish(mx_analyzer *a)
 {
     mx_flow_table_finish_all(a->flows);
+}
+
+void mx_analyzer_expire(mx_analyzer *a, int64_t now_us, int64_t linger_us, int64_t min_idle_us,
+                        mx_flow_idle_fn idle, void *ctx)
+{
+    if (now_us > a->diag.capture_end_us)
+        a->diag.capture_end_us = now_us;
+    mx_flow_table_expire_timed(a->flows, now_us, linger_us, min_idle_us, idle, ctx);
+}
+
+size_t mx_analyzer_open_flows(const mx_analyzer *a)
+{
+    return mx_flow_table_active(a->flows);
 }
 
 const mx_hop_baselines *mx_analyzer_baselines(const mx_analyzer *a)

@@ -61,6 +61,19 @@
  * get no cross-session baseline (said in the verdict, never guessed). */
 #define MX_MAX_BASELINES 65536
 
+/* DNS queries remembered (a ring: the oldest are overwritten).  Evidence
+ * looks 60 s before a session's first SYN; 4096 queries cover that on a
+ * busy gateway's resolver traffic.  A response is matched against the
+ * last MX_DNS_MATCH_WINDOW queries only: resolvers answer in milliseconds
+ * to seconds, not thousands of queries later. */
+#define MX_DNS_QUERIES 4096
+#define MX_DNS_MATCH_WINDOW 512
+/* A query unanswered this long is a timeout (glibc's RES_TIMEOUT is 5 s);
+ * one answered after MX_DNS_SLOW_US is slow. */
+#define MX_DNS_TIMEOUT_US (5LL * 1000000)
+#define MX_DNS_SLOW_US (1LL * 1000000)
+#define MX_DNS_WINDOW_US (60LL * 1000000)
+
 /* Evidence entries per verdict: enough for the decisive frames. */
 #define MX_EVIDENCE_MAX 12
 

@@ -6,6 +6,7 @@
  */
 #include "diagnose.h"
 #include "diagnose-smtp.h"
+#include "dns.h"
 #include "hops.h"
 #include "smtp.h"
 
@@ -367,6 +368,138 @@ static void judge_session(const mx_flow *f, mx_verdict *v, int server_hop)
     }
 }
 
+/* ---- DNS evidence ------------------------------------------------------------ */
+
+/* Some answered A/AAAA query in the capture maps name to addr. */
+static bool name_resolves_to(const mx_dns_table *t, const char *name, const mx_addr *addr)
+{
+    for (size_t i = 0, n = mx_dns_count(t); i < n; i++) {
+        const mx_dns_query *q = mx_dns_get(t, i);
+        if (!q->answered || strcmp(q->name, name) != 0)
+            continue;
+        for (int k = 0; k < q->n_addrs; k++)
+            if (mx_addr_equal(&q->addrs[k], addr))
+                return true;
+    }
+    return false;
+}
+
+/* Is this look-up about the session: the server's or the gateway's PTR,
+ * a name that resolves to the server, an MX pointing at such a name, or
+ * the gateway's own EHLO name? */
+static bool dns_about_session(const mx_dns_table *t, const mx_dns_query *q, const mx_session *out,
+                              const char *rev_server, const char *rev_client)
+{
+    if (q->type == MX_DNS_PTR)
+        return strcmp(q->name, rev_server) == 0 || strcmp(q->name, rev_client) == 0;
+    if (out->smtp.helo && g_ascii_strcasecmp(q->name, out->smtp.helo) == 0)
+        return true;
+    if (q->type == MX_DNS_A || q->type == MX_DNS_AAAA)
+        return name_resolves_to(t, q->name, &out->server_ip);
+    if (q->type == MX_DNS_MX)
+        for (int k = 0; k < q->n_mx; k++)
+            if (name_resolves_to(t, q->mx[k], &out->server_ip))
+                return true;
+    return false;
+}
+
+static const char *dns_type_name(uint16_t type)
+{
+    switch (type) {
+    case MX_DNS_A: return "A";
+    case MX_DNS_AAAA: return "AAAA";
+    case MX_DNS_MX: return "MX";
+    case MX_DNS_PTR: return "PTR";
+    default: return "query";
+    }
+}
+
+/* dns_timeout: look-ups about this session that went unanswered or were
+ * answered only after seconds, within the 60 s before its first packet
+ * or during it.  A warning only: the session's own packets decide its
+ * outcome and culprit (DESIGN.md). */
+static void note_dns(mx_session *out, const mx_diagnose_ctx *ctx)
+{
+    const mx_dns_table *t = ctx->dns;
+    if (t == NULL || mx_dns_count(t) == 0)
+        return;
+    char rev_server[80], rev_client[80], resolver[64] = "";
+    mx_dns_reverse_name(&out->server_ip, rev_server, sizeof rev_server);
+    mx_dns_reverse_name(&out->client_ip, rev_client, sizeof rev_client);
+    int64_t now = ctx->capture_end_us;
+    uint32_t unanswered = 0, slow = 0, shown = 0;
+    GString *detail = g_string_new(NULL);
+    for (size_t i = 0, n = mx_dns_count(t); i < n; i++) {
+        const mx_dns_query *q = mx_dns_get(t, i);
+        if (q->asked.ts_us < out->start_us - MX_DNS_WINDOW_US || q->asked.ts_us > out->end_us)
+            continue;
+        int64_t took = q->answered ? q->answer.ts_us - q->asked.ts_us : now - q->asked.ts_us;
+        bool lost = !q->answered && took >= MX_DNS_TIMEOUT_US;
+        bool late = q->answered && took >= MX_DNS_SLOW_US;
+        if ((!lost && !late) || !dns_about_session(t, q, out, rev_server, rev_client))
+            continue;
+        unanswered += lost;
+        slow += late;
+        mx_addr_str(&q->resolver, resolver, sizeof resolver);
+        if (shown++ < 3) {
+            if (lost)
+                mx_verdict_evidence(&out->verdict, &q->asked, "DNS %s %s to %s: no answer", dns_type_name(q->type),
+                                    q->name, resolver);
+            else
+                mx_verdict_evidence(&out->verdict, &q->asked, "DNS %s %s to %s: answered after %.1f s",
+                                    dns_type_name(q->type), q->name, resolver, secs(took));
+        }
+        g_autofree char *item = g_strdup_printf("%s %s %s", dns_type_name(q->type), q->name,
+                                                lost ? "unanswered" : "slow");
+        if (!strstr(detail->str, item))  /* resolver retries repeat the same look-up */
+            g_string_append_printf(detail, "%s%s", detail->len ? "; " : "", item);
+    }
+    if (unanswered + slow > 0)
+        mx_verdict_warn(&out->verdict, MX_WARN_DNS_TIMEOUT, "%u look-up%s about this session unanswered and %u slow "
+                        "(resolver %s): %s", unanswered, unanswered == 1 ? "" : "s", slow, resolver, detail->str);
+    g_string_free(detail, TRUE);
+}
+
+/* A DNS answer in the capture that points a name at the gateway itself. */
+static const mx_dns_query *dns_points_at(const mx_dns_table *t, const mx_addr *addr)
+{
+    for (size_t i = 0, n = t ? mx_dns_count(t) : 0; i < n; i++) {
+        const mx_dns_query *q = mx_dns_get(t, i);
+        for (int k = 0; q->answered && k < q->n_addrs; k++)
+            if (mx_addr_equal(&q->addrs[k], addr))
+                return q;
+    }
+    return NULL;
+}
+
+/* The gateway connects to its own address: the mail comes back to it.  DNS
+ * is to blame when an answer in the capture points there, else a route
+ * configured by address. */
+static void rule_self_loop(const mx_flow *f, mx_session *out, const mx_diagnose_ctx *ctx)
+{
+    mx_verdict *v = &out->verdict;
+    char self[ADDR_BUF];
+    mx_addr_str(&f->key.client, self, sizeof self);
+    const mx_dns_query *q = dns_points_at(ctx->dns, &f->key.client);
+    bool connected = f->synack_count > 0;
+    mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_MAIL_LOOP, connected ? MX_PHASE_GREETING : MX_PHASE_CONNECT,
+                   q ? MX_ROLE_DNS : MX_ROLE_CLIENT, q ? MX_CONFIDENCE_HIGH : MX_CONFIDENCE_MEDIUM);
+    mx_verdict_culprit_ip(v, &f->key.client, 0);
+    mx_verdict_evidence(v, &f->first_frame, "connection from %s to its own address", self);
+    if (q) {
+        mx_verdict_evidence(v, &q->answer, "DNS %s %s answered %s: the gateway's own address",
+                            dns_type_name(q->type), q->name, self);
+        g_string_printf(v->summary, "Mail loop: DNS (%s %s) points at the gateway's own address %s, so it "
+                        "delivers to itself.", dns_type_name(q->type), q->name, self);
+        g_string_assign(v->advice, "Fix the destination domain's MX/A records so they do not resolve to the "
+                        "gateway's own address.");
+    } else {
+        g_string_printf(v->summary, "Mail loop: the gateway connects to its own address %s.", self);
+        g_string_assign(v->advice, "A delivery route configured by address points at the gateway itself: "
+                        "check transport maps and smarthost settings for the gateway's own address.");
+    }
+}
+
 mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
 {
     mx_session *out = mx_session_new();
@@ -379,7 +512,9 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
 
     /* Connected: a SYN-ACK, or (capture began mid-session) the server talks. */
     bool connected = f->synack_count > 0 || (!f->saw_syn && s->packets > s->rst_count);
-    if (connected) {
+    if (mx_addr_equal(&f->key.client, &f->key.server)) {
+        rule_self_loop(f, out, ctx);
+    } else if (connected) {
         judge_session(f, v, server_hop);
     } else if (f->icmp_count > 0) {
         rule_icmp(f, v, MX_PHASE_CONNECT);
@@ -396,6 +531,10 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
         g_string_assign(v->summary, "Only the client's side of a session already under way is in the capture.");
         mx_verdict_evidence(v, &f->first_frame, "first packet of the session in the capture");
     }
+    if (f->frag_needed.frame)
+        mx_verdict_evidence(v, &f->frag_needed, "ICMP fragmentation needed: the path's MTU is %u bytes",
+                            f->frag_needed_mtu);
+    note_dns(out, ctx);
     if (f->evicted)
         mx_verdict_evidence(v, &f->last_frame, "flow table full: judged early on what was seen so far");
     g_array_sort(v->evidence, evidence_cmp);

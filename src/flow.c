@@ -177,6 +177,21 @@ void mx_flow_table_expire(mx_flow_table *t, int64_t now_us)
         flow_finish(t, t->open.head);
 }
 
+void mx_flow_table_expire_timed(mx_flow_table *t, int64_t now_us, int64_t linger_us,
+                                int64_t min_idle_us, mx_flow_idle_fn idle, void *ctx)
+{
+    while (t->closed.head && t->closed.head->last_ts + linger_us < now_us)
+        flow_finish(t, t->closed.head);
+    /* The open list runs from least to most recently active: past the
+     * first flow quieter than the shortest limit, none can have expired. */
+    mx_flow *next;
+    for (mx_flow *f = t->open.head; f && f->last_ts + min_idle_us < now_us; f = next) {
+        next = f->lru_next;
+        if (f->last_ts + idle(f, ctx) < now_us)
+            flow_finish(t, f);
+    }
+}
+
 const mx_flow_stats *mx_flow_table_stats(const mx_flow_table *t) { return &t->stats; }
 size_t mx_flow_table_active(const mx_flow_table *t) { return g_hash_table_size(t->flows); }
 
@@ -417,6 +432,10 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
             d->ack_known = true;
             d->max_ack = pkt->ack;
             note_acked(peer, pkt->ack);
+            /* Data the peer acknowledged but the capture never showed will
+             * not come again: let reassembly give up on that hole now. */
+            if (f->stream[!dir])
+                mx_stream_acked(f->stream[!dir], pkt->ack);
         }
         if (dir == MX_DIR_C2S && f->synack.frame != 0 && f->established.frame == 0 &&
             !(flags & MX_TCP_SYN) && pkt->ack == f->dir[MX_DIR_S2C].isn + 1) {

@@ -1,0 +1,52 @@
+/* dns.h — DNS look-ups seen in the capture, kept as evidence for the sessions around them.
+ *
+ * Takes: UDP packets to or from port 53.  Produces: a bounded ring of
+ * query records (name, type, resolver, when asked, when and how answered,
+ * the A/AAAA addresses and MX names in the answer).  Owns the ring; the
+ * oldest records are overwritten, so memory never grows with the input.
+ */
+#ifndef MX_DNS_H
+#define MX_DNS_H
+
+#include "caps.h"
+#include "packet.h"
+#include "verdict.h"
+
+#define MX_DNS_NAME_MAX 256
+#define MX_DNS_ADDRS_MAX 4
+#define MX_DNS_MX_MAX 2
+#define MX_DNS_MX_NAME_MAX 128
+
+enum { MX_DNS_A = 1, MX_DNS_PTR = 12, MX_DNS_MX = 15, MX_DNS_AAAA = 28 };
+
+typedef struct mx_dns_query {
+    char name[MX_DNS_NAME_MAX];  /* lower case, no trailing dot */
+    uint16_t type;
+    uint16_t id;
+    mx_addr client, resolver;
+    uint16_t client_port;
+    mx_frame_ref asked;
+    bool answered;
+    mx_frame_ref answer;
+    uint8_t rcode;               /* 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN ... */
+    uint8_t n_addrs, n_mx;
+    mx_addr addrs[MX_DNS_ADDRS_MAX];
+    char mx[MX_DNS_MX_MAX][MX_DNS_MX_NAME_MAX];
+} mx_dns_query;
+
+typedef struct mx_dns_table mx_dns_table;
+
+mx_dns_table *mx_dns_table_new(void);
+void mx_dns_table_free(mx_dns_table *t);
+
+/* A decoded UDP packet with port 53 on either side. */
+void mx_dns_packet(mx_dns_table *t, const mx_packet *pkt);
+
+/* Records in the order they were asked, oldest first (i = 0 .. count-1). */
+size_t mx_dns_count(const mx_dns_table *t);
+const mx_dns_query *mx_dns_get(const mx_dns_table *t, size_t i);
+
+/* The reverse-lookup name of an address (4.3.2.1.in-addr.arpa, ip6.arpa). */
+void mx_dns_reverse_name(const mx_addr *a, char *buf, size_t len);
+
+#endif
