@@ -269,8 +269,11 @@ void mx_diagnose_refine(mx_session *s, const mx_hop_baselines *baselines)
 
 /* ---- after the handshake ------------------------------------------------- */
 
-/* A RST that claims the server's address but comes from fewer hops than
- * the server's own packets was forged by a middlebox (DESIGN.md, Hop model). */
+/* A RST that claims the server's address is forged when it breaks what the
+ * server's own packets show (Weaver, Sommer and Paxson, "Detecting Forged
+ * TCP Reset Packets", NDSS 2009): it comes from fewer hops, its IP ID does
+ * not continue the server's counter, or the server keeps talking after
+ * "its" RST.  The hop is the strongest sign and names where the forger is. */
 static void rule_reset(const mx_flow *f, mx_verdict *v, int server_hop)
 {
     const mx_dir_state *s = &f->dir[MX_DIR_S2C];
@@ -284,27 +287,59 @@ static void rule_reset(const mx_flow *f, mx_verdict *v, int server_hop)
         g_free(g_array_index(v->evidence, mx_evidence, i).fact);
     g_array_set_size(v->evidence, 0);
     mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_RESET, phase, MX_ROLE_SERVER, MX_CONFIDENCE_MEDIUM);
+    mx_verdict_evidence(v, &f->synack, "SYN-ACK from %s (TTL %u: hop %d)", server, f->synack_ttl, server_hop);
     if (f->dir[MX_DIR_C2S].last_data.frame && f->dir[MX_DIR_C2S].last_data.frame < s->rst.frame)
         mx_verdict_evidence(v, &f->dir[MX_DIR_C2S].last_data, "last data from the client before the reset");
-    mx_verdict_evidence(v, &f->synack, "SYN-ACK from %s (TTL %u: hop %d)", server, f->synack_ttl, server_hop);
-    if (server_hop > 0 && rst_hop < server_hop) {
+    mx_verdict_evidence(v, &s->rst, "RST from %s (TTL %u: hop %d)", server, s->rst_ttl, rst_hop);
+
+    bool nearer = server_hop > 0 && rst_hop < server_hop;
+    bool talked_after = s->after_rst.frame != 0;
+    mx_ipid_kind ipid = mx_ipid_classify(s->rst_prev_samples, s->ip_id_zero, s->ip_id_small_step);
+    uint16_t ipid_step = (uint16_t)(s->rst_ip_id - s->rst_prev_ip_id);
+    bool ipid_breaks = s->rst_has_ip_id && ipid == MX_IPID_COUNTER && (ipid_step == 0 || ipid_step > 256);
+    GString *why = g_string_new(NULL);
+    if (nearer)
+        g_string_append_printf(why, "it arrived from hop %d while the server's own packets come from hop %d",
+                               rst_hop, server_hop);
+    if (ipid_breaks) {
+        g_string_append_printf(why, "%sits IP ID %u does not continue the server's counter (last %u)",
+                               why->len ? "; " : "", s->rst_ip_id, s->rst_prev_ip_id);
+        mx_verdict_evidence(v, &s->rst, "IP ID %u where the server's counter stood at %u", s->rst_ip_id,
+                            s->rst_prev_ip_id);
+    }
+    if (talked_after) {
+        g_string_append_printf(why, "%sthe server went on sending after it", why->len ? "; " : "");
+        mx_verdict_evidence(v, &s->after_rst, "the server still talks after the RST: it never sent it");
+    }
+    if (s->rst_seq_rising > 0)
+        mx_verdict_evidence(v, &s->rst, "%u more RSTs with rising sequence numbers followed (an injector "
+                            "covering the receive window)", s->rst_seq_rising);
+
+    /* A broken IP ID alone is not enough: a kernel answering for a socket
+     * that is already gone sends its RST with a fresh ID too. */
+    if (nearer || talked_after) {
+        int signs = nearer + ipid_breaks + talked_after;
         v->culprit.role = MX_ROLE_FIREWALL;
-        v->culprit.confidence = MX_CONFIDENCE_HIGH;
+        v->culprit.confidence = nearer || signs >= 2 ? MX_CONFIDENCE_HIGH : MX_CONFIDENCE_MEDIUM;
         v->culprit.has_ip = false;
-        v->culprit.hops_from_client = rst_hop;
-        mx_verdict_warn(v, MX_WARN_FORGED_PACKET, "RST claiming %s arrived with TTL %u (hop %d) while the server's own "
-                        "packets come from hop %d", server, s->rst_ttl, rst_hop, server_hop);
-        g_string_printf(v->summary, "A middlebox at hop %d reset the session in %s's name during %s: its RST "
-                        "arrived %d hop%s closer than the server's own packets.", rst_hop, server,
-                        mx_phase_name(phase), server_hop - rst_hop, server_hop - rst_hop == 1 ? "" : "s");
+        v->culprit.hops_from_client = nearer ? rst_hop : 0;
+        mx_verdict_warn(v, MX_WARN_FORGED_PACKET, "RST claiming %s was forged: %s", server, why->str);
+        if (nearer)
+            g_string_printf(v->summary, "A middlebox at hop %d reset the session in %s's name during %s: its RST "
+                            "arrived %d hop%s closer than the server's own packets.", rst_hop, server,
+                            mx_phase_name(phase), server_hop - rst_hop, server_hop - rst_hop == 1 ? "" : "s");
+        else
+            g_string_printf(v->summary, "A middlebox reset the session in %s's name during %s: %s.", server,
+                            mx_phase_name(phase), why->str);
         g_string_assign(v->advice, "A firewall or IPS that inspects SMTP resets the connection: disable SMTP/ESMTP "
                         "inspection or content scanning for the gateway's outbound mail (Cisco ASA `inspect esmtp`, "
                         "PIX mailguard, Check Point SMTP security server), or find the rule that matched.");
     } else {
         mx_verdict_culprit_ip(v, &f->key.server, rst_hop);
-        g_string_printf(v->summary, "%s reset the session during %s.", server, mx_phase_name(phase));
+        g_string_printf(v->summary, "%s reset the session during %s; the RST matches the server's own packets "
+                        "(hop %d).", server, mx_phase_name(phase), rst_hop);
     }
-    mx_verdict_evidence(v, &s->rst, "RST from %s (TTL %u: hop %d)", server, s->rst_ttl, rst_hop);
+    g_string_free(why, TRUE);
 }
 
 static int server_hop_of(const mx_flow *f)

@@ -378,6 +378,11 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
             d->rst_has_ip_id = pkt->has_ip_id;
             d->rst_ip_id = pkt->ip_id;
             d->rst_seq = pkt->seq;
+            d->rst_expected_seq = d->seq_end;
+            d->rst_prev_ip_id = d->ip_id_last;
+            d->rst_prev_samples = d->ip_id_samples;
+        } else if (seq_gt(pkt->seq, d->rst_seq)) {
+            d->rst_seq_rising++;
         }
         d->rst_count++;
         history_add(f, dir, (flags & MX_TCP_SYN) ? 'i' : 'r');

@@ -21,14 +21,6 @@ struct mx_smtp;
 
 enum { MX_DIR_C2S = 0, MX_DIR_S2C = 1 };
 
-/* IP ID behaviour of one sender, for the hop model. */
-typedef enum mx_ipid_pattern {
-    MX_IPID_UNKNOWN,
-    MX_IPID_ZERO,            /* Linux with DF set on connected sockets */
-    MX_IPID_INCREMENTING,
-    MX_IPID_RANDOM,
-} mx_ipid_pattern;
-
 typedef struct mx_dir_state {
     uint64_t packets, bytes;
     uint64_t payload_bytes;       /* payload as claimed by IP lengths */
@@ -65,7 +57,11 @@ typedef struct mx_dir_state {
     bool rst_has_ip_id;
     uint16_t rst_ip_id;
     uint32_t rst_seq;
+    uint32_t rst_expected_seq;    /* this side's next sequence number when the RST came */
+    uint16_t rst_prev_ip_id;      /* IP ID of this side's last genuine packet before the RST */
+    uint32_t rst_prev_samples;    /* genuine packets with an IP ID before the RST */
     uint32_t rst_count;
+    uint32_t rst_seq_rising;      /* later RSTs with a higher sequence number (injectors spray a window) */
     mx_frame_ref after_rst;       /* a packet this side sent after its own RST */
 } mx_dir_state;
 
@@ -141,6 +137,15 @@ mx_flow *mx_flow_table_packet(mx_flow_table *t, const mx_packet *pkt);
 
 /* Finishes flows idle at the capture time now (call as time advances). */
 void mx_flow_table_expire(mx_flow_table *t, int64_t now_us);
+
+/* Idle limit of one open flow, chosen by the caller (live: per phase). */
+typedef int64_t (*mx_flow_idle_fn)(const mx_flow *f, void *ctx);
+
+/* Live capture's timers on wall-clock time: finishes closed flows quiet
+ * for linger_us and open flows quiet for idle(f).  min_idle_us is the
+ * least idle() returns: flows quieter than that are not asked. */
+void mx_flow_table_expire_timed(mx_flow_table *t, int64_t now_us, int64_t linger_us,
+                                int64_t min_idle_us, mx_flow_idle_fn idle, void *ctx);
 
 /* Finishes every flow still open (end of input). */
 void mx_flow_table_finish_all(mx_flow_table *t);

@@ -14,6 +14,20 @@ int mx_initial_ttl(uint8_t ttl)
     return 255;
 }
 
+mx_ipid_kind mx_ipid_classify(uint32_t samples, uint32_t zero, uint32_t small_steps)
+{
+    /* Three packets are the least that show a pattern.  Linux gives the
+     * SYN-ACK ID 0 and counts from there per connection, so one zero
+     * among counted IDs is normal. */
+    if (samples < 3)
+        return MX_IPID_UNKNOWN;
+    if (zero == samples)
+        return MX_IPID_ZERO;
+    if (small_steps * 10 >= (samples - 1 - (zero > 0)) * 8)
+        return MX_IPID_COUNTER;
+    return MX_IPID_RANDOM;
+}
+
 int mx_hop_of_ttl(uint8_t ttl)
 {
     return mx_initial_ttl(ttl) - ttl + 1;

@@ -18,6 +18,11 @@ int mx_initial_ttl(uint8_t ttl);
 int mx_hop_of_ttl(uint8_t ttl);
 
 
+/* IP ID behaviour of a sender from its genuine packets: mostly small
+ * steps (a per-connection or global counter), all zero, or neither. */
+typedef enum mx_ipid_kind { MX_IPID_UNKNOWN, MX_IPID_ZERO, MX_IPID_COUNTER, MX_IPID_RANDOM } mx_ipid_kind;
+mx_ipid_kind mx_ipid_classify(uint32_t samples, uint32_t zero, uint32_t small_steps);
+
 /* ---- per-server baselines across sessions ----------------------------
  * A RST that answers a SYN has no packet of the server's own in its
  * session to compare with: the hop of the server's SYN-ACKs in other
