@@ -8,6 +8,7 @@
 #ifndef MX_ANALYZER_H
 #define MX_ANALYZER_H
 
+#include "flow.h"
 #include "report.h"
 #include "source.h"
 
@@ -22,6 +23,13 @@ void mx_analyzer_free(mx_analyzer *a);
 void mx_analyzer_frame(mx_analyzer *a, const mx_raw_frame *frame);
 /* End of input: every open flow is finished and judged. */
 void mx_analyzer_finish(mx_analyzer *a);
+
+/* Live capture: wall-clock time now_us passes even with no packet.
+ * Sessions are judged as of now_us from here on; flows whose timers ran
+ * out are finished (see mx_flow_table_expire_timed). */
+void mx_analyzer_expire(mx_analyzer *a, int64_t now_us, int64_t linger_us, int64_t min_idle_us,
+                        mx_flow_idle_fn idle, void *ctx);
+size_t mx_analyzer_open_flows(const mx_analyzer *a);
 
 void mx_analyzer_stats(const mx_analyzer *a, mx_run_stats *out);
 

@@ -74,6 +74,14 @@
 #define MX_DNS_SLOW_US (1LL * 1000000)
 #define MX_DNS_WINDOW_US (60LL * 1000000)
 
+/* Path quality warnings.  Retransmitted data segments (SYN retries
+ * aside) earn `retransmissions` from this count, or from this share of
+ * the data segments; an RTT above MX_SLOW_PATH_RTT_US (more than the
+ * longest intercontinental paths, ~300 ms) earns `slow_path`. */
+#define MX_RETRANS_WARN_COUNT 3
+#define MX_RETRANS_WARN_PERCENT 5
+#define MX_SLOW_PATH_RTT_US (400LL * 1000)
+
 /* Evidence entries per verdict: enough for the decisive frames. */
 #define MX_EVIDENCE_MAX 12
 

@@ -403,6 +403,31 @@ static void judge_session(const mx_flow *f, mx_verdict *v, int server_hop)
     }
 }
 
+/* ---- path quality ---------------------------------------------------------- */
+
+/* retransmissions / slow_path: the path is poor even when the session
+ * gets through (MTAs then log slow deliveries, not failures). */
+static void note_path_quality(mx_session *out, const mx_flow *f)
+{
+    uint32_t retrans = 0, segments = 0;
+    for (int d = 0; d < 2; d++) {
+        const mx_dir_state *ds = &f->dir[d];
+        uint32_t syn_retries = d == MX_DIR_C2S && f->syn_count > 1 ? f->syn_count - 1 : 0;
+        retrans += ds->retransmits - (ds->retransmits >= syn_retries ? syn_retries : ds->retransmits);
+        segments += ds->data_segments;
+    }
+    if (retrans >= MX_RETRANS_WARN_COUNT || (segments >= 20 && retrans * 100 >= segments * MX_RETRANS_WARN_PERCENT)) {
+        mx_verdict_warn(&out->verdict, MX_WARN_RETRANSMISSIONS, "%u of %u data segments were sent again "
+                        "(client %u, server %u): packets are lost on the path", retrans, segments,
+                        out->tcp.retransmits_client - (f->syn_count > 1 ? f->syn_count - 1 : 0),
+                        out->tcp.retransmits_server);
+        mx_verdict_evidence(&out->verdict, &f->dir[MX_DIR_C2S].last_retransmit, "retransmission");
+    }
+    if (f->rtt_us >= MX_SLOW_PATH_RTT_US)
+        mx_verdict_warn(&out->verdict, MX_WARN_SLOW_PATH, "round-trip time %.0f ms (SYN to SYN-ACK)",
+                        (double)f->rtt_us / 1000.0);
+}
+
 /* ---- DNS evidence ------------------------------------------------------------ */
 
 /* Some answered A/AAAA query in the capture maps name to addr. */
@@ -570,6 +595,8 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
         mx_verdict_evidence(v, &f->frag_needed, "ICMP fragmentation needed: the path's MTU is %u bytes",
                             f->frag_needed_mtu);
     note_dns(out, ctx);
+    if (f->synack_count > 0)
+        note_path_quality(out, f);
     if (f->evicted)
         mx_verdict_evidence(v, &f->last_frame, "flow table full: judged early on what was seen so far");
     g_array_sort(v->evidence, evidence_cmp);

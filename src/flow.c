@@ -454,6 +454,7 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
 
     if (pkt->payload_len > 0 && !(flags & MX_TCP_SYN)) {
         uint32_t end = pkt->seq + pkt->payload_len;
+        d->data_segments++;
         if (seq_lt(pkt->seq, d->seq_end)) {
             /* Data below what was already sent: a retransmission (keep-alive
              * probes carry one old byte and count too, as in Zeek). */

@@ -24,7 +24,8 @@ enum { MX_DIR_C2S = 0, MX_DIR_S2C = 1 };
 typedef struct mx_dir_state {
     uint64_t packets, bytes;
     uint64_t payload_bytes;       /* payload as claimed by IP lengths */
-    uint32_t retransmits;         /* segments whose data was sent before */
+    uint32_t retransmits;         /* segments whose data was sent before (and SYN retries) */
+    uint32_t data_segments;       /* segments carrying payload */
     int64_t first_ts, last_ts;
 
     bool seq_known;

@@ -82,6 +82,12 @@ static void print_session(const mx_session *s, const mx_report *r, FILE *out)
     fputc('\n', out);
 }
 
+void mx_report_text_session(const mx_session *s, const mx_report *r, FILE *out)
+{
+    print_session(s, r, out);
+    fflush(out);
+}
+
 void mx_report_text(const mx_report *r, FILE *out)
 {
     uint32_t count[MX_OUTCOME_COUNT] = {0};

@@ -53,6 +53,8 @@ char *mx_report_destination_verdict(const mx_report *r, const mx_destination *d)
 
 void mx_report_text(const mx_report *r, FILE *out);
 void mx_report_json(const mx_report *r, FILE *out);
+/* One session's text block, flushed (live). */
+void mx_report_text_session(const mx_session *s, const mx_report *r, FILE *out);
 /* One session as one line of JSON (jsonl, and live). */
 void mx_report_json_line(const mx_session *s, const mx_report *r, FILE *out);
 
