@@ -82,6 +82,11 @@
 #define MX_RETRANS_WARN_PERCENT 5
 #define MX_SLOW_PATH_RTT_US (400LL * 1000)
 
+/* Packets kept per session for ladder diagrams: how it started and how
+ * it ended, which is where the decisive packets are. */
+#define MX_LADDER_HEAD 16
+#define MX_LADDER_TAIL 16
+
 /* Evidence entries per verdict: enough for the decisive frames. */
 #define MX_EVIDENCE_MAX 12
 

@@ -356,6 +356,18 @@ static void gap_to_smtp(void *ctx, int dir, uint64_t offset, uint64_t missing, c
     mx_smtp_gap(f->smtp, dir, offset, missing, pkt);
 }
 
+static void ladder_tcp(mx_flow *f, int dir, const mx_packet *pkt)
+{
+    const mx_dir_state *d = &f->dir[dir], *peer = &f->dir[!dir];
+    mx_ladder_step step = {
+        .at = frame_of(pkt), .kind = MX_STEP_TCP, .dir = (uint8_t)dir, .tcp_flags = pkt->tcp_flags,
+        .ttl = pkt->ttl, .payload_len = (uint16_t)(pkt->payload_len > 0xffff ? 0xffff : pkt->payload_len),
+        .rel_seq = d->seq_known ? pkt->seq - d->isn : 0,
+        .rel_ack = peer->seq_known && (pkt->tcp_flags & MX_TCP_ACK) ? pkt->ack - peer->isn : 0,
+    };
+    mx_ladder_add(&f->ladder, &step);
+}
+
 static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *pkt)
 {
     mx_dir_state *d = &f->dir[dir], *peer = &f->dir[!dir];
@@ -386,6 +398,7 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
         }
         d->rst_count++;
         history_add(f, dir, (flags & MX_TCP_SYN) ? 'i' : 'r');
+        ladder_tcp(f, dir, pkt);
         mark_closed(t, f);
         return;
     }
@@ -492,6 +505,7 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
         if (peer->fin.frame != 0)
             mark_closed(t, f);
     }
+    ladder_tcp(f, dir, pkt);
 }
 
 static void update_icmp(mx_flow_table *t, const mx_packet *pkt)
@@ -532,6 +546,9 @@ static void update_icmp(mx_flow_table *t, const mx_packet *pkt)
         }
         f->icmp_count++;
     }
+    mx_ladder_step step = { .at = frame_of(pkt), .kind = MX_STEP_ICMP, .dir = MX_DIR_S2C,
+                            .tcp_flags = pkt->icmp_type, .icmp_code = pkt->icmp_code, .ttl = pkt->ttl };
+    mx_ladder_add(&f->ladder, &step);
     touch(t, f, pkt);
 }
 

@@ -15,6 +15,7 @@
 #include "caps.h"
 #include "packet.h"
 #include "verdict.h"
+#include "ladder.h"
 
 struct mx_stream;
 struct mx_smtp;
@@ -107,6 +108,8 @@ typedef struct mx_flow {
     mx_frame_ref first_frame, last_frame;
     bool closed;                  /* both FINs, or a RST */
     bool evicted;                 /* finished early because the table was full */
+
+    mx_ladder ladder;             /* first and last packets, for reports */
 
     struct mx_stream *stream[2];  /* created with the first payload */
     struct mx_smtp *smtp;

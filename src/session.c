@@ -9,6 +9,7 @@ mx_session *mx_session_new(void)
     s->tcp.ttl_client = s->tcp.ttl_server = -1;
     s->smtp.extensions = g_ptr_array_new_with_free_func(g_free);
     s->smtp.replies = g_array_new(FALSE, TRUE, sizeof(mx_reply_rec));
+    s->ladder = g_array_new(FALSE, TRUE, sizeof(mx_ladder_step));
     return s;
 }
 
@@ -21,9 +22,12 @@ void mx_session_free(mx_session *s)
     g_free(s->smtp.helo);
     g_free(s->smtp.tls);
     g_ptr_array_free(s->smtp.extensions, TRUE);
-    for (guint i = 0; i < s->smtp.replies->len; i++)
+    for (guint i = 0; i < s->smtp.replies->len; i++) {
         g_free(g_array_index(s->smtp.replies, mx_reply_rec, i).command);
+        g_free(g_array_index(s->smtp.replies, mx_reply_rec, i).text);
+    }
     g_array_free(s->smtp.replies, TRUE);
+    g_array_free(s->ladder, TRUE);
     g_free(s);
 }
 
@@ -68,9 +72,22 @@ void mx_session_fill_smtp(mx_session *s, const struct mx_smtp *smtp)
             .code = r->code,
             .has_latency = r->latency_us >= 0 && r->verb != MX_SMTP_GREETING,
             .latency_ms = r->latency_us >= 0 ? (double)(r->latency_us / 100) / 10.0 : 0,
+            .text = g_strdup(r->text),
+            .at = r->at,
+            .command_at = r->command_at,
         };
         g_array_append_val(s->smtp.replies, rec);
     }
     const char *tls = tls_word(smtp);
     s->smtp.tls = tls ? g_strdup(tls) : NULL;
+}
+
+static void copy_step(const mx_ladder_step *step, void *ctx)
+{
+    g_array_append_val((GArray *)ctx, *step);
+}
+
+void mx_session_fill_ladder(mx_session *s, const mx_ladder *l)
+{
+    s->ladder_skipped = mx_ladder_walk(l, copy_step, s->ladder);
 }

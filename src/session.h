@@ -8,12 +8,16 @@
 
 #include <glib.h>
 #include "verdict.h"
+#include "ladder.h"
 
 typedef struct mx_reply_rec {
     char *command;           /* "EHLO", "." for end of data; NULL for the greeting */
     int code;
     bool has_latency;
     double latency_ms;
+    char *text;              /* first line of the reply, escaped */
+    mx_frame_ref at;         /* first segment of the reply */
+    mx_frame_ref command_at; /* the command it answers (frame 0: greeting) */
 } mx_reply_rec;
 
 typedef struct mx_session {
@@ -24,6 +28,11 @@ typedef struct mx_session {
     mx_frame_ref first_frame;
 
     mx_verdict verdict;
+
+    /* The session's packets for ladder diagrams: the first and last ones,
+     * ladder_skipped left out between them. */
+    GArray *ladder;          /* of mx_ladder_step */
+    uint32_t ladder_skipped;
 
     struct {
         char history[MX_HISTORY_MAX + 1];
@@ -61,6 +70,9 @@ mx_session *mx_session_new(void);
  * messages, replies, tls) from a flow's SMTP state (NULL: none). */
 void mx_session_fill_smtp(mx_session *s, const struct mx_smtp *smtp);
 void mx_session_free(mx_session *s);
+
+/* Copies a flow's ladder steps. */
+void mx_session_fill_ladder(mx_session *s, const mx_ladder *l);
 
 /* True when the session counts as failed or rejected for the exit status. */
 bool mx_session_failed(const mx_session *s);
