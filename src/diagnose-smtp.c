@@ -300,7 +300,7 @@ static bool rule_mail_loop(dctx *c)
         return false;
     const mx_frame_ref *at = NULL;
     const char *said = NULL;
-    if (s->greeting.seen) {
+    if (s->greeting.seen && s->greeting.code == 220) {   /* a 4xx/5xx text is no host name */
         first_word(s->greeting.text, name, sizeof name);
         if (g_ascii_strcasecmp(name, ehlo) == 0) {
             at = &s->greeting.first;
