@@ -51,6 +51,21 @@
 #define MX_SMTP_EXTENSIONS_MAX 32
 #define MX_SMTP_PENDING_MAX 64
 
+/* EHLO/HELO commands remembered: EHLO, a HELO fallback, a second EHLO
+ * after a 5xx; more than that is a client looping, counted in n_helo. */
+#define MX_SMTP_HELO_MAX 4
+/* Stored text (already escaped) is cut here: 512-octet reply lines
+ * (RFC 5321 4.5.3.1.5) escape to at most 4x, but a report needs a line,
+ * not a dump. */
+#define MX_SMTP_TEXT_MAX 512
+/* Masked keywords remembered (they are also in the extension list). */
+#define MX_SMTP_MASKED_MAX 4
+
+/* A capture that ends this long after a command with no reply and no
+ * close from the client counts as a failure (low confidence) rather than
+ * incomplete: a healthy server answers within seconds. */
+#define MX_SMTP_STALL_US (30LL * 1000000)
+
 /* A greeting later than this after the handshake earns slow_greeting:
  * resolvers retry after 5 s (glibc RES_TIMEOUT), so a server's PTR lookup
  * of the client shows as 5, 10, 15 s delays. */

@@ -15,10 +15,6 @@
 #include "flow.h"
 #include "verdict.h"
 
-/* A capture that ends this long after a command with no reply and no
- * close from the client counts as a failure (low confidence) rather than
- * incomplete: a healthy server answers within seconds.  Move to caps.h. */
-#define MX_SMTP_STALL_US (30LL * 1000000)
 
 /* Decides the SMTP-phase verdict.  Returns true when it set a verdict
  * (always, except for a mid-session capture that shows nothing decisive). */

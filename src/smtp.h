@@ -23,15 +23,6 @@
 #include "packet.h"
 #include "verdict.h"
 
-/* EHLO/HELO commands remembered: EHLO, a HELO fallback, a second EHLO
- * after a 5xx; more than that is a client looping, counted in n_helo. */
-#define MX_SMTP_HELO_MAX 4
-/* Stored text (already escaped) is cut here: 512-octet reply lines
- * (RFC 5321 4.5.3.1.5) escape to at most 4x, but a report needs a line,
- * not a dump.  Move to caps.h. */
-#define MX_SMTP_TEXT_MAX 512
-/* Masked keywords remembered (they are also in the extension list). */
-#define MX_SMTP_MASKED_MAX 4
 
 typedef enum mx_smtp_verb {
     MX_SMTP_GREETING = 0,    /* not a command: the server's opening reply */
