@@ -965,9 +965,10 @@ static void add_warnings(dctx *c)
 
 /* ---- entry ---------------------------------------------------------------------- */
 
-bool mx_diagnose_smtp(const mx_flow *f, mx_verdict *v)
+bool mx_diagnose_smtp(const mx_flow *f, int64_t capture_end_us, mx_verdict *v)
 {
-    dctx c = { .f = f, .s = f->smtp, .v = v, .end_us = f->last_ts };
+    /* Until the capture ends, a client that is still connected is still waiting. */
+    dctx c = { .f = f, .s = f->smtp, .v = v, .end_us = capture_end_us > f->last_ts ? capture_end_us : f->last_ts };
     const mx_dir_state *cd = &f->dir[MX_DIR_C2S], *sd = &f->dir[MX_DIR_S2C];
     c.connected = f->established.frame ? f->established : f->synack.frame ? f->synack : f->first_frame;
     c.client_close = earliest(cd->fin, cd->rst);

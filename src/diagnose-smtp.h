@@ -16,9 +16,11 @@
 #include "verdict.h"
 
 
-/* Decides the SMTP-phase verdict.  Returns true when it set a verdict
+/* Decides the SMTP-phase verdict; capture_end_us is when the input ended
+ * (or now, live), the time a still-connected client has waited until.
+ * Returns true when it set a verdict
  * (always, except for a mid-session capture that shows nothing decisive). */
-bool mx_diagnose_smtp(const mx_flow *f, mx_verdict *v);
+bool mx_diagnose_smtp(const mx_flow *f, int64_t capture_end_us, mx_verdict *v);
 
 /* "matches RFC 5321 4.5.3.2 (5 min) and Postfix smtp_helo_timeout (300 s)"
  * for a client wait of waited_us in phase; NULL when no usual timer fits. */

@@ -387,10 +387,10 @@ static void fill_identity(mx_session *out, const mx_flow *f)
 
 /* After the handshake: the SMTP rules tell the story; a RST from the
  * server's side or an ICMP error that ends a failed story takes over. */
-static void judge_session(const mx_flow *f, mx_verdict *v, int server_hop)
+static void judge_session(const mx_flow *f, mx_verdict *v, int server_hop, int64_t capture_end_us)
 {
     const mx_dir_state *s = &f->dir[MX_DIR_S2C];
-    bool decided = mx_diagnose_smtp(f, v);
+    bool decided = mx_diagnose_smtp(f, capture_end_us, v);
     bool unfinished = !decided || v->outcome == MX_OUTCOME_FAILED || v->outcome == MX_OUTCOME_INCOMPLETE;
     if (s->rst.frame != 0 && unfinished) {
         rule_reset(f, v, server_hop);
@@ -576,7 +576,7 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
     if (mx_addr_equal(&f->key.client, &f->key.server)) {
         rule_self_loop(f, out, ctx);
     } else if (connected) {
-        judge_session(f, v, server_hop);
+        judge_session(f, v, server_hop, ctx->capture_end_us);
     } else if (f->icmp_count > 0) {
         rule_icmp(f, v, MX_PHASE_CONNECT);
     } else if (s->rst.frame != 0 && f->syn_count > 0) {

@@ -489,7 +489,7 @@ static void test_case(gconstpointer data)
     mx_smtp_finish(d.f.smtp);
     mx_verdict v;
     mx_verdict_init(&v);
-    g_assert_true(mx_diagnose_smtp(&d.f, &v));
+    g_assert_true(mx_diagnose_smtp(&d.f, d.f.last_ts, &v));
     if (g_test_verbose())
         g_test_message("%s | %s | %s", v.summary->str, v.advice->str, v.mta_status->str);
     g_assert_cmpstr(mx_outcome_name(v.outcome), ==, c->outcome);
@@ -529,7 +529,7 @@ static void test_midstream_undecided(void)
     mx_smtp_finish(d.f.smtp);
     mx_verdict v;
     mx_verdict_init(&v);
-    g_assert_false(mx_diagnose_smtp(&d.f, &v));
+    g_assert_false(mx_diagnose_smtp(&d.f, d.f.last_ts, &v));
     mx_verdict_clear(&v);
     mx_smtp_free(d.f.smtp);
 }
@@ -543,7 +543,7 @@ static void test_no_smtp_state(void)
     fin(&d, MX_DIR_C2S, 4, 30.02);
     mx_verdict v;
     mx_verdict_init(&v);
-    g_assert_true(mx_diagnose_smtp(&d.f, &v));
+    g_assert_true(mx_diagnose_smtp(&d.f, d.f.last_ts, &v));
     g_assert_cmpstr(mx_kind_name(v.kind), ==, "no_greeting");
     mx_verdict_clear(&v);
 }
