@@ -26,7 +26,11 @@ static char *make_name(const mx_dump *d, time_t now)
         char buf[4096];
         struct tm tm;
         localtime_r(&now, &tm);
+        /* The user's -w pattern is the format, as with tcpdump -G. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
         size_t n = strftime(buf, sizeof buf, d->o.pattern, &tm);
+#pragma GCC diagnostic pop
         base = g_strdup(n > 0 ? buf : d->o.pattern);
     } else {
         base = g_strdup(d->o.pattern);

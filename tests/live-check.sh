@@ -1,0 +1,239 @@
+#!/bin/bash
+# live-check.sh -- `mxray live` on a real interface, in network namespaces.
+#
+# Topology from tests/netns/lib.sh (gw -- r1 -- r2 -- mx, documentation
+# addresses only, no default routes, nothing in the root namespace).
+# mxray live captures on gw0 in the gateway's namespace while the gateway:
+#   1. connects to r2's own address, where nothing listens   -> connect_refused
+#   2. connects through r1, which drops the SYNs             -> syn_timeout
+#   3. delivers a message to a private Postfix on mx         -> outcome delivered
+#   4. holds a session open while mxray gets SIGINT          -> reported at exit
+# Each verdict must be in the output while mxray still runs (flushed, in
+# order); SIGINT must end it with status 0 within two seconds.  The -w file
+# must read back (mxray read) to the same kinds and evidence frames.  SIGHUP
+# reopens -o.  A missing interface and a bad filter exit 2 with one line.
+#
+# Exit 77 (skip) when not root or network namespaces are unavailable.
+
+skip() { echo "SKIP: $*"; exit 77; }
+
+[ "$(id -u)" = 0 ] || skip "live-check needs root (network namespaces, packet capture)"
+for cmd in ip iptables python3 swaks ethtool timeout; do
+	command -v "$cmd" >/dev/null 2>&1 || skip "$cmd is not installed"
+done
+[ -x /usr/lib/postfix/sbin/master ] || skip "postfix is not installed"
+probe_ns=mxlvprobe$$
+ip netns add "$probe_ns" 2>/dev/null || skip "cannot create network namespaces here"
+ip netns del "$probe_ns"
+
+here=$(cd "$(dirname "$0")" && pwd)
+TOP_SRCDIR=${TOP_SRCDIR:-$(dirname "$here")}
+MXRAY=${MXRAY:-${TOP_BUILDDIR:-$TOP_SRCDIR}/src/mxray}
+[ -x "$MXRAY" ] || { echo "FAIL: no mxray binary at $MXRAY"; exit 1; }
+
+NETNS_SUFFIX=lv$$
+# shellcheck source=tests/netns/lib.sh
+. "$TOP_SRCDIR/tests/netns/lib.sh"
+trap_teardown
+
+FAILS=0
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+pass() { echo "ok: $*"; }
+
+setup || { echo "FAIL: cannot build the test network"; exit 1; }
+warm_neighbours
+# r1 drops every SYN to r2's near address: an unanswered connect.
+ip netns exec "$NS_R1" iptables -A FORWARD -p tcp -d "$R2A_IP4" --dport 25 --syn -j DROP ||
+	skip "iptables does not work in a namespace here"
+
+OUT=$WORK/live.jsonl
+ERR=$WORK/live.err
+PCAP=$WORK/live.pcap
+# Short timers so the test takes seconds: a quiet session is judged after
+# 3 s, a closed one after 1 s.
+nsbg "$NS_GW" 120 "$MXRAY" live -i gw0 --format jsonl --idle-timeout 3 --linger 1 \
+	--stats-interval 0 -w "$PCAP" -o "$OUT" 2>"$ERR"
+WRAP_PID=$LAST_PID
+MX_PID=
+for _ in $(seq 1 50); do
+	grep -q 'listening on' "$ERR" 2>/dev/null && break
+	kill -0 "$WRAP_PID" 2>/dev/null || break
+	sleep 0.1
+done
+# The PID of mxray itself (child of timeout): signals go to it, not to the wrapper.
+MX_PID=$(ps -o pid= --ppid "$WRAP_PID" | tr -d ' ' | head -n1)
+if [ -z "$MX_PID" ] || ! grep -q 'listening on' "$ERR"; then
+	echo "FAIL: mxray live did not start: $(cat "$ERR")"
+	exit 1
+fi
+pass "mxray live listening on gw0 (pid $MX_PID)"
+
+# json_kinds FILE: "kind outcome client_port" per line
+json_kinds() {
+	python3 - "$@" <<'EOF'
+import json, sys
+for path in sys.argv[1:]:
+    for line in open(path):
+        line = line.strip()
+        if line:
+            s = json.loads(line)
+            print(s["kind"], s["outcome"], s["client"]["port"])
+EOF
+}
+
+# wait_verdict WHAT SECONDS: until a line with kind or outcome WHAT is in the output
+wait_verdict() {
+	local what=$1 secs=$2 i
+	for i in $(seq 1 $((secs * 10))); do
+		if [ -s "$OUT" ] && json_kinds "$OUT" | awk -v w="$what" '$1 == w || $2 == w {f=1} END {exit !f}'; then
+			kill -0 "$MX_PID" 2>/dev/null && return 0
+			return 2
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+client() { # IP TIMEOUT: a bare TCP connect from the gateway
+	nsx "$NS_GW" 10 python3 -c '
+import socket, sys
+s = socket.socket()
+s.settimeout(float(sys.argv[2]))
+try:
+    s.connect((sys.argv[1], 25))
+except OSError as e:
+    print("connect:", e)
+' "$1" "$2"
+}
+
+# 1. refused
+client "$R2B_IP4" 2 >/dev/null
+wait_verdict connect_refused 5 && pass "connect_refused streamed while mxray runs" ||
+	fail "no connect_refused line while mxray runs"
+# 2. unanswered SYNs: the client gives up after 3 s (several SYNs)
+client "$R2A_IP4" 3 >/dev/null
+wait_verdict syn_timeout 10 && pass "syn_timeout streamed after the idle timeout" ||
+	fail "no syn_timeout line while mxray runs"
+# 3. a real delivery
+if postfix_start; then
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 10
+	[ "$SWAKS_RC" = 0 ] || fail "swaks exited $SWAKS_RC: $(tail -3 "$WORK/swaks.out")"
+	wait_verdict delivered 6 && pass "delivered streamed after FIN + linger" ||
+		fail "no delivered line while mxray runs"
+else
+	fail "postfix did not start"
+fi
+
+# SIGHUP reopens -o: the rotated file keeps what was written, new lines go to a new file
+mv "$OUT" "$OUT.1"
+kill -HUP "$MX_PID"
+sleep 0.5
+kill -0 "$MX_PID" 2>/dev/null && pass "SIGHUP does not stop mxray" || fail "mxray died on SIGHUP"
+
+# 4. a session still open at SIGINT: connected, greeted, then idle
+nsbg "$NS_GW" 30 python3 -c '
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 25), timeout=5)
+print(s.getsockname()[1], flush=True)
+s.recv(512)
+time.sleep(20)
+' "$MX_IP4" >"$WORK/open.port"
+OPEN_PID=$LAST_PID
+sleep 1
+OPEN_PORT=$(head -n1 "$WORK/open.port")
+t0=$(date +%s%N)
+kill -INT "$MX_PID"
+for _ in $(seq 1 40); do kill -0 "$MX_PID" 2>/dev/null || break; sleep 0.05; done
+wait "$WRAP_PID"
+rc=$?
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+kill_pid "$OPEN_PID"
+[ "$rc" = 0 ] && pass "exit status 0 after SIGINT" || fail "exit status $rc after SIGINT: $(cat "$ERR")"
+[ "$ms" -le 2000 ] && pass "exited ${ms} ms after SIGINT" || fail "took ${ms} ms to exit after SIGINT"
+grep -q '^mxray live: exit: gw0: ' "$ERR" && pass "final statistics on stderr" || fail "no final statistics line"
+[ -f "$OUT" ] && pass "SIGHUP reopened -o as a new file" || fail "-o was not reopened after SIGHUP"
+
+cat "$OUT.1" "$OUT" 2>/dev/null >"$WORK/all.jsonl"
+got=$(json_kinds "$WORK/all.jsonl")
+echo "$got" | sed 's/^/   live: /'
+kinds=$(echo "$got" | awk '{print ($2 == "delivered" ? "delivered" : $1)}' | head -n3 | tr '\n' ' ')
+[ "$kinds" = "connect_refused syn_timeout delivered " ] && pass "verdicts in order: $kinds" ||
+	fail "verdicts: '$kinds', want 'connect_refused syn_timeout delivered'"
+if [ -n "$OPEN_PORT" ] && echo "$got" | awk -v p="$OPEN_PORT" '$3 == p {f=1} END {exit !f}'; then
+	pass "session open at SIGINT reported ($(echo "$got" | awk -v p="$OPEN_PORT" '$3 == p {print $1, $2}'))"
+else
+	fail "session open at SIGINT (client port ${OPEN_PORT:-?}) not reported"
+fi
+
+# Every line a valid session object (schema), when jsonschema is at hand.
+SCHEMA=$TOP_SRCDIR/../shared/schema/read-v1.schema.json
+[ -f "$SCHEMA" ] || SCHEMA=$TOP_SRCDIR/tests/schema/read-v1.schema.json
+if python3 -c 'import jsonschema' 2>/dev/null && [ -f "$SCHEMA" ]; then
+	if python3 - "$SCHEMA" "$WORK/all.jsonl" <<'EOF'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+sub = dict(schema["$defs"]["session"]); sub["$defs"] = schema["$defs"]
+v = jsonschema.Draft202012Validator(sub)
+bad = 0
+for n, line in enumerate(open(sys.argv[2]), 1):
+    for e in v.iter_errors(json.loads(line)):
+        print("   line %d: %s: %s" % (n, "/".join(map(str, e.absolute_path)), e.message)); bad += 1
+sys.exit(1 if bad else 0)
+EOF
+	then pass "every line valid against the session schema"; else fail "schema violations"; fi
+fi
+
+# -w: a readable pcap whose `mxray read` gives the same kinds and frames
+if "$MXRAY" read --format jsonl "$PCAP" >"$WORK/read.jsonl" 2>"$WORK/read.err" || [ $? = 1 ]; then
+	if python3 - "$WORK/all.jsonl" "$WORK/read.jsonl" <<'EOF'
+import json, sys
+def load(p):
+    out = {}
+    for line in open(p):
+        s = json.loads(line)
+        out[s["client"]["port"]] = (s["kind"], s["outcome"], sorted(e["frame"] for e in s["evidence"]))
+    return out
+live, read = load(sys.argv[1]), load(sys.argv[2])
+ok = True
+for port in sorted(set(live) | set(read)):
+    if live.get(port) != read.get(port):
+        ok = False
+        print("   port %s: live %s, read %s" % (port, live.get(port), read.get(port)))
+sys.exit(0 if ok else 1)
+EOF
+	then pass "-w pcap reads back to the same kinds and evidence frames"
+	else fail "-w pcap and live disagree"; fi
+else
+	fail "mxray read cannot read the -w file: $(cat "$WORK/read.err")"
+fi
+
+# Start-up errors: exit 2, one line
+nsx "$NS_GW" 5 "$MXRAY" live -i nosuch0 >/dev/null 2>"$WORK/e1"
+rc=$?
+[ "$rc" = 2 ] && [ "$(wc -l <"$WORK/e1")" = 1 ] && grep -q 'no such interface' "$WORK/e1" &&
+	pass "missing interface: exit 2, '$(cat "$WORK/e1")'" || fail "missing interface: exit $rc, '$(cat "$WORK/e1")'"
+nsx "$NS_GW" 5 "$MXRAY" live -i gw0 'tcp prt 25' >/dev/null 2>"$WORK/e2"
+rc=$?
+[ "$rc" = 2 ] && [ "$(wc -l <"$WORK/e2")" = 1 ] && grep -q 'bad filter' "$WORK/e2" &&
+	pass "bad filter: exit 2, '$(cat "$WORK/e2")'" || fail "bad filter: exit $rc, '$(cat "$WORK/e2")'"
+
+# -Z: root only to open the device, files written as the user
+if id nobody >/dev/null 2>&1; then
+	mkdir -p "$WORK/z" && chown nobody "$WORK/z"
+	nsbg "$NS_GW" 20 "$MXRAY" live -i gw0 -Z nobody --stats-interval 0 -w "$WORK/z/z.pcap" 2>"$WORK/z.err"
+	ZW=$LAST_PID
+	for _ in $(seq 1 30); do grep -q 'listening on' "$WORK/z.err" && break; sleep 0.1; done
+	ZP=$(ps -o pid= --ppid "$ZW" | tr -d ' ' | head -n1)
+	zuser=$(ps -o user= -p "$ZP" 2>/dev/null | tr -d ' ')
+	[ -n "$ZP" ] && kill -INT "$ZP"
+	wait "$ZW"
+	rc=$?
+	[ "$rc" = 0 ] && [ "$zuser" = nobody ] && [ "$(stat -c %U "$WORK/z/z.pcap" 2>/dev/null)" = nobody ] &&
+		pass "-Z nobody: runs as nobody, -w file owned by nobody" ||
+		fail "-Z nobody: exit $rc, user '$zuser', $(cat "$WORK/z.err")"
+fi
+
+[ "$FAILS" = 0 ] || { echo "live-check: $FAILS failure(s); mxray stderr:"; cat "$ERR"; exit 1; }
+echo "live-check: all passed"
+exit 0
