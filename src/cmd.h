@@ -7,6 +7,8 @@
 #define MX_EXIT_USAGE 2      /* wrong command line, unreadable input, start-up error */
 
 int mx_cmd_read(int argc, char **argv);
+int mx_cmd_live(int argc, char **argv);
+int mx_cmd_probe(int argc, char **argv);
 
 /* Parses "25,587" into ports; false (with a message in *error) on junk. */
 #include <glib.h>

@@ -12,7 +12,9 @@ static void usage(FILE *out)
             "Usage: mxray COMMAND [OPTIONS] ...\n"
             "Explains why outbound SMTP deliveries fail, from packets.\n\n"
             "Commands:\n"
-            "  read FILE... [EXPR]   diagnose pcap/pcapng captures (- for stdin)\n\n"
+            "  read FILE... [EXPR]   diagnose pcap/pcapng captures (- for stdin)\n"
+            "  live -i IFACE [EXPR]  capture on an interface, one verdict per session as it ends\n"
+            "  probe HOST|ADDRESS    TTL ladder and SMTP dialogue to a server: names the failing hop\n\n"
             "  mxray COMMAND --help  options of a command\n"
             "  mxray --version\n");
 }
@@ -26,6 +28,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "read") == 0)
         return mx_cmd_read(argc - 1, argv + 1);
+    if (strcmp(argv[1], "live") == 0)
+        return mx_cmd_live(argc - 1, argv + 1);
+    if (strcmp(argv[1], "probe") == 0)
+        return mx_cmd_probe(argc - 1, argv + 1);
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
         printf("mxray %s\n", PACKAGE_VERSION);
         return MX_EXIT_OK;

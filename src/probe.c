@@ -19,6 +19,8 @@ static const char *const path_verdict_names[MX_PATH_VERDICT_COUNT] = {
     [MX_PATH_SILENT] = "silent",
 };
 
+G_DEFINE_QUARK(mx-probe-error-quark, mx_probe_error)
+
 const char *mx_probe_reply_type_name(mx_probe_reply_type t)
 {
     return t < MX_PROBE_REPLY_TYPE_COUNT ? reply_type_names[t] : "none";

@@ -50,6 +50,15 @@
  * server that floods us is cut here (and said so). */
 #define MX_PROBE_CAPTURE_MAX_FRAMES 2000
 
+/* ---- errors: missing rights are told apart (exit status 2, said clearly) -- */
+
+#define MX_PROBE_ERROR (mx_probe_error_quark())
+typedef enum mx_probe_error_code {
+    MX_PROBE_ERROR_RIGHTS,       /* no raw sockets or capture: not root, no CAP_NET_RAW */
+    MX_PROBE_ERROR_SETUP,        /* an interface, address or filter that does not work */
+} mx_probe_error_code;
+GQuark mx_probe_error_quark(void);
+
 /* ---- the ladder ----------------------------------------------------------- */
 
 typedef enum mx_probe_reply_type {

@@ -191,6 +191,13 @@ static void add_session(JsonBuilder *b, const mx_session *s, const mx_report *r)
     json_builder_end_object(b);
 }
 
+JsonNode *mx_report_session_node(const mx_session *s, const mx_report *r)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    add_session(b, s, r);
+    return json_builder_get_root(b);
+}
+
 static void add_stats(JsonBuilder *b, const mx_run_stats *st)
 {
     json_builder_set_member_name(b, "stats");
@@ -284,7 +291,7 @@ static GString *tidy_numbers(const char *text, gsize len)
     return out;
 }
 
-static void write_node(JsonBuilder *b, bool pretty, FILE *out)
+void mx_json_write(JsonBuilder *b, bool pretty, FILE *out)
 {
     g_autoptr(JsonNode) root = json_builder_get_root(b);
     g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -316,17 +323,17 @@ void mx_report_json(const mx_report *r, FILE *out)
     json_builder_set_member_name(b, "sessions");
     json_builder_begin_array(b);
     for (guint i = 0; i < r->sessions->len; i++)
-        add_session(b, g_ptr_array_index(r->sessions, i), r);
+        json_builder_add_value(b, mx_report_session_node(g_ptr_array_index(r->sessions, i), r));
     json_builder_end_array(b);
     add_destinations(b, r);
     json_builder_end_object(b);
-    write_node(b, true, out);
+    mx_json_write(b, true, out);
 }
 
 void mx_report_json_line(const mx_session *s, const mx_report *r, FILE *out)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
     add_session(b, s, r);
-    write_node(b, false, out);
+    mx_json_write(b, false, out);
     fflush(out);
 }

@@ -55,7 +55,23 @@ void mx_report_text(const mx_report *r, FILE *out);
 void mx_report_json(const mx_report *r, FILE *out);
 /* One session's text block, flushed (live). */
 void mx_report_text_session(const mx_session *s, const mx_report *r, FILE *out);
+/* One session as a JSON object (as in "sessions"), for documents that
+ * embed it (probe); r may be NULL.  The caller owns the node. */
+struct _JsonNode *mx_report_session_node(const mx_session *s, const mx_report *r);
+
+/* Writes a builder's document (and a newline), numbers with 15 significant
+ * digits: json-glib alone prints 0.1 as 0.10000000000000001. */
+struct _JsonBuilder;
+void mx_json_write(struct _JsonBuilder *b, bool pretty, FILE *out);
 /* One session as one line of JSON (jsonl, and live). */
 void mx_report_json_line(const mx_session *s, const mx_report *r, FILE *out);
+
+/* Support-ticket reports (report-markdown.c, report-html.c): the answer,
+ * destinations, one section per group of similar failures with a ladder
+ * diagram.  ev: the evidence capture written for this run, or NULL (its
+ * frame numbers are then named next to the input's). */
+struct mx_evidence_file;
+void mx_report_markdown(const mx_report *r, const struct mx_evidence_file *ev, FILE *out);
+void mx_report_html(const mx_report *r, const struct mx_evidence_file *ev, FILE *out);
 
 #endif

@@ -1,0 +1,111 @@
+/* probe-capture.c — libpcap in immediate, non-blocking mode, driven by poll(). */
+#include "probe-capture.h"
+#include "probe.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+struct mx_probe_capture {
+    pcap_t *pcap;
+    int fd;                      /* pcap_get_selectable_fd() */
+    int dlt;
+    mx_probe_capture_fn fn;
+    void *ctx;
+};
+
+static void on_packet(u_char *user, const struct pcap_pkthdr *hdr, const u_char *data)
+{
+    mx_probe_capture *c = (mx_probe_capture *)user;
+    c->fn(hdr, data, c->ctx);
+}
+
+mx_probe_capture *mx_probe_capture_open(const char *iface, int snaplen, const char *filter, bool inbound_only,
+                            mx_probe_capture_fn fn, void *ctx, GError **error)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_create(iface, errbuf);
+    if (!p) {
+        g_set_error(error, MX_PROBE_ERROR, MX_PROBE_ERROR_SETUP, "capture on %s: %s", iface, errbuf);
+        return NULL;
+    }
+    pcap_set_snaplen(p, snaplen);
+    pcap_set_promisc(p, 0);
+    /* Immediate mode: each answer is handed over as it arrives, so RTTs
+     * and the ladder's "all answered" test do not wait for a buffer. */
+    pcap_set_immediate_mode(p, 1);
+    pcap_set_timeout(p, 10);
+    int rc = pcap_activate(p);
+    if (rc < 0) {
+        int code = rc == PCAP_ERROR_PERM_DENIED ? MX_PROBE_ERROR_RIGHTS : MX_PROBE_ERROR_SETUP;
+        g_set_error(error, MX_PROBE_ERROR, code, "capture on %s: %s", iface, pcap_geterr(p));
+        pcap_close(p);
+        return NULL;
+    }
+    struct bpf_program prog;
+    if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0 || pcap_setfilter(p, &prog) < 0) {
+        g_set_error(error, MX_PROBE_ERROR, MX_PROBE_ERROR_SETUP, "capture filter \"%s\": %s", filter,
+                    pcap_geterr(p));
+        pcap_close(p);
+        return NULL;
+    }
+    pcap_freecode(&prog);
+    if (inbound_only)
+        pcap_setdirection(p, PCAP_D_IN);   /* best effort: the filter matches answers only anyway */
+    if (pcap_setnonblock(p, 1, errbuf) < 0 || pcap_get_selectable_fd(p) < 0) {
+        g_set_error(error, MX_PROBE_ERROR, MX_PROBE_ERROR_SETUP, "capture on %s: no pollable descriptor", iface);
+        pcap_close(p);
+        return NULL;
+    }
+    mx_probe_capture *c = g_new0(mx_probe_capture, 1);
+    c->pcap = p;
+    c->fd = pcap_get_selectable_fd(p);
+    c->dlt = pcap_datalink(p);
+    c->fn = fn;
+    c->ctx = ctx;
+    return c;
+}
+
+void mx_probe_capture_close(mx_probe_capture *c)
+{
+    if (!c)
+        return;
+    pcap_close(c->pcap);
+    g_free(c);
+}
+
+int mx_probe_capture_dlt(const mx_probe_capture *c)
+{
+    return c->dlt;
+}
+
+pcap_t *mx_probe_capture_pcap(mx_probe_capture *c)
+{
+    return c->pcap;
+}
+
+short mx_probe_capture_pump(mx_probe_capture *c, int64_t deadline_us, int fd, short events)
+{
+    for (;;) {
+        /* Drain what is there first: poll() on a pcap fd may not wake for
+         * frames already read into libpcap's buffer. */
+        while (pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c) > 0)
+            ;
+        int64_t now = g_get_monotonic_time();
+        if (now >= deadline_us)
+            return 0;
+        int64_t left_ms = (deadline_us - now + 999) / 1000;
+        struct pollfd pfd[2] = {
+            { .fd = c->fd, .events = POLLIN },
+            { .fd = fd, .events = events },
+        };
+        int n = poll(pfd, fd >= 0 ? 2 : 1, (int)MIN(left_ms, 100));
+        if (n < 0 && errno != EINTR)
+            return 0;
+        if (fd >= 0 && n > 0 && pfd[1].revents) {
+            while (pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c) > 0)
+                ;
+            return pfd[1].revents;
+        }
+    }
+}
