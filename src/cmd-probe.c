@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "cmd.h"
+#include "diagnose.h"
 #include "probe.h"
 #include "probe-ladder.h"
 #include "probe-report.h"
@@ -298,6 +299,11 @@ static bool probe_one(const probe_opts *o, const probe_target *t, const char *he
             hint = s->tcp.server_hop;
     }
     mx_probe_path_judge(&res->ladder, hint, &res->path);
+    /* The ladder proves what the dialogue's capture alone cannot: who sent
+     * the RST that answered the SYN. */
+    if (res->dialogue.session && res->path.verdict == MX_PATH_FORGED_RST)
+        mx_diagnose_refused_by_probe(res->dialogue.session, res->path.hop,
+                                     res->path.has_ip ? &res->path.ip : NULL, res->path.server_hop);
     return true;
 }
 

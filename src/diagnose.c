@@ -261,6 +261,28 @@ static void judge_refused(mx_session *out, const mx_hop_baselines *baselines)
     }
 }
 
+void mx_diagnose_refused_by_probe(mx_session *s, int forger_hop, const mx_addr *forger_ip, int server_hop)
+{
+    if (!s->refusal.refused || forger_hop <= 0)
+        return;
+    mx_verdict *v = &s->verdict;
+    char server[ADDR_BUF], fw[ADDR_BUF] = "";
+    mx_addr_str(&s->server_ip, server, sizeof server);
+    if (forger_ip)
+        mx_addr_str(forger_ip, fw, sizeof fw);
+    s->refusal.baseline_known = true;
+    v->culprit.role = MX_ROLE_FIREWALL;
+    v->culprit.confidence = MX_CONFIDENCE_HIGH;
+    mx_verdict_culprit_ip(v, forger_ip, forger_hop);
+    mx_verdict_warn(v, MX_WARN_FORGED_PACKET, "the TTL ladder drew this RST from hop %d while the server is "
+                    "at hop %d or farther", forger_hop, server_hop);
+    g_string_printf(v->summary, "A firewall at hop %d%s%s%s refuses connections to %s port %u in the server's "
+                    "name: the probe's TTL ladder drew its RST from hop %d, nearer than the server.", forger_hop,
+                    fw[0] ? " (" : "", fw, fw[0] ? ")" : "", server, s->server_port, forger_hop);
+    g_string_printf(v->advice, "Find the rule on the firewall at hop %d%s%s that rejects TCP port %u to %s with a "
+                    "reset.", forger_hop, fw[0] ? ", " : "", fw, s->server_port, server);
+}
+
 void mx_diagnose_refine(mx_session *s, const mx_hop_baselines *baselines)
 {
     if (s->refusal.refused && !s->refusal.baseline_known)

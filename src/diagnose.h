@@ -26,6 +26,11 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx);
  * capture (a later session may have shown the server's own hop). */
 void mx_diagnose_refine(mx_session *s, const mx_hop_baselines *baselines);
 
+/* An active probe proved that the RST answering the SYN comes from
+ * forger_hop (forger_ip: the router there, or NULL) while the server is at
+ * server_hop or farther: the refusal is a firewall's. */
+void mx_diagnose_refused_by_probe(mx_session *s, int forger_hop, const mx_addr *forger_ip, int server_hop);
+
 /* Describes a SYN retry schedule ("retries at 1, 3, 7 s: Linux default
  * backoff").  offsets_us: times of retries after the first SYN. */
 char *mx_describe_syn_schedule(const int64_t *offsets_us, size_t n);
