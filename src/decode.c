@@ -203,6 +203,10 @@ static void decode_tcp_options(mx_cursor opt, mx_packet *pkt)
 static void decode_tcp(mx_cursor c, uint32_t segment_len, mx_packet *pkt)
 {
     uint8_t offset_byte, flags;
+    if (segment_len < 20) {              /* the IP length leaves no room for a TCP header */
+        pkt->skip = MX_SKIP_MALFORMED;
+        return;
+    }
     if (!mx_take_be16(&c, &pkt->sport) || !mx_take_be16(&c, &pkt->dport) ||
         !mx_take_be32(&c, &pkt->seq) || !mx_take_be32(&c, &pkt->ack) ||
         !mx_take_u8(&c, &offset_byte) || !mx_take_u8(&c, &flags) ||
@@ -233,13 +237,13 @@ static void decode_tcp(mx_cursor c, uint32_t segment_len, mx_packet *pkt)
 static void decode_udp(mx_cursor c, uint32_t segment_len, mx_packet *pkt)
 {
     uint16_t len;
+    if (segment_len < 8) {
+        pkt->skip = MX_SKIP_MALFORMED;
+        return;
+    }
     if (!mx_take_be16(&c, &pkt->sport) || !mx_take_be16(&c, &pkt->dport) ||
         !mx_take_be16(&c, &len) || !mx_skip(&c, 2)) {
         pkt->skip = MX_SKIP_TRUNCATED;
-        return;
-    }
-    if (segment_len < 8) {
-        pkt->skip = MX_SKIP_MALFORMED;
         return;
     }
     pkt->l4 = MX_L4_UDP;
@@ -306,10 +310,14 @@ static bool decode_quoted(mx_cursor c, mx_quoted *q)
     return true;
 }
 
-static void decode_icmp(mx_cursor c, bool v6, mx_packet *pkt)
+static void decode_icmp(mx_cursor c, uint32_t segment_len, bool v6, mx_packet *pkt)
 {
     uint8_t type, code;
     uint16_t w1, w2;
+    if (segment_len < 8) {
+        pkt->skip = MX_SKIP_MALFORMED;
+        return;
+    }
     if (!mx_take_u8(&c, &type) || !mx_take_u8(&c, &code) || !mx_skip(&c, 2) ||
         !mx_take_be16(&c, &w1) || !mx_take_be16(&c, &w2)) {
         pkt->skip = MX_SKIP_TRUNCATED;
@@ -346,13 +354,13 @@ static void decode_transport(mx_cursor c, uint32_t segment_len, mx_packet *pkt)
         break;
     case 1:
         if (pkt->ip_version == 4)
-            decode_icmp(c, false, pkt);
+            decode_icmp(c, segment_len, false, pkt);
         else
             pkt->l4 = MX_L4_OTHER;
         break;
     case 58:
         if (pkt->ip_version == 6)
-            decode_icmp(c, true, pkt);
+            decode_icmp(c, segment_len, true, pkt);
         else
             pkt->l4 = MX_L4_OTHER;
         break;

@@ -86,7 +86,7 @@ typedef struct mx_flow {
     mx_frame_ref synack;
     uint8_t synack_ttl;
     mx_frame_ref established;     /* client's ACK of the SYN-ACK */
-    int64_t rtt_us;               /* SYN-ACK to ACK plus SYN to SYN-ACK; -1 unknown */
+    int64_t rtt_us;               /* last SYN to SYN-ACK: the full round trip seen from the gateway; -1 unknown */
 
     /* Zeek conn.log history letters, upper case for the client. */
     char history[MX_HISTORY_MAX + 1];

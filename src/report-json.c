@@ -277,7 +277,10 @@ static GString *tidy_numbers(const char *text, gsize len)
             }
             if (fractional) {
                 char token[64], buf[G_ASCII_DTOSTR_BUF_SIZE];
-                g_strlcpy(token, text + i, MIN(sizeof token, j - i + 1));
+                /* Not g_strlcpy: it returns strlen(src), a scan of the rest of the document. */
+                gsize tlen = MIN(sizeof token - 1, j - i);
+                memcpy(token, text + i, tlen);
+                token[tlen] = '\0';
                 g_string_append(out, g_ascii_formatd(buf, sizeof buf, "%.15g", g_ascii_strtod(token, NULL)));
             } else {
                 g_string_append_len(out, text + i, (gssize)(j - i));

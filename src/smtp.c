@@ -610,6 +610,10 @@ static void server_line(struct mx_smtp *s, const char *line, size_t n, mx_frame_
     const char *text = n > 4 ? line + 4 : "";
     size_t tn = n > 4 ? n - 4 : 0;
 
+    /* A new code while a multi-line reply is open: its last line was lost
+     * (a gap), so it ends here rather than swallowing the next reply. */
+    if (s->cur.active && code != s->cur.code)
+        complete_reply(s, s->cur.at);
     if (!s->cur.active) {
         s->cur.active = true;
         s->cur.code = (uint16_t)code;
@@ -633,6 +637,20 @@ static void server_line(struct mx_smtp *s, const char *line, size_t n, mx_frame_
 
 /* ---- byte readers, one per mode --------------------------------------- */
 
+/* After a gap: do these bytes begin a reply ("250 ", "354-") or a command
+ * ("MAIL ", "QUIT\r")?  Snap-length cuts usually end at a segment, and
+ * segments usually end at a line. */
+static bool looks_like_line_start(int dir, const uint8_t *data, size_t len)
+{
+    if (dir == MX_DIR_S2C)
+        return len >= 4 && data[0] >= '2' && data[0] <= '5' && g_ascii_isdigit(data[1]) &&
+               g_ascii_isdigit(data[2]) && (data[3] == ' ' || data[3] == '-' || data[3] == '\r');
+    size_t i = 0;
+    while (i < len && i < 8 && g_ascii_isupper(data[i]))
+        i++;
+    return i >= 4 && i < len && (data[i] == ' ' || data[i] == '\r' || data[i] == '\n');
+}
+
 static size_t feed_line(struct mx_smtp *s, int dir, const uint8_t *data, size_t len,
                         const mx_packet *pkt)
 {
@@ -641,9 +659,13 @@ static size_t feed_line(struct mx_smtp *s, int dir, const uint8_t *data, size_t 
     size_t n = lf ? (size_t)(lf - data) + 1 : len;
 
     if (dp->resync) {
-        if (lf)
-            dp->resync = false;
-        return n;
+        if (looks_like_line_start(dir, data, len)) {
+            dp->resync = false;          /* the gap ended on a line boundary after all */
+        } else {
+            if (lf)
+                dp->resync = false;
+            return n;
+        }
     }
     if (!dp->in_line) {
         dp->in_line = true;
@@ -881,8 +903,23 @@ void mx_smtp_gap(struct mx_smtp *s, int dir, uint64_t offset, uint64_t missing,
 
     switch (dp->mode) {
     case MODE_LINE:
-        /* The line in hand lost its middle or end: drop it, and start
-         * again after the next line end. */
+        /* The line in hand lost its end.  A snap length cuts every long
+         * segment this way: when the part kept begins a reply or a command,
+         * it still counts (code and verb survive), cut.  Then start again
+         * after the next line end, or at once if what follows begins a line. */
+        if (dp->line_len > 0 && looks_like_line_start(dir, (const uint8_t *)dp->line, dp->line_len)) {
+            uint32_t ln = dp->line_len < MX_SMTP_LINE_MAX ? dp->line_len : MX_SMTP_LINE_MAX;
+            dp->line[ln] = '\0';
+            s->lines_cut++;
+            if (dir == MX_DIR_C2S)
+                client_line(s, dp->line, ln, dp->line_first, dp->line_start, offset);
+            else if (!s->cur.active)    /* a cut continuation line would be a bogus extension */
+                server_line(s, dp->line, ln, dp->line_first);
+        }
+        /* A multi-line reply open across the hole lost its last line: close
+         * it, or the next reply would be read as more of its lines. */
+        if (dir == MX_DIR_S2C && s->cur.active)
+            complete_reply(s, s->cur.at);
         dp->line_len = 0;
         dp->in_line = false;
         dp->line_cut = false;

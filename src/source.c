@@ -23,6 +23,7 @@ typedef struct input_file {
     bool done;
     /* The frame read ahead, waiting for its turn in the merge. */
     bool pending;
+    long good_end;           /* byte offset just after the last whole record */
     struct pcap_pkthdr *hdr;
     const u_char *data;
     uint64_t frame;
@@ -56,6 +57,7 @@ static void read_ahead(mx_source *s, input_file *in)
     while (!in->done) {
         int rc = pcap_next_ex(in->pcap, &in->hdr, &in->data);
         if (rc == 1) {
+            in->good_end = file_offset(in->pcap);
             in->frame++;
             s->frames++;
             s->bytes += in->hdr->len;
@@ -66,10 +68,11 @@ static void read_ahead(mx_source *s, input_file *in)
         }
         in->done = true;
         if (rc == PCAP_ERROR) {
-            long off = file_offset(in->pcap);
+            /* The damaged record starts where the last whole one ended. */
+            long off = in->good_end;
             if (off >= 0)
-                add_error(s, "%s: %s at byte %ld (read %" G_GUINT64_FORMAT " frames before it)",
-                          in->name, pcap_geterr(in->pcap), off, in->frame);
+                add_error(s, "%s: %s; the damaged record starts at byte %ld (read %" G_GUINT64_FORMAT
+                          " frames before it)", in->name, pcap_geterr(in->pcap), off, in->frame);
             else
                 add_error(s, "%s: %s (read %" G_GUINT64_FORMAT " frames before it)",
                           in->name, pcap_geterr(in->pcap), in->frame);
@@ -107,7 +110,7 @@ static bool open_one(mx_source *s, const char *path, const char *bpf_expr, GErro
         pcap_close(p);
         return true;
     }
-    input_file in = { .name = g_strdup(path), .pcap = p, .dlt = dlt };
+    input_file in = { .name = g_strdup(path), .pcap = p, .dlt = dlt, .good_end = file_offset(p) };
     if (bpf_expr && *bpf_expr) {
         if (pcap_compile(p, &in.filter, bpf_expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
             g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "bad filter expression '%s': %s",

@@ -485,10 +485,13 @@ static void test_gap_resync(fx *f, gconstpointer d)
     S(f, "rst\r\n250 second\r\n", 8);
     g_assert_cmpuint(f->s->gaps[1], ==, 1);
     g_assert_cmpuint(f->s->gap_bytes[1], ==, 5);
-    /* The cut reply is lost; the next whole line is read again. */
-    assert_replies(f, "GREETING:220 NOOP:250");
-    g_assert_cmpstr(R(f, 1)->text, ==, "250 second");
-    g_assert_cmpuint(f->s->pending->len, ==, 1);
+    /* The cut reply still counts (its code survived); the rest of its line
+     * is dropped, and the next whole line answers the second NOOP. */
+    assert_replies(f, "GREETING:220 NOOP:250 NOOP:250");
+    g_assert_cmpstr(R(f, 1)->text, ==, "250 fi");
+    g_assert_cmpstr(R(f, 2)->text, ==, "250 second");
+    g_assert_cmpuint(f->s->pending->len, ==, 0);
+    g_assert_cmpuint(f->s->lines_cut, ==, 1);
 }
 
 static void test_gap_in_body(fx *f, gconstpointer d)

@@ -1,0 +1,534 @@
+#!/usr/bin/env python3
+"""pcap-regress.py — mxray read against captures with known answers (run by `make check`).
+
+  (a) tests/gencap writes its deterministic captures into a temporary folder;
+      each one's `read --format json` must equal tests/golden/NAME.json field
+      by field (a mismatch prints its path: sessions[0].culprit.role: ...).
+  (b) every pcaps/NAME.pcap: compared with pcaps/NAME.json when present, and
+      checked against pcaps/NAME.expect (key=value lines) when present.
+  (c) every JSON document is validated against the read schema
+      (../shared/schema/read-v1.schema.json, else tests/schema/), and every
+      --format jsonl line against its session sub-schema.
+  (d) exit status: 0 no failure, 1 a failed/rejected session, 2 input error.
+  (e) the command line: missing, truncated, garbage and unsupported files,
+      bad options, rotated files, stdin, a trailing BPF expression.
+
+Environment (set by Makefile.am): MXRAY, GENCAP, TOP_SRCDIR.  Runs from a
+VPATH build.  Input names differ by folder: they are compared by base name,
+and `version` is not compared.
+"""
+import glob
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP_SRCDIR = os.environ.get("TOP_SRCDIR") or os.path.dirname(HERE)
+TOP_BUILDDIR = os.environ.get("TOP_BUILDDIR") or os.getcwd()
+MXRAY = os.environ.get("MXRAY") or os.path.join(TOP_BUILDDIR, "src", "mxray")
+GENCAP = os.environ.get("GENCAP") or os.path.join(TOP_BUILDDIR, "tests", "gencap")
+TIMEOUT = 60
+
+passed = 0
+failed = 0
+
+
+def report(name, problems):
+    """One result line per check; problems (a list of strings) under it."""
+    global passed, failed
+    if problems:
+        failed += 1
+        print("FAIL: %s" % name)
+        for p in problems[:40]:
+            print("    %s" % p)
+        if len(problems) > 40:
+            print("    ... %d more" % (len(problems) - 40))
+    else:
+        passed += 1
+        print("PASS: %s" % name)
+    sys.stdout.flush()
+
+
+# ---- running mxray -----------------------------------------------------------
+
+class Run:
+    def __init__(self, args, stdin=None, cwd=None):
+        self.args = args
+        p = subprocess.run([MXRAY, "read"] + args, stdin=stdin, cwd=cwd, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=TIMEOUT)
+        self.status = p.returncode
+        self.out = p.stdout.decode("utf-8", "replace")
+        self.err = p.stderr.decode("utf-8", "replace")
+        self.doc = None
+        self.parse_error = None
+        if "--format" in args and args[args.index("--format") + 1] == "json":
+            try:
+                self.doc = json.loads(self.out)
+            except ValueError as e:
+                self.parse_error = str(e)
+
+    def stderr_lines(self):
+        return [l for l in self.err.splitlines() if l.strip()]
+
+
+def read_json(path, extra=()):
+    return Run(["--format", "json", path] + list(extra))
+
+
+# ---- schema --------------------------------------------------------------------
+
+def load_schema():
+    for path in (os.path.join(TOP_SRCDIR, "..", "shared", "schema", "read-v1.schema.json"),
+                 os.path.join(TOP_SRCDIR, "tests", "schema", "read-v1.schema.json")):
+        if os.path.exists(path):
+            with open(path) as f:
+                return json.load(f), path
+    return None, None
+
+
+try:
+    import jsonschema
+except ImportError:              # python3-jsonschema is a build dependency; say so
+    jsonschema = None
+
+SCHEMA, SCHEMA_PATH = load_schema()
+
+
+def validator_for(schema):
+    cls = getattr(jsonschema, "Draft202012Validator", None) or jsonschema.validators.validator_for(schema)
+    return cls(schema)
+
+
+def schema_problems(doc, session_only=False):
+    if SCHEMA is None or jsonschema is None:
+        return ["cannot validate: %s" % ("python3-jsonschema is not installed" if jsonschema is None
+                                         else "no read-v1.schema.json found")]
+    schema = SCHEMA
+    if session_only:
+        # The session sub-schema, with $defs kept so its references resolve.
+        schema = dict(SCHEMA["$defs"]["session"])
+        schema["$defs"] = SCHEMA["$defs"]
+        schema["$schema"] = SCHEMA.get("$schema")
+    v = validator_for(schema)
+    out = []
+    for e in sorted(v.iter_errors(doc), key=lambda e: list(e.absolute_path)):
+        where = "".join("[%d]" % p if isinstance(p, int) else ".%s" % p for p in e.absolute_path)
+        out.append("schema: %s: %s" % (where.lstrip(".") or "(document)", e.message[:200]))
+    return out
+
+
+# ---- field-by-field comparison ------------------------------------------------------
+
+def normalise(doc):
+    """Input names compared by base name; version not compared."""
+    doc = json.loads(json.dumps(doc))
+    if isinstance(doc, dict):
+        doc.pop("version", None)
+        if isinstance(doc.get("inputs"), list):
+            doc["inputs"] = [os.path.basename(str(p)) for p in doc["inputs"]]
+        for s in doc.get("sessions") or []:
+            for e in (s.get("evidence") or []) if isinstance(s, dict) else []:
+                if isinstance(e, dict) and "file" in e:
+                    e["file"] = os.path.basename(str(e["file"]))
+    return doc
+
+
+def show(v):
+    return json.dumps(v, sort_keys=True)
+
+
+def diff(expected, actual, path=""):
+    out = []
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for k in expected:
+            sub = "%s.%s" % (path, k) if path else k
+            if k not in actual:
+                out.append("%s: expected %s, missing" % (sub, show(expected[k])))
+            else:
+                out += diff(expected[k], actual[k], sub)
+        for k in actual:
+            if k not in expected:
+                sub = "%s.%s" % (path, k) if path else k
+                out.append("%s: not expected, got %s" % (sub, show(actual[k])))
+    elif isinstance(expected, list) and isinstance(actual, list):
+        for i in range(min(len(expected), len(actual))):
+            out += diff(expected[i], actual[i], "%s[%d]" % (path, i))
+        if len(expected) != len(actual):
+            out.append("%s: expected %d entries, got %d" % (path, len(expected), len(actual)))
+            for i in range(len(actual), len(expected)):
+                out.append("%s[%d]: expected %s, missing" % (path, i, show(expected[i])))
+            for i in range(len(expected), len(actual)):
+                out.append("%s[%d]: not expected, got %s" % (path, i, show(actual[i])))
+    elif type(expected) is not type(actual) or expected != actual:
+        # 20 and 20.0 are the same number to a JSON reader.
+        if not (isinstance(expected, (int, float)) and isinstance(actual, (int, float))
+                and not isinstance(expected, bool) and not isinstance(actual, bool) and expected == actual):
+            out.append("%s: expected %s, got %s" % (path or "(document)", show(expected), show(actual)))
+    return out
+
+
+def expected_status(doc):
+    failed_session = any(s.get("outcome") in ("failed", "rejected") for s in doc.get("sessions") or [])
+    return 1 if failed_session else 0
+
+
+def status_problems(run, doc, input_error=False):
+    want = 2 if input_error else expected_status(doc)
+    if run.status != want:
+        return ["exit status %d, expected %d (%s)" % (run.status, want,
+                "input error" if want == 2 else "a session failed" if want == 1 else "no failed session")]
+    return []
+
+
+def jsonl_problems(path, doc):
+    """--format jsonl: one valid session object a line, the same sessions as json."""
+    run = Run(["--format", "jsonl", path])
+    out = []
+    lines = [l for l in run.out.splitlines() if l.strip()]
+    sessions = []
+    for i, line in enumerate(lines):
+        try:
+            s = json.loads(line)
+        except ValueError as e:
+            out.append("jsonl line %d is not JSON: %s" % (i + 1, e))
+            continue
+        out += ["jsonl line %d: %s" % (i + 1, p) for p in schema_problems(s, session_only=True)]
+        sessions.append(s)
+    if doc is not None:
+        want = sorted(s.get("id") for s in doc.get("sessions", []))
+        got = sorted(s.get("id") for s in sessions)
+        if want != got:
+            out.append("jsonl session ids %s, json document has %s" % (got, want))
+        by_id = {s.get("id"): s for s in doc.get("sessions", [])}
+        for s in sessions:
+            if s.get("id") in by_id:
+                out += ["jsonl: " + p for p in diff(normalise({"sessions": [by_id[s["id"]]]}),
+                                                    normalise({"sessions": [s]}))]
+    if run.status != (expected_status(doc) if doc else run.status):
+        out.append("jsonl exit status %d differs from json's" % run.status)
+    return out
+
+
+def check_document(name, path, expected, input_error=False):
+    run = read_json(path)
+    problems = []
+    if run.doc is None:
+        report(name, ["output is not JSON (%s); stderr: %s" % (run.parse_error, run.err.strip()[:300])])
+        return None
+    problems += schema_problems(run.doc)
+    if expected is not None:
+        problems += diff(normalise(expected), normalise(run.doc))
+        # The status the expected sessions call for, so a golden file decides it.
+        want = 2 if input_error else expected_status(expected)
+        if run.status != want:
+            problems.append("exit status %d, expected %d" % (run.status, want))
+    else:
+        problems += status_problems(run, run.doc, input_error)
+    if run.status != 2 and run.stderr_lines():
+        problems.append("unexpected stderr: %s" % run.err.strip()[:300])
+    problems += jsonl_problems(path, run.doc)
+    report(name, problems)
+    return run
+
+
+# ---- .expect files (same format as tests/netns/compare.py) ----------------------------
+
+def get_path(obj, dotted):
+    for part in dotted.split("."):
+        if isinstance(obj, dict) and part in obj:
+            obj = obj[part]
+        else:
+            return "<missing>"
+    return obj
+
+
+def fmt(v):
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def expect_problems(expect_path, doc):
+    """key=value lines: outcome, kind, phase, culprit.role, culprit.ip, warning=X;
+    session.N.key=value for the Nth session (1-based, ordered by start)."""
+    sessions = sorted(doc.get("sessions") or [], key=lambda s: (str(s.get("start", "")), s.get("id", 0)))
+    out = []
+    with open(expect_path) as f:
+        lines = [l.strip() for l in f if l.strip() and not l.lstrip().startswith("#")]
+    for line in lines:
+        key, sep, want = line.partition("=")
+        if not sep:
+            out.append("%s: malformed line %r" % (os.path.basename(expect_path), line))
+            continue
+        index, label = 0, key
+        if key.startswith("session."):
+            parts = key.split(".", 2)
+            if len(parts) < 3 or not parts[1].isdigit() or int(parts[1]) < 1:
+                out.append("malformed key %r" % key)
+                continue
+            index, key = int(parts[1]) - 1, parts[2]
+        if index >= len(sessions):
+            out.append("%s: expected %s, but there are only %d sessions" % (label, want, len(sessions)))
+            continue
+        s = sessions[index]
+        if key == "warning":
+            kinds = [w.get("kind") for w in s.get("warnings") or []]
+            if want not in kinds:
+                out.append("%s: expected a %s warning, got %s" % (label, want, kinds))
+            continue
+        got = fmt(get_path(s, key))
+        if got != want:
+            out.append("sessions[%d].%s: expected %s, got %s" % (index, key, show(want), show(got)))
+    return out
+
+
+# ---- pcap files by hand (no dependency beyond the standard library) -------------------
+
+def pcap_records(data):
+    """(header bytes, [record offsets]) of a classic little-endian microsecond pcap."""
+    magic = struct.unpack("<I", data[:4])[0]
+    assert magic == 0xa1b2c3d4, "gencap writes little-endian microsecond pcap"
+    offsets, off = [], 24
+    while off + 16 <= len(data):
+        caplen = struct.unpack("<I", data[off + 8:off + 12])[0]
+        offsets.append(off)
+        off += 16 + caplen
+    return data[:24], offsets
+
+
+def write_pcap(path, linktype, frames):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, linktype))
+        for i, frame in enumerate(frames):
+            f.write(struct.pack("<IIII", 1700000000 + i, 0, len(frame), len(frame)))
+            f.write(frame)
+
+
+# ---- (a) generated captures against tests/golden ------------------------------------
+
+def generated(tmp):
+    names = subprocess.run([GENCAP, "--list"], stdout=subprocess.PIPE, check=True).stdout.decode().split()
+    subprocess.run([GENCAP, tmp], check=True)
+    golden_dir = os.path.join(TOP_SRCDIR, "tests", "golden")
+    for name in names:
+        path = os.path.join(tmp, name + ".pcap")
+        golden = os.path.join(golden_dir, name + ".json")
+        if not os.path.exists(golden):
+            report("golden %s" % name, ["no tests/golden/%s.json: run tests/update-golden.sh BUILDDIR %s, "
+                                        "then review it" % (name, name)])
+            continue
+        with open(golden) as f:
+            expected = json.load(f)
+        check_document("golden %s" % name, path, expected)
+    stale = sorted(set(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(golden_dir, "*.json"))) - set(names))
+    report("golden files all have a gencap scenario",
+           ["tests/golden/%s.json: gencap has no such scenario" % n for n in stale])
+    return names
+
+
+# ---- (b) real captures in pcaps/ --------------------------------------------------------
+
+def real_captures():
+    pcaps = sorted(glob.glob(os.path.join(TOP_SRCDIR, "pcaps", "*.pcap")) +
+                   glob.glob(os.path.join(TOP_SRCDIR, "pcaps", "*.pcapng")))
+    for path in pcaps:
+        base = os.path.splitext(path)[0]
+        name = os.path.basename(base)
+        expected = None
+        if os.path.exists(base + ".json"):
+            with open(base + ".json") as f:
+                expected = json.load(f)
+        run = check_document("pcaps %s" % name, path, expected)
+        if run is not None and run.doc is not None and os.path.exists(base + ".expect"):
+            report("pcaps %s.expect" % name, expect_problems(base + ".expect", run.doc))
+
+
+# ---- (e) the command line -------------------------------------------------------------------
+
+def one_line_naming(run, what):
+    lines = run.stderr_lines()
+    if len(lines) != 1:
+        return ["expected one line on stderr naming %s, got %d: %r" % (what, len(lines), run.err[:300])]
+    if what not in lines[0]:
+        return ["stderr does not name %s: %r" % (what, lines[0])]
+    return []
+
+
+def cli(tmp):
+    multi = os.path.join(tmp, "gen-multi.pcap")
+    whole = read_json(multi)
+    if whole.doc is None:
+        report("cli: gen-multi reads", ["no JSON: %s" % whole.err])
+        return
+    sessions = whole.doc["sessions"]
+
+    missing = os.path.join(tmp, "no-such-capture.pcap")
+    run = Run(["--format", "json", missing])
+    report("cli: missing file -> exit 2, one line naming it",
+           (["exit status %d, expected 2" % run.status] if run.status != 2 else []) + one_line_naming(run, missing))
+
+    # Cut the capture in the middle of record 27 (frame 27, 0-based 26):
+    # frames 1-26 are still read and reported.
+    with open(multi, "rb") as f:
+        data = f.read()
+    header, offsets = pcap_records(data)
+    cut_record = 26
+    trunc = os.path.join(tmp, "truncated.pcap")
+    with open(trunc, "wb") as f:
+        f.write(data[:offsets[cut_record] + 30])
+    run = read_json(trunc)
+    problems = ["exit status %d, expected 2" % run.status] if run.status != 2 else []
+    problems += one_line_naming(run, trunc)
+    # The damaged record starts at this byte: that is the offset worth printing.
+    if run.stderr_lines() and ("byte %d" % offsets[cut_record]) not in run.err:
+        problems.append("stderr should give the damaged record's offset 'byte %d': %r"
+                        % (offsets[cut_record], run.err.strip()))
+    if run.doc is None:
+        problems.append("no JSON document for what was read before the damage")
+    else:
+        problems += schema_problems(run.doc)
+        got = [(s["id"], s["server"]["ip"], s["kind"]) for s in run.doc["sessions"]]
+        want = [(1, "203.0.113.9", "incomplete"), (2, "203.0.113.25", "ok")]
+        if got != want:
+            problems.append("sessions before the damage: expected %s, got %s" % (want, got))
+        if run.doc["stats"]["packets"] != cut_record:
+            problems.append("stats.packets: expected %d, got %d" % (cut_record, run.doc["stats"]["packets"]))
+    report("cli: truncated capture -> sessions before the damage, offset, exit 2", problems)
+
+    garbage = os.path.join(tmp, "garbage.pcap")
+    with open(garbage, "wb") as f:
+        f.write(b"From alice@example.org Tue Nov 14 22:13:20 2023\nSubject: not a capture\n\n" * 20)
+    run = read_json(garbage)
+    report("cli: garbage file -> exit 2, one line naming it",
+           (["exit status %d, expected 2" % run.status] if run.status != 2 else []) + one_line_naming(run, garbage))
+
+    empty = os.path.join(tmp, "empty.pcap")
+    open(empty, "wb").close()
+    run = read_json(empty)
+    report("cli: empty file -> exit 2, one line naming it",
+           (["exit status %d, expected 2" % run.status] if run.status != 2 else []) + one_line_naming(run, empty))
+
+    for args, what in ((["--format", "xml", multi], "xml"), (["--ports", "0", multi], "--ports"),
+                       (["--ports", "25,smtp", multi], "--ports"), (["--ports", "70000", multi], "--ports"),
+                       (["--max-flows", "0", multi], "--max-flows"), ([], "capture")):
+        run = Run(args)
+        problems = ["exit status %d, expected 2" % run.status] if run.status != 2 else []
+        if len(run.stderr_lines()) < 1 or what not in run.err:
+            problems.append("stderr should say what is wrong (%s): %r" % (what, run.err[:200]))
+        if run.out.strip():
+            problems.append("nothing should go to stdout: %r" % run.out[:200])
+        report("cli: bad command line %s -> exit 2" % " ".join(args[:2]), problems)
+
+    wifi = os.path.join(tmp, "wifi.pcap")
+    write_pcap(wifi, 105, [b"\x08\x00" + b"\x00" * 30])      # LINKTYPE_IEEE802_11
+    run = read_json(wifi)
+    problems = ["exit status %d, expected 2" % run.status] if run.status != 2 else []
+    problems += one_line_naming(run, wifi)
+    if "not supported" not in run.err and "unsupported" not in run.err:
+        problems.append("stderr should say the link type is not supported: %r" % run.err.strip())
+    report("cli: unsupported link type (802.11) -> exit 2, clear error", problems)
+
+    # Rotated files: the same capture in two parts gives the same sessions;
+    # evidence names its file and numbers frames within it.
+    split = 15
+    part1, part2 = os.path.join(tmp, "rot1.pcap"), os.path.join(tmp, "rot2.pcap")
+    with open(part1, "wb") as f:
+        f.write(data[:offsets[split]])
+    with open(part2, "wb") as f:
+        f.write(header + data[offsets[split]:])
+    run = Run(["--format", "json", part1, part2])
+    problems = []
+    if run.doc is None:
+        problems.append("no JSON: %s" % run.err.strip())
+    else:
+        problems += schema_problems(run.doc)
+        if run.doc["inputs"] != [part1, part2]:
+            problems.append("inputs: expected %s, got %s" % ([part1, part2], run.doc["inputs"]))
+        if run.status != expected_status(whole.doc):
+            problems.append("exit status %d, expected %d" % (run.status, expected_status(whole.doc)))
+        got = run.doc["sessions"]
+        if len(got) != len(sessions):
+            problems.append("expected %d sessions, got %d" % (len(sessions), len(got)))
+        for i, (a, b) in enumerate(zip(sessions, got)):
+            a, b = dict(a), dict(b)
+            ev_a, ev_b = a.pop("evidence"), b.pop("evidence")
+            problems += ["sessions[%d]: %s" % (i, p) for p in diff(a, b)]
+            # Map each evidence entry back to its frame in the single file.
+            mapped = []
+            for e in ev_b:
+                e = dict(e)
+                f = e.pop("file", None)
+                if f == part2:
+                    e["frame"] += split
+                elif f != part1:
+                    problems.append("sessions[%d] evidence frame %s names file %r" % (i, e["frame"], f))
+                mapped.append(e)
+            problems += ["sessions[%d].evidence%s" % (i, p) for p in diff(ev_a, mapped)]
+    report("cli: two rotated files = the single file, evidence names its file", problems)
+
+    with open(multi, "rb") as f:
+        run = Run(["--format", "json", "-"], stdin=f)
+    problems = []
+    if run.doc is None:
+        problems.append("no JSON: %s" % run.err.strip())
+    else:
+        if run.doc["inputs"] != ["-"]:
+            problems.append("inputs: expected [\"-\"], got %s" % run.doc["inputs"])
+        a = normalise(whole.doc)
+        b = normalise(run.doc)
+        a.pop("inputs"), b.pop("inputs")
+        problems += diff(a, b)
+    report("cli: - reads standard input", problems)
+
+    run = Run(["--format", "json", multi, "host", "203.0.113.9"])
+    problems = []
+    if run.doc is None:
+        problems.append("no JSON: %s" % run.err.strip())
+    else:
+        got = run.doc["sessions"]
+        want = [s for s in sessions if s["server"]["ip"] == "203.0.113.9"]
+        if [s["server"]["ip"] for s in got] != ["203.0.113.9"]:
+            problems.append("expected one session to 203.0.113.9, got %s" % [s["server"]["ip"] for s in got])
+        elif want:
+            # Frame numbers stay those of the file.
+            problems += diff([e["frame"] for e in want[0]["evidence"]], [e["frame"] for e in got[0]["evidence"]])
+            if [e["frame"] for e in got[0]["evidence"]] != [1, 32]:
+                problems.append("evidence frames %s, expected [1, 32]" % [e["frame"] for e in got[0]["evidence"]])
+        if run.doc["stats"]["packets"] != 4:
+            problems.append("stats.packets: expected 4 (the filtered frames), got %s" % run.doc["stats"]["packets"])
+        if run.status != 1:
+            problems.append("exit status %d, expected 1" % run.status)
+    report("cli: trailing BPF expression restricts sessions, frame numbers kept", problems)
+
+    run = Run(["--format", "json", multi, "tcp", "port", "(("])
+    problems = ["exit status %d, expected 2" % run.status] if run.status != 2 else []
+    if "filter" not in run.err:
+        problems.append("stderr should name the bad filter: %r" % run.err.strip())
+    report("cli: bad BPF expression -> exit 2", problems)
+
+
+def main():
+    for tool in (MXRAY, GENCAP):
+        if not os.access(tool, os.X_OK):
+            print("pcap-regress: %s is not built" % tool)
+            return 99
+    print("schema: %s" % (SCHEMA_PATH or "none found"))
+    tmp = tempfile.mkdtemp(prefix="mxray-regress.")
+    try:
+        generated(tmp)
+        real_captures()
+        cli(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
