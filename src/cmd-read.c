@@ -3,6 +3,7 @@
 #include "analyzer.h"
 #include "caps.h"
 #include "diagnose.h"
+#include "evidence.h"
 #include "cmd.h"
 #include "report.h"
 #include "source.h"
@@ -12,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-typedef enum { FORMAT_TEXT, FORMAT_JSON, FORMAT_JSONL } output_format;
+typedef enum { FORMAT_TEXT, FORMAT_JSON, FORMAT_JSONL, FORMAT_MARKDOWN, FORMAT_HTML } output_format;
 
 typedef struct read_run {
     mx_report report;
@@ -69,12 +70,19 @@ int mx_cmd_read(int argc, char **argv)
     g_autofree char *ports_text = NULL;
     gboolean verbose = FALSE, numeric = FALSE;
     gint max_flows = MX_MAX_FLOWS;
+    g_autofree char *evidence_path = NULL;
+    gboolean keep_payload = FALSE, redact_addresses = FALSE;
     GOptionEntry entries[] = {
-        { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "Output: text (default), json or jsonl", "FORMAT" },
+        { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "Output: text (default), json, jsonl, markdown or html", "FORMAT" },
         { "ports", 'p', 0, G_OPTION_ARG_STRING, &ports_text, "SMTP ports to track (default 25)", "25,587" },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "List clean sessions too", NULL },
         { "numeric", 'n', 0, G_OPTION_ARG_NONE, &numeric, "No DNS look-ups (always the case; accepted for tcpdump habits)", NULL },
         { "max-flows", 0, 0, G_OPTION_ARG_INT, &max_flows, "Flows tracked at once before the oldest is evicted", "N" },
+        { "evidence", 0, 0, G_OPTION_ARG_FILENAME, &evidence_path,
+          "Write the packets that prove the findings to FILE (pcap), message bodies and AUTH redacted", "FILE.pcap" },
+        { "keep-payload", 0, 0, G_OPTION_ARG_NONE, &keep_payload, "--evidence: keep message bodies and AUTH as captured", NULL },
+        { "redact-addresses", 0, 0, G_OPTION_ARG_NONE, &redact_addresses,
+          "--evidence: also replace the local parts of MAIL/RCPT addresses", NULL },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("FILE... [BPF EXPRESSION] - explain SMTP failures in captures");
@@ -96,8 +104,20 @@ int mx_cmd_read(int argc, char **argv)
         run.format = FORMAT_JSON;
     else if (strcmp(format, "jsonl") == 0)
         run.format = FORMAT_JSONL;
+    else if (strcmp(format, "markdown") == 0 || strcmp(format, "md") == 0)
+        run.format = FORMAT_MARKDOWN;
+    else if (strcmp(format, "html") == 0)
+        run.format = FORMAT_HTML;
     else {
-        fprintf(stderr, "mxray read: unknown format '%s' (text, json or jsonl)\n", format);
+        fprintf(stderr, "mxray read: unknown format '%s' (text, json, jsonl, markdown or html)\n", format);
+        return MX_EXIT_USAGE;
+    }
+    if ((keep_payload || redact_addresses) && !evidence_path) {
+        fprintf(stderr, "mxray read: --keep-payload and --redact-addresses go with --evidence FILE.pcap\n");
+        return MX_EXIT_USAGE;
+    }
+    if (evidence_path && run.format == FORMAT_JSONL) {
+        fprintf(stderr, "mxray read: --evidence needs the sessions kept: use --format text, json, markdown or html\n");
         return MX_EXIT_USAGE;
     }
     if (max_flows < 1) {
@@ -119,6 +139,13 @@ int mx_cmd_read(int argc, char **argv)
     while (first_expr < argc && is_input_name(argv[first_expr]))
         first_expr++;
     g_autofree char *expr = first_expr < argc ? g_strjoinv(" ", argv + first_expr) : NULL;
+    for (int i = 1; evidence_path && i < first_expr; i++) {
+        if (strcmp(argv[i], "-") == 0) {
+            fprintf(stderr, "mxray read: --evidence needs capture files to read a second time, not standard input: "
+                            "save it to a file first (e.g. tcpdump -w trace.pcap)\n");
+            return MX_EXIT_USAGE;
+        }
+    }
 
     g_autoptr(GError) open_error = NULL;
     mx_source *src = mx_source_open((const char *const *)argv + 1, (size_t)(first_expr - 1), expr, &open_error);
@@ -146,17 +173,39 @@ int mx_cmd_read(int argc, char **argv)
     mx_analyzer_free(an);
 
     mx_report_sort(&run.report);
+    /* The evidence capture first: the ticket reports name its frames. */
+    mx_evidence_file *ev = NULL;
+    bool evidence_failed = false;
+    if (evidence_path) {
+        mx_evidence_options eopt = { .keep_payload = keep_payload, .redact_addresses = redact_addresses };
+        g_autoptr(GError) ev_error = NULL;
+        ev = mx_evidence_write(&run.report, evidence_path, &eopt, &ev_error);
+        if (ev == NULL) {
+            fprintf(stderr, "mxray: %s\n", ev_error->message);
+            evidence_failed = true;
+        }
+    }
     if (run.format == FORMAT_JSON)
         mx_report_json(&run.report, stdout);
     else if (run.format == FORMAT_TEXT)
         mx_report_text(&run.report, stdout);
+    else if (run.format == FORMAT_MARKDOWN)
+        mx_report_markdown(&run.report, ev, stdout);
+    else if (run.format == FORMAT_HTML)
+        mx_report_html(&run.report, ev, stdout);
     fflush(stdout);
+    if (ev && (run.format == FORMAT_TEXT || run.format == FORMAT_JSON)) {
+        /* The ticket formats carry the whole note; here one line says where the file went. */
+        fprintf(stderr, "mxray: evidence: %" G_GUINT64_FORMAT " frames written to %s (%s)\n", ev->frames, ev->path,
+                ev->redacted ? "bodies and AUTH redacted, checksums left as they were" : "payload kept");
+    }
+    mx_evidence_file_free(ev);
 
     /* Errors last, after what was read before the damage is reported. */
     const GPtrArray *errors = mx_source_errors(src);
     for (guint i = 0; i < errors->len; i++)
         fprintf(stderr, "mxray: %s\n", (const char *)g_ptr_array_index(errors, i));
-    int status = errors->len ? MX_EXIT_USAGE : run.any_failed ? MX_EXIT_FAILURES : MX_EXIT_OK;
+    int status = errors->len || evidence_failed ? MX_EXIT_USAGE : run.any_failed ? MX_EXIT_FAILURES : MX_EXIT_OK;
     mx_source_free(src);
     mx_report_clear(&run.report);
     return status;

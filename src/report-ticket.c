@@ -1,0 +1,150 @@
+/* report-ticket.c — answer paragraph, failure groups and shared phrases of the ticket reports. */
+#include "report-ticket.h"
+#include "evidence.h"
+
+#include <string.h>
+#include <time.h>
+
+#define ADDR_BUF 64
+
+bool mx_ticket_listed(const mx_session *s)
+{
+    return mx_session_failed(s) || s->verdict.warnings->len > 0 || s->verdict.outcome == MX_OUTCOME_INCOMPLETE;
+}
+
+/* Similar failures: same kind, same culprit (role and address, or hop
+ * when there is no address), same server.  A warned session that did not
+ * fail adds its first warning, so that masked banners and lossy paths are
+ * not one group. */
+static char *group_key(const mx_session *s)
+{
+    const mx_verdict *v = &s->verdict;
+    char ip[ADDR_BUF] = "", server[ADDR_BUF];
+    if (v->culprit.has_ip)
+        mx_addr_str(&v->culprit.ip, ip, sizeof ip);
+    mx_addr_str(&s->server_ip, server, sizeof server);
+    const char *warn = v->kind == MX_KIND_OK && v->warnings->len
+                           ? mx_warning_name(g_array_index(v->warnings, mx_warning, 0).kind) : "";
+    return g_strdup_printf("%s|%s|%s|%d|%s|%s", mx_kind_name(v->kind), mx_role_name(v->culprit.role), ip,
+                           v->culprit.has_ip ? 0 : v->culprit.hops_from_client, server, warn);
+}
+
+static void group_free(gpointer p)
+{
+    mx_failure_group *g = p;
+    g_ptr_array_free(g->others, TRUE);
+    g_free(g);
+}
+
+GPtrArray *mx_ticket_groups(const mx_report *r)
+{
+    GPtrArray *groups = g_ptr_array_new_with_free_func(group_free);
+    g_autoptr(GHashTable) by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < r->sessions->len; i++) {
+        const mx_session *s = g_ptr_array_index(r->sessions, i);
+        if (!mx_ticket_listed(s))
+            continue;
+        char *key = group_key(s);
+        mx_failure_group *g = g_hash_table_lookup(by_key, key);
+        if (g) {
+            g_ptr_array_add(g->others, (gpointer)s);
+            g_free(key);
+            continue;
+        }
+        g = g_new0(mx_failure_group, 1);
+        g->example = s;
+        g->others = g_ptr_array_new();
+        g_hash_table_insert(by_key, key, g);
+        g_ptr_array_add(groups, g);
+    }
+    return groups;
+}
+
+char *mx_ticket_counts(const mx_report *r)
+{
+    uint32_t count[MX_OUTCOME_COUNT] = {0};
+    for (guint i = 0; i < r->sessions->len; i++)
+        count[((mx_session *)g_ptr_array_index(r->sessions, i))->verdict.outcome]++;
+    GString *s = g_string_new(NULL);
+    g_string_printf(s, "%u SMTP session%s", r->sessions->len, r->sessions->len == 1 ? "" : "s");
+    bool first = true;
+    for (int o = 0; o < MX_OUTCOME_COUNT; o++) {
+        if (count[o] == 0)
+            continue;
+        g_string_append_printf(s, "%s %u %s", first ? ":" : ",", count[o], mx_outcome_name((mx_outcome)o));
+        first = false;
+    }
+    return g_string_free(s, FALSE);
+}
+
+char *mx_ticket_answer(const mx_report *r)
+{
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < r->destinations->len; i++) {
+        g_autofree char *line = mx_report_destination_verdict(r, &g_array_index(r->destinations, mx_destination, i));
+        if (line)
+            g_string_append_printf(s, "%s%s", s->len ? " " : "", line);
+    }
+    if (s->len == 0) {
+        g_autofree char *counts = mx_ticket_counts(r);
+        g_string_append_printf(s, "No session failed (%s).", counts);
+    }
+    /* Warnings of sessions that did not fail: named, counted. */
+    uint32_t warned[MX_WARN_COUNT] = {0};
+    for (guint i = 0; i < r->sessions->len; i++) {
+        const mx_session *x = g_ptr_array_index(r->sessions, i);
+        if (mx_session_failed(x))
+            continue;
+        for (guint w = 0; w < x->verdict.warnings->len; w++)
+            warned[g_array_index(x->verdict.warnings, mx_warning, w).kind]++;
+    }
+    bool first = true;
+    for (int w = 0; w < MX_WARN_COUNT; w++) {
+        if (!warned[w])
+            continue;
+        g_string_append_printf(s, "%s%s (%u)", first ? " Warnings on sessions that did not fail: " : ", ",
+                               mx_warning_name((mx_warning_kind)w), warned[w]);
+        first = false;
+    }
+    if (!first)
+        g_string_append_c(s, '.');
+    return g_string_free(s, FALSE);
+}
+
+char *mx_ticket_culprit(const mx_culprit *c)
+{
+    if (c->role == MX_ROLE_NONE)
+        return g_strdup("none");
+    GString *s = g_string_new(mx_role_name(c->role));
+    char ip[ADDR_BUF];
+    if (c->has_ip)
+        g_string_append_printf(s, " %s", mx_addr_str(&c->ip, ip, sizeof ip));
+    if (c->hops_from_client > 0)
+        g_string_append_printf(s, ", hop %d from the gateway", c->hops_from_client);
+    g_string_append_printf(s, " (confidence %s)", mx_confidence_name(c->confidence));
+    return g_string_free(s, FALSE);
+}
+
+char *mx_ticket_frame_name(const mx_frame_ref *at, const GPtrArray *inputs, const mx_evidence_file *ev)
+{
+    GString *s = g_string_new(NULL);
+    if (inputs && inputs->len > 1 && at->file_index < inputs->len)
+        g_string_append_printf(s, "%s ", (const char *)g_ptr_array_index(inputs, at->file_index));
+    g_string_append_printf(s, "frame %" G_GUINT64_FORMAT, at->frame);
+    uint64_t e = mx_evidence_frame(ev, at);
+    if (e)
+        g_string_append_printf(s, " (evidence frame %" G_GUINT64_FORMAT ")", e);
+    return g_string_free(s, FALSE);
+}
+
+const char *mx_ticket_time(int64_t us, char *buf, size_t len)
+{
+    time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+    int frac = (int)(us - (int64_t)secs * 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%d %H:%M:%S", &tm);
+    g_snprintf(buf, len, "%s.%06d", base, frac);
+    return buf;
+}

@@ -1,0 +1,49 @@
+/* report-ticket.h — what the support-ticket reports (Markdown, HTML) share beyond the ladder.
+ *
+ * Takes: the report model.  Produces: the one-paragraph answer (from the
+ * destination verdicts and counts), the failures grouped so that similar
+ * ones are shown once (kind + culprit role + culprit address or hop +
+ * server), and the phrases both renderers print the same way (culprit,
+ * frame names in the input and the evidence capture).  No wording of its
+ * own about causes: summaries, advice and statuses come from the verdicts.
+ */
+#ifndef MX_REPORT_TICKET_H
+#define MX_REPORT_TICKET_H
+
+#include <glib.h>
+#include "report.h"
+
+struct mx_evidence_file;
+
+/* Sessions a ticket shows in full: failed, rejected, warned, incomplete. */
+bool mx_ticket_listed(const mx_session *s);
+
+typedef struct mx_failure_group {
+    const mx_session *example;   /* the worked example: the group's first session */
+    GPtrArray *others;           /* of const mx_session*, the rest, in order */
+} mx_failure_group;
+
+/* Groups of the listed sessions in order of their first session (of
+ * mx_failure_group*, the array frees them). */
+GPtrArray *mx_ticket_groups(const mx_report *r);
+
+/* The answer: one sentence per failing destination, or the counts when
+ * nothing failed, then the warnings in a few words.  Caller frees. */
+char *mx_ticket_answer(const mx_report *r);
+
+/* "delivered 3, ok 0, rejected 0, failed 1, incomplete 0"-style counts:
+ * "N SMTP sessions: 3 delivered, 1 failed". Caller frees. */
+char *mx_ticket_counts(const mx_report *r);
+
+/* "firewall 198.18.0.2, hop 2 from the gateway (confidence high)", as the
+ * text report words it; "none" for no culprit. Caller frees. */
+char *mx_ticket_culprit(const mx_culprit *c);
+
+/* "frame 22", "frame 22 (evidence frame 9)", with the file name first
+ * when the run had several inputs. Caller frees. */
+char *mx_ticket_frame_name(const mx_frame_ref *at, const GPtrArray *inputs, const struct mx_evidence_file *ev);
+
+/* "2026-11-25 22:01:58.544596" (UTC). buf >= 32 bytes. */
+const char *mx_ticket_time(int64_t us, char *buf, size_t len);
+
+#endif
