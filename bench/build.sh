@@ -1,0 +1,26 @@
+#!/bin/sh
+# Builds the benchmark's own programs (bench-gencap, bench-floor) into DIR
+# (default /tmp/mxray-bench/bin).  Not part of `make` or `make check`:
+# they need only libpcap, found with pkg-config (or pcap-config).
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-/tmp/mxray-bench/bin}
+mkdir -p "$out"
+if pkg-config --exists libpcap 2>/dev/null; then
+    pcap_cflags=$(pkg-config --cflags libpcap)
+    pcap_libs=$(pkg-config --libs libpcap)
+elif command -v pcap-config >/dev/null 2>&1; then
+    pcap_cflags=$(pcap-config --cflags)
+    pcap_libs=$(pcap-config --libs)
+else
+    pcap_cflags=
+    pcap_libs=-lpcap
+fi
+CC=${CC:-cc}
+CFLAGS=${CFLAGS:--O2 -g}
+for prog in gencap floor; do
+    if [ ! -x "$out/bench-$prog" ] || [ "$here/$prog.c" -nt "$out/bench-$prog" ]; then
+        # shellcheck disable=SC2086
+        $CC -std=c11 -D_GNU_SOURCE $CFLAGS -Wall -Wextra -o "$out/bench-$prog" "$here/$prog.c" $pcap_cflags $pcap_libs
+    fi
+done
