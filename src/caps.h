@@ -7,15 +7,29 @@
 #define MX_CAPS_H
 
 /* Flows tracked at once.  A busy gateway has a few hundred SMTP connections
- * open; 65536 leaves room for a SYN flood while keeping the table under
- * ~100 MB.  When full, the least recently active flow is finished early
- * (judged on what it has) and counted as evicted. */
+ * open; 65536 leaves room for a SYN flood.  What a flow costs: mx_flow is
+ * ~2.9 KB (the 32-step ladder and 16 SYN times are most of it); one with
+ * an SMTP dialogue adds struct mx_smtp (~1.4 KB), its strings and, while
+ * open, two MX_SMTP_LINE_MAX line buffers (released when it closes): ~3 KB
+ * for SYNs only, ~6-7 KB in a dialogue.  A full table of flood SYNs is
+ * ~190 MB (bench/RESULTS.md); --max-flows lowers it.  When full, the least
+ * recently active flow is finished early (judged on what it has) and
+ * counted as evicted. */
 #define MX_MAX_FLOWS 65536
 
 /* A flow with no packet for this long is finished.  Postfix's longest
  * default wait (smtp_data_done_timeout) is 600 s; RFC 5321 4.5.3.2 allows
  * 10 min for the final reply, so 15 min idle means the client gave up. */
 #define MX_FLOW_IDLE_US (900LL * 1000000)
+
+/* A flow whose client sent only SYNs and got nothing back (no SYN-ACK,
+ * no RST, no ICMP error) is finished after this long without a packet:
+ * the client has given up by then.  Linux's tcp_syn_retries = 6 (the
+ * default) sends the last SYN 63 s after the first and gives up 64 s
+ * later; Windows gives up after 21 s; Postfix's smtp_connect_timeout is
+ * 30 s.  Waiting the full MX_FLOW_IDLE_US instead kept 15 min of
+ * unanswered SYNs in the table (a long capture's largest share). */
+#define MX_FLOW_SYN_IDLE_US (180LL * 1000000)
 
 /* A closed flow (both FINs or a RST) is kept this long after its last
  * packet so that late retransmissions and injected packets racing the

@@ -19,6 +19,7 @@ typedef struct read_run {
     mx_report report;
     output_format format;
     bool any_failed;
+    mx_json_doc *stream;     /* json, jsonl: sessions written as they finish */
 } read_run;
 
 static void on_session(mx_session *s, void *ctx)
@@ -27,9 +28,12 @@ static void on_session(mx_session *s, void *ctx)
     mx_report_count(&run->report, s);
     if (mx_session_failed(s))
         run->any_failed = true;
-    if (run->format == FORMAT_JSONL) {
-        /* Streamed as it finishes: memory stays flat however long the capture. */
-        mx_report_json_line(s, &run->report, stdout);
+    /* Streamed as it finishes: memory stays flat however long the capture.
+     * A RST answering a SYN before the server's hop was known is judged
+     * again at the end (mx_diagnose_refine): kept until then (json only;
+     * jsonl, like live, says what it knew when the session ended). */
+    if (run->stream && (run->format == FORMAT_JSONL || !(s->refusal.refused && !s->refusal.baseline_known))) {
+        mx_json_doc_session(run->stream, s);
         mx_session_free(s);
     } else {
         g_ptr_array_add(run->report.sessions, s);
@@ -160,6 +164,13 @@ int mx_cmd_read(int argc, char **argv)
     for (size_t i = 0; i < mx_source_file_count(src); i++)
         g_ptr_array_add(run.report.inputs, g_strdup(mx_source_file_name(src, (uint32_t)i)));
 
+    /* --evidence needs every session before any report is written (it
+     * picks comparison sessions): then the document is written at the end. */
+    if (run.format == FORMAT_JSONL)
+        run.stream = mx_json_lines_begin(&run.report, stdout);
+    else if (run.format == FORMAT_JSON && !evidence_path)
+        run.stream = mx_json_doc_begin(&run.report, stdout);
+
     mx_analyzer *an = mx_analyzer_new((const uint16_t *)ports->data, ports->len, (size_t)max_flows, on_session, &run);
     mx_raw_frame frame;
     while (mx_source_next(src, &frame))
@@ -185,7 +196,13 @@ int mx_cmd_read(int argc, char **argv)
             evidence_failed = true;
         }
     }
-    if (run.format == FORMAT_JSON)
+    if (run.stream) {
+        /* The sessions kept back (refusals judged again), then the tail. */
+        for (guint i = 0; i < run.report.sessions->len; i++)
+            mx_json_doc_session(run.stream, g_ptr_array_index(run.report.sessions, i));
+        mx_json_doc_end(run.stream);
+        run.stream = NULL;
+    } else if (run.format == FORMAT_JSON)
         mx_report_json(&run.report, stdout);
     else if (run.format == FORMAT_TEXT)
         mx_report_text(&run.report, stdout);

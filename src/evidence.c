@@ -397,7 +397,8 @@ static GByteArray *apply_patches(stream_buf *b, GArray *patches)
 {
     GByteArray *changed = g_byte_array_sized_new(b->bytes->len);
     g_byte_array_set_size(changed, b->bytes->len);
-    memset(changed->data, 0, changed->len);
+    if (changed->len)     /* an empty array's data is NULL: memset(NULL, 0, 0) is undefined */
+        memset(changed->data, 0, changed->len);
     for (guint i = 0; i < patches->len; i++) {
         patch *p = &g_array_index(patches, patch, i);
         for (uint32_t j = 0; j < p->len && p->offset + j < b->bytes->len; j++) {

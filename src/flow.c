@@ -23,7 +23,10 @@ struct mx_flow_table {
     uint16_t *ports;
     size_t n_ports;
     size_t max_flows;
-    flow_list open, closed;
+    /* Every flow is on one list, least recently active first: closed
+     * (lingering), unanswered (SYNs only, nothing back yet) or open. */
+    flow_list open, unanswered, closed;
+    uint64_t lru_clock;      /* stamps each move to a list's tail (mx_flow.lru_seq) */
     mx_flow_finish_fn finish;
     void *ctx;
     mx_flow_stats stats;
@@ -41,13 +44,14 @@ static inline bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0;
 static guint key_hash(gconstpointer p)
 {
     const mx_flow_key *k = p;
-    /* FNV-1a over the fields that matter; the address bytes past an IPv4
-     * address are zero, so hashing all 16 is harmless. */
+    /* FNV-1a over the fields that matter: an IPv4 address is its first 4
+     * bytes (the rest are zero), so only those are hashed for it. */
     guint32 h = 2166136261u;
-    const uint8_t *parts[2] = { k->client.bytes, k->server.bytes };
-    for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 16; j++)
-            h = (h ^ parts[i][j]) * 16777619u;
+    size_t n = k->client.family == 6 ? 16 : 4;
+    for (size_t j = 0; j < n; j++)
+        h = (h ^ k->client.bytes[j]) * 16777619u;
+    for (size_t j = 0; j < n; j++)
+        h = (h ^ k->server.bytes[j]) * 16777619u;
     h = (h ^ k->client_port) * 16777619u;
     h = (h ^ k->server_port) * 16777619u;
     h = (h ^ k->client.family) * 16777619u;
@@ -76,8 +80,9 @@ static void list_remove(flow_list *l, mx_flow *f)
     f->lru_prev = f->lru_next = NULL;
 }
 
-static void list_append(flow_list *l, mx_flow *f)
+static void list_append(mx_flow_table *t, flow_list *l, mx_flow *f)
 {
+    f->lru_seq = ++t->lru_clock;
     f->lru_prev = l->tail;
     f->lru_next = NULL;
     if (l->tail)
@@ -87,9 +92,25 @@ static void list_append(flow_list *l, mx_flow *f)
     l->tail = f;
 }
 
+/* Unanswered: the client sent SYNs only, and nothing came back (no
+ * packet from the server, no ICMP error).  Such a flow ends sooner than
+ * an open one (MX_FLOW_SYN_IDLE_US): the client stops retrying SYNs. */
+static bool unanswered(const mx_flow *f)
+{
+    return f->saw_syn && f->dir[MX_DIR_S2C].packets == 0 && f->icmp_count == 0 &&
+           !(f->dir[MX_DIR_C2S].flags_seen & (MX_TCP_ACK | MX_TCP_FIN | MX_TCP_RST));
+}
+
 static flow_list *list_of(mx_flow_table *t, mx_flow *f)
 {
-    return f->closed ? &t->closed : &t->open;
+    return f->closed ? &t->closed : unanswered(f) ? &t->unanswered : &t->open;
+}
+
+/* The least recently active flow not closed. */
+static mx_flow *oldest_not_closed(mx_flow_table *t)
+{
+    mx_flow *a = t->unanswered.head, *b = t->open.head;
+    return !a ? b : !b ? a : a->lru_seq < b->lru_seq ? a : b;
 }
 
 /* ---- table -------------------------------------------------------------- */
@@ -134,11 +155,15 @@ static void flow_finish(mx_flow_table *t, mx_flow *f)
 
 void mx_flow_table_finish_all(mx_flow_table *t)
 {
-    /* Oldest first, so sessions come out in a stable order. */
-    while (t->closed.head || t->open.head) {
-        mx_flow *a = t->closed.head, *b = t->open.head;
-        mx_flow *next = !a ? b : !b ? a : (a->id < b->id ? a : b);
-        flow_finish(t, next);
+    /* Repeatedly the lower id of the two oldest: the least recently active
+     * closed flow and the least recently active other one.  (Sessions
+     * still open at the end mostly come out in id order; the hop baselines
+     * and destination rows they feed depend on this order, so it stays.) */
+    for (;;) {
+        mx_flow *a = t->closed.head, *b = oldest_not_closed(t);
+        if (!a && !b)
+            break;
+        flow_finish(t, !a ? b : !b ? a : (a->id < b->id ? a : b));
     }
 }
 
@@ -149,6 +174,11 @@ void mx_flow_table_free(mx_flow_table *t)
     while (t->open.head) {
         mx_flow *f = t->open.head;
         list_remove(&t->open, f);
+        flow_free(f);
+    }
+    while (t->unanswered.head) {
+        mx_flow *f = t->unanswered.head;
+        list_remove(&t->unanswered, f);
         flow_free(f);
     }
     while (t->closed.head) {
@@ -173,6 +203,8 @@ void mx_flow_table_expire(mx_flow_table *t, int64_t now_us)
 {
     while (t->closed.head && t->closed.head->last_ts + MX_FLOW_CLOSED_LINGER_US < now_us)
         flow_finish(t, t->closed.head);
+    while (t->unanswered.head && t->unanswered.head->last_ts + MX_FLOW_SYN_IDLE_US < now_us)
+        flow_finish(t, t->unanswered.head);
     while (t->open.head && t->open.head->last_ts + MX_FLOW_IDLE_US < now_us)
         flow_finish(t, t->open.head);
 }
@@ -184,11 +216,14 @@ void mx_flow_table_expire_timed(mx_flow_table *t, int64_t now_us, int64_t linger
         flow_finish(t, t->closed.head);
     /* The open list runs from least to most recently active: past the
      * first flow quieter than the shortest limit, none can have expired. */
-    mx_flow *next;
-    for (mx_flow *f = t->open.head; f && f->last_ts + min_idle_us < now_us; f = next) {
-        next = f->lru_next;
-        if (f->last_ts + idle(f, ctx) < now_us)
-            flow_finish(t, f);
+    flow_list *lists[2] = { &t->unanswered, &t->open };
+    for (int i = 0; i < 2; i++) {
+        mx_flow *next;
+        for (mx_flow *f = lists[i]->head; f && f->last_ts + min_idle_us < now_us; f = next) {
+            next = f->lru_next;
+            if (f->last_ts + idle(f, ctx) < now_us)
+                flow_finish(t, f);
+        }
     }
 }
 
@@ -257,7 +292,7 @@ static mx_flow *flow_create(mx_flow_table *t, const mx_flow_key *key, const mx_p
 {
     if (g_hash_table_size(t->flows) >= t->max_flows) {
         /* Full: the least recently active flow is judged on what it has. */
-        mx_flow *victim = t->closed.head ? t->closed.head : t->open.head;
+        mx_flow *victim = t->closed.head ? t->closed.head : oldest_not_closed(t);
         if (victim) {
             victim->evicted = true;
             t->stats.evicted++;
@@ -272,29 +307,38 @@ static mx_flow *flow_create(mx_flow_table *t, const mx_flow_key *key, const mx_p
     f->first_frame = frame_of(pkt);
     f->dir[0].wscale = f->dir[1].wscale = -1;
     g_hash_table_insert(t->flows, &f->key, f);
-    list_append(&t->open, f);
+    list_append(t, &t->open, f);
     t->stats.flows++;
     if (g_hash_table_size(t->flows) > t->stats.active_max)
         t->stats.active_max = g_hash_table_size(t->flows);
     return f;
 }
 
-static void touch(mx_flow_table *t, mx_flow *f, const mx_packet *pkt)
+/* A packet of f: it leaves its list before the update and joins the tail
+ * of the list its new state belongs to after it (touch_end). */
+static void touch_begin(mx_flow_table *t, mx_flow *f, const mx_packet *pkt)
 {
     list_remove(list_of(t, f), f);
-    list_append(list_of(t, f), f);
     if (pkt->ts_us > f->last_ts)
         f->last_ts = pkt->ts_us;
     f->last_frame = frame_of(pkt);
 }
 
+static void touch_end(mx_flow_table *t, mx_flow *f)
+{
+    list_append(t, list_of(t, f), f);
+}
+
+/* Called between touch_begin and touch_end. */
 static void mark_closed(mx_flow_table *t, mx_flow *f)
 {
+    (void)t;
     if (f->closed)
         return;
-    list_remove(&t->open, f);
     f->closed = true;
-    list_append(&t->closed, f);
+    /* Only late retransmissions and RSTs are expected now. */
+    if (f->smtp)
+        mx_smtp_trim(f->smtp);
 }
 
 /* TTL and IP ID of packets a side really sent (never RSTs, which a
@@ -527,6 +571,7 @@ static void update_icmp(mx_flow_table *t, const mx_packet *pkt)
         t->stats.icmp_unmatched++;
         return;
     }
+    touch_begin(t, f, pkt);
     bool v6 = pkt->ip_version == 6;
     bool too_big = v6 ? pkt->icmp_type == 2 : (pkt->icmp_type == 3 && pkt->icmp_code == 4);
     if (too_big) {
@@ -549,7 +594,7 @@ static void update_icmp(mx_flow_table *t, const mx_packet *pkt)
     mx_ladder_step step = { .at = frame_of(pkt), .kind = MX_STEP_ICMP, .dir = MX_DIR_S2C,
                             .tcp_flags = pkt->icmp_type, .icmp_code = pkt->icmp_code, .ttl = pkt->ttl };
     mx_ladder_add(&f->ladder, &step);
-    touch(t, f, pkt);
+    touch_end(t, f);
 }
 
 mx_flow *mx_flow_table_packet(mx_flow_table *t, const mx_packet *pkt)
@@ -588,7 +633,8 @@ mx_flow *mx_flow_table_packet(mx_flow_table *t, const mx_packet *pkt)
     }
     if (f == NULL)
         f = flow_create(t, &key, pkt);
-    touch(t, f, pkt);
+    touch_begin(t, f, pkt);
     update_tcp(t, f, dir, pkt);
+    touch_end(t, f);
     return f;
 }

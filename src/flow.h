@@ -114,8 +114,10 @@ typedef struct mx_flow {
     struct mx_stream *stream[2];  /* created with the first payload */
     struct mx_smtp *smtp;
 
-    /* Position in the open or the closed list, least recently active first. */
+    /* Position in the table's open, unanswered or closed list, least
+     * recently active first; lru_seq orders flows across the lists. */
     struct mx_flow *lru_prev, *lru_next;
+    uint64_t lru_seq;
 } mx_flow;
 
 typedef void (*mx_flow_finish_fn)(mx_flow *flow, void *ctx);

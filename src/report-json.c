@@ -246,72 +246,131 @@ static void add_destinations(JsonBuilder *b, const mx_report *r)
 
 /* json-glib prints doubles with 17 significant digits (0.1 becomes
  * 0.10000000000000001); rewrite each fractional number outside strings
- * with 15, which round-trips every value mxray computes. */
-static GString *tidy_numbers(const char *text, gsize len)
+ * with 15, which round-trips every value mxray computes.  Appends to out;
+ * runs between such numbers are copied whole. */
+static void tidy_numbers(GString *out, const char *text, gsize len)
 {
-    GString *out = g_string_sized_new(len);
-    bool in_string = false;
-    for (gsize i = 0; i < len;) {
+    gsize i = 0, copied = 0;
+    while (i < len) {
         char c = text[i];
-        if (in_string) {
-            g_string_append_c(out, c);
-            if (c == '\\' && i + 1 < len)
-                g_string_append_c(out, text[++i]);
-            else if (c == '"')
-                in_string = false;
-            i++;
-            continue;
-        }
         if (c == '"') {
-            in_string = true;
-            g_string_append_c(out, c);
+            /* Skip the string: digits in it are text. */
+            for (i++; i < len && text[i] != '"'; i++)
+                if (text[i] == '\\')
+                    i++;
             i++;
             continue;
         }
-        if (c == '-' || g_ascii_isdigit(c)) {
-            gsize j = i;
-            bool fractional = false;
-            while (j < len && (g_ascii_isdigit(text[j]) || strchr("+-.eE", text[j]))) {
-                fractional |= text[j] == '.' || text[j] == 'e' || text[j] == 'E';
-                j++;
-            }
-            if (fractional) {
-                char token[64], buf[G_ASCII_DTOSTR_BUF_SIZE];
-                /* Not g_strlcpy: it returns strlen(src), a scan of the rest of the document. */
-                gsize tlen = MIN(sizeof token - 1, j - i);
-                memcpy(token, text + i, tlen);
-                token[tlen] = '\0';
-                g_string_append(out, g_ascii_formatd(buf, sizeof buf, "%.15g", g_ascii_strtod(token, NULL)));
-            } else {
-                g_string_append_len(out, text + i, (gssize)(j - i));
-            }
-            i = j;
+        if (c != '-' && !g_ascii_isdigit(c)) {
+            i++;
             continue;
         }
-        g_string_append_c(out, c);
-        i++;
+        gsize j = i;
+        bool fractional = false;
+        while (j < len && (g_ascii_isdigit(text[j]) || text[j] == '+' || text[j] == '-' || text[j] == '.' ||
+                           text[j] == 'e' || text[j] == 'E')) {
+            fractional |= text[j] == '.' || text[j] == 'e' || text[j] == 'E';
+            j++;
+        }
+        if (fractional) {
+            char token[64], buf[G_ASCII_DTOSTR_BUF_SIZE];
+            gsize tlen = MIN(sizeof token - 1, j - i);
+            memcpy(token, text + i, tlen);
+            token[tlen] = '\0';
+            g_string_append_len(out, text + copied, (gssize)(i - copied));
+            g_string_append(out, g_ascii_formatd(buf, sizeof buf, "%.15g", g_ascii_strtod(token, NULL)));
+            copied = j;
+        }
+        i = j;
     }
-    return out;
+    g_string_append_len(out, text + copied, (gssize)(len - copied));
+}
+
+/* Generates node into out (appended), numbers tidied; scratch is reused. */
+static void node_to_gstring(JsonGenerator *gen, JsonNode *node, GString *scratch, GString *out)
+{
+    json_generator_set_root(gen, node);
+    g_string_truncate(scratch, 0);
+    json_generator_to_gstring(gen, scratch);
+    tidy_numbers(out, scratch->str, scratch->len);
 }
 
 void mx_json_write(JsonBuilder *b, bool pretty, FILE *out)
 {
     g_autoptr(JsonNode) root = json_builder_get_root(b);
     g_autoptr(JsonGenerator) gen = json_generator_new();
-    json_generator_set_root(gen, root);
     json_generator_set_pretty(gen, pretty);
     json_generator_set_indent(gen, 1);
-    gsize len = 0;
-    g_autofree char *text = json_generator_to_data(gen, &len);
-    GString *tidy = tidy_numbers(text, len);
+    GString *scratch = g_string_new(NULL), *tidy = g_string_new(NULL);
+    node_to_gstring(gen, root, scratch, tidy);
+    g_string_append_c(tidy, '\n');
     fwrite(tidy->str, 1, tidy->len, out);
+    g_string_free(scratch, TRUE);
     g_string_free(tidy, TRUE);
-    fputc('\n', out);
 }
 
-void mx_report_json(const mx_report *r, FILE *out)
+/* ---- the document, written as sessions finish ----------------------------
+ *
+ * json-glib writes every value; only the top-level object is put together
+ * here, from pretty-printed pieces: the head object without its closing
+ * brace, the sessions (compact, one a line), and the tail object without
+ * its opening brace.  The reader sees one document with members tool,
+ * version, inputs, sessions, stats, destinations. */
+
+struct mx_json_doc {
+    const mx_report *r;
+    FILE *out;
+    JsonBuilder *builder;
+    JsonGenerator *compact, *pretty;
+    GString *scratch, *line;
+    guint64 sessions;
+    bool lines;               /* jsonl: sessions only, one a line */
+};
+
+/* Writes a pretty object's members only (no braces, no final newline). */
+static void write_members(mx_json_doc *d, JsonBuilder *b)
 {
-    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+    g_string_truncate(d->line, 0);
+    node_to_gstring(d->pretty, root, d->scratch, d->line);
+    /* "{\n" members "\n}" */
+    const char *s = d->line->str;
+    gsize len = d->line->len;
+    g_assert(len >= 2 && s[0] == '{' && s[len - 1] == '}');
+    gsize from = 1, to = len - 1;
+    while (from < to && s[from] == '\n')
+        from++;
+    while (to > from && s[to - 1] == '\n')
+        to--;
+    fwrite(s + from, 1, to - from, d->out);
+}
+
+static mx_json_doc *doc_new(const mx_report *r, FILE *out)
+{
+    mx_json_doc *d = g_new0(mx_json_doc, 1);
+    d->r = r;
+    d->out = out;
+    d->builder = json_builder_new();
+    d->compact = json_generator_new();
+    d->pretty = json_generator_new();
+    json_generator_set_pretty(d->pretty, TRUE);
+    json_generator_set_indent(d->pretty, 1);
+    d->scratch = g_string_sized_new(8192);
+    d->line = g_string_sized_new(8192);
+    return d;
+}
+
+mx_json_doc *mx_json_lines_begin(const mx_report *r, FILE *out)
+{
+    mx_json_doc *d = doc_new(r, out);
+    d->lines = true;
+    return d;
+}
+
+mx_json_doc *mx_json_doc_begin(const mx_report *r, FILE *out)
+{
+    mx_json_doc *d = doc_new(r, out);
+    JsonBuilder *b = d->builder;
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "tool");
     json_builder_add_string_value(b, "mxray");
@@ -322,15 +381,57 @@ void mx_report_json(const mx_report *r, FILE *out)
     for (guint i = 0; i < r->inputs->len; i++)
         json_builder_add_string_value(b, g_ptr_array_index(r->inputs, i));
     json_builder_end_array(b);
-    add_stats(b, &r->stats);
-    json_builder_set_member_name(b, "sessions");
-    json_builder_begin_array(b);
-    for (guint i = 0; i < r->sessions->len; i++)
-        json_builder_add_value(b, mx_report_session_node(g_ptr_array_index(r->sessions, i), r));
-    json_builder_end_array(b);
-    add_destinations(b, r);
     json_builder_end_object(b);
-    mx_json_write(b, true, out);
+    fputs("{\n", out);
+    write_members(d, b);
+    json_builder_reset(b);
+    fputs(",\n \"sessions\" : [", out);
+    return d;
+}
+
+void mx_json_doc_session(mx_json_doc *d, const mx_session *s)
+{
+    JsonBuilder *b = d->builder;
+    add_session(b, s, d->r);
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+    json_builder_reset(b);
+    g_string_truncate(d->line, 0);
+    if (!d->lines)
+        g_string_append(d->line, d->sessions ? ",\n  " : "\n  ");
+    d->sessions++;
+    node_to_gstring(d->compact, root, d->scratch, d->line);
+    if (d->lines)
+        g_string_append_c(d->line, '\n');
+    fwrite(d->line->str, 1, d->line->len, d->out);
+}
+
+void mx_json_doc_end(mx_json_doc *d)
+{
+    const mx_report *r = d->r;
+    JsonBuilder *b = d->builder;
+    if (!d->lines) {
+        fputs(d->sessions ? "\n ],\n" : "],\n", d->out);
+        json_builder_begin_object(b);
+        add_stats(b, &r->stats);
+        add_destinations(b, r);
+        json_builder_end_object(b);
+        write_members(d, b);
+        fputs("\n}\n", d->out);
+    }
+    g_object_unref(d->builder);
+    g_object_unref(d->compact);
+    g_object_unref(d->pretty);
+    g_string_free(d->scratch, TRUE);
+    g_string_free(d->line, TRUE);
+    g_free(d);
+}
+
+void mx_report_json(const mx_report *r, FILE *out)
+{
+    mx_json_doc *d = mx_json_doc_begin(r, out);
+    for (guint i = 0; i < r->sessions->len; i++)
+        mx_json_doc_session(d, g_ptr_array_index(r->sessions, i));
+    mx_json_doc_end(d);
 }
 
 void mx_report_json_line(const mx_session *s, const mx_report *r, FILE *out)

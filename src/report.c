@@ -1,12 +1,28 @@
 /* report.c — the report model shared by all renderers: destinations and ordering. */
 #include "report.h"
 
+static guint addr_hash(gconstpointer p)
+{
+    const mx_addr *a = p;
+    guint32 h = 2166136261u ^ a->family;
+    size_t n = a->family == 4 ? 4 : 16;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ a->bytes[i]) * 16777619u;
+    return h;
+}
+
+static gboolean addr_equal(gconstpointer a, gconstpointer b)
+{
+    return mx_addr_equal(a, b);
+}
+
 void mx_report_init(mx_report *r)
 {
     *r = (mx_report){0};
     r->inputs = g_ptr_array_new_with_free_func(g_free);
     r->sessions = g_ptr_array_new_with_free_func((GDestroyNotify)mx_session_free);
     r->destinations = g_array_new(FALSE, TRUE, sizeof(mx_destination));
+    r->dest_index = g_hash_table_new_full(addr_hash, addr_equal, g_free, NULL);
 }
 
 void mx_report_clear(mx_report *r)
@@ -14,29 +30,33 @@ void mx_report_clear(mx_report *r)
     g_ptr_array_free(r->inputs, TRUE);
     g_ptr_array_free(r->sessions, TRUE);
     g_array_free(r->destinations, TRUE);
+    if (r->dest_index)
+        g_hash_table_destroy(r->dest_index);
     *r = (mx_report){0};
 }
 
 void mx_report_count(mx_report *r, const mx_session *s)
 {
-    mx_destination *d = NULL;
-    /* Destinations are few (a gateway's queue talks to a few hundred MX
-     * hosts at most): a linear search keeps their order of first attempt. */
-    for (guint i = 0; i < r->destinations->len; i++) {
-        mx_destination *c = &g_array_index(r->destinations, mx_destination, i);
-        if (mx_addr_equal(&c->ip, &s->server_ip)) {
-            d = c;
-            break;
-        }
-    }
-    if (d == NULL) {
+    /* A long capture talks to tens of thousands of MX addresses: found by
+     * hash, while the array keeps their order of first attempt. */
+    g_return_if_fail(r->dest_index != NULL);
+    mx_destination *d;
+    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(r->dest_index, &s->server_ip));
+    if (at > 0) {
+        d = &g_array_index(r->destinations, mx_destination, at - 1);
+    } else {
         mx_destination fresh = { .ip = s->server_ip, .first_us = s->start_us };
         g_array_append_val(r->destinations, fresh);
         d = &g_array_index(r->destinations, mx_destination, r->destinations->len - 1);
+        g_hash_table_insert(r->dest_index, g_memdup2(&s->server_ip, sizeof s->server_ip),
+                            GUINT_TO_POINTER(r->destinations->len));
     }
+    bool delivering = d->outcomes[MX_OUTCOME_DELIVERED] + d->outcomes[MX_OUTCOME_OK] > 0;
     d->attempts++;
     d->kinds[s->verdict.kind]++;
     d->outcomes[s->verdict.outcome]++;
+    if (!delivering && d->outcomes[MX_OUTCOME_DELIVERED] + d->outcomes[MX_OUTCOME_OK] > 0)
+        r->dest_delivering++;
     if (mx_session_failed(s)) {
         d->failed++;
         if (d->failed == 1 || d->kinds[s->verdict.kind] >= d->kinds[d->main_failure]) {
@@ -64,6 +84,11 @@ static gint destination_cmp(gconstpointer a, gconstpointer b)
 
 void mx_report_sort(mx_report *r)
 {
+    /* The index holds row numbers, which sorting changes: no counting after this. */
+    if (r->dest_index) {
+        g_hash_table_destroy(r->dest_index);
+        r->dest_index = NULL;
+    }
     g_ptr_array_sort(r->sessions, session_cmp);
     g_array_sort(r->destinations, destination_cmp);
 }
@@ -100,12 +125,9 @@ char *mx_report_destination_verdict(const mx_report *r, const mx_destination *d)
         return NULL;
     char ip[64];
     mx_addr_str(&d->ip, ip, sizeof ip);
-    uint32_t others_ok = 0;
-    for (guint i = 0; i < r->destinations->len; i++) {
-        const mx_destination *o = &g_array_index(r->destinations, mx_destination, i);
-        if (o != d && o->outcomes[MX_OUTCOME_DELIVERED] + o->outcomes[MX_OUTCOME_OK] > 0)
-            others_ok++;
-    }
+    /* Counted as sessions came in (mx_report_count), not per row: O(1). */
+    bool self_ok = d->outcomes[MX_OUTCOME_DELIVERED] + d->outcomes[MX_OUTCOME_OK] > 0;
+    uint32_t others_ok = r->dest_delivering - (self_ok ? 1 : 0);
     uint32_t main_count = d->kinds[d->main_failure];
     GString *s = g_string_new(NULL);
     if (main_count == d->attempts && d->attempts == 1)

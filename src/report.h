@@ -36,6 +36,8 @@ typedef struct mx_report {
     mx_run_stats stats;
     GPtrArray *sessions;     /* of mx_session*, ordered by id */
     GArray *destinations;    /* of mx_destination, in order of first attempt */
+    GHashTable *dest_index;  /* mx_addr* (in the row) -> row index + 1; until mx_report_sort */
+    uint32_t dest_delivering;/* rows with a delivered or ok session */
     bool verbose;
 } mx_report;
 
@@ -52,7 +54,19 @@ void mx_report_sort(mx_report *r);
 char *mx_report_destination_verdict(const mx_report *r, const mx_destination *d);
 
 void mx_report_text(const mx_report *r, FILE *out);
+/* The whole document from r->sessions (in their order). */
 void mx_report_json(const mx_report *r, FILE *out);
+
+/* The same document written as sessions finish, so that memory does not
+ * grow with them: begin writes tool, version and inputs and opens the
+ * sessions array; each session is one line of it; end closes it and adds
+ * stats and destinations (call after mx_report_sort).  r must outlive d. */
+typedef struct mx_json_doc mx_json_doc;
+mx_json_doc *mx_json_doc_begin(const mx_report *r, FILE *out);
+/* jsonl: the same writer without head or tail, one session a line. */
+mx_json_doc *mx_json_lines_begin(const mx_report *r, FILE *out);
+void mx_json_doc_session(mx_json_doc *d, const mx_session *s);
+void mx_json_doc_end(mx_json_doc *d);
 /* One session's text block, flushed (live). */
 void mx_report_text_session(const mx_session *s, const mx_report *r, FILE *out);
 /* One session as a JSON object (as in "sessions"), for documents that

@@ -39,8 +39,10 @@ struct mx_smtp_dirparse {
     enum mode mode;
     uint64_t offset;             /* stream offset of the next byte to read */
 
-    /* LINE */
-    char line[MX_SMTP_LINE_MAX + 1];
+    /* LINE: line holds MX_SMTP_LINE_MAX + 1 bytes, allocated with the
+     * first line byte and released when the flow closes between lines
+     * (mx_smtp_trim): most of a flow table is flows lingering closed. */
+    char *line;
     uint32_t line_len;
     bool in_line;                /* some bytes of the current line were read */
     bool line_cut;
@@ -110,7 +112,7 @@ char *mx_smtp_escape(const uint8_t *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     size_t cap = MX_SMTP_TEXT_MAX;
-    char *out = g_malloc(cap + 1);
+    char out[MX_SMTP_TEXT_MAX + 1];   /* then copied to its length: a flow keeps dozens */
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         uint8_t c = p[i];
@@ -128,7 +130,7 @@ char *mx_smtp_escape(const uint8_t *p, size_t n)
         }
     }
     out[o] = '\0';
-    return out;
+    return g_memdup2(out, o + 1);
 }
 
 static char *escape_str(const char *p, size_t n)
@@ -204,8 +206,10 @@ void mx_smtp_free(struct mx_smtp *s)
     g_array_free(s->pending, TRUE);
     g_free(s->last_error.text);
     clear_cur(s);
-    g_free(s->dp[0]);
-    g_free(s->dp[1]);
+    for (int d = 0; d < 2; d++) {
+        g_free(s->dp[d]->line);
+        g_free(s->dp[d]);
+    }
     g_free(s);
 }
 
@@ -678,6 +682,8 @@ static size_t feed_line(struct mx_smtp *s, int dir, const uint8_t *data, size_t 
         dp->line_cut = true;
         body = room;
     }
+    if (dp->line == NULL)
+        dp->line = g_malloc(MX_SMTP_LINE_MAX + 1);
     memcpy(dp->line + dp->line_len, data, body);
     dp->line_len += (uint32_t)body;
     if (!lf)
@@ -1001,5 +1007,17 @@ void mx_smtp_finish(struct mx_smtp *s)
     for (int d = 0; d < 2; d++) {
         s->dp[d]->line_len = 0;
         s->dp[d]->in_line = false;
+    }
+    mx_smtp_trim(s);
+}
+
+void mx_smtp_trim(struct mx_smtp *s)
+{
+    for (int d = 0; d < 2; d++) {
+        mx_smtp_dirparse *dp = s->dp[d];
+        if (dp->line && dp->line_len == 0) {
+            g_free(dp->line);
+            dp->line = NULL;
+        }
     }
 }

@@ -210,6 +210,9 @@ void mx_smtp_gap(struct mx_smtp *s, int dir, uint64_t offset, uint64_t missing,
                  const mx_packet *pkt);
 /* End of flow (after both streams' mx_stream_finish): nothing more comes. */
 void mx_smtp_finish(struct mx_smtp *s);
+/* The flow closed: releases the line buffers (2 x MX_SMTP_LINE_MAX) unless
+ * a line is half read.  Bytes that still come get a new one: nothing is lost. */
+void mx_smtp_trim(struct mx_smtp *s);
 
 /* Escapes n bytes for printing: printable ASCII kept, anything else \xNN;
  * at most MX_SMTP_TEXT_MAX characters.  Newly allocated. */
