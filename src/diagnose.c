@@ -526,9 +526,14 @@ static void note_dns(mx_session *out, const mx_diagnose_ctx *ctx)
     int64_t now = ctx->capture_end_us;
     uint32_t unanswered = 0, slow = 0, shown = 0;
     GString *detail = g_string_new(NULL);
-    for (size_t i = 0, n = mx_dns_count(t); i < n; i++) {
-        const mx_dns_query *q = mx_dns_get(t, i);
-        if (q->asked.ts_us < out->start_us - MX_DNS_WINDOW_US || q->asked.ts_us > out->end_us)
+    /* Newest first, stopping at the window's start: the ring is in the
+     * order queries were asked, so a session looks at its own minute only
+     * rather than at every query remembered. */
+    for (size_t k = mx_dns_count(t); k-- > 0;) {
+        const mx_dns_query *q = mx_dns_get(t, k);
+        if (q->asked.ts_us < out->start_us - MX_DNS_WINDOW_US)
+            break;
+        if (q->asked.ts_us > out->end_us)
             continue;
         int64_t took = q->answered ? q->answer.ts_us - q->asked.ts_us : now - q->asked.ts_us;
         bool lost = !q->answered && took >= MX_DNS_TIMEOUT_US;
