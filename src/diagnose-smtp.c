@@ -607,10 +607,13 @@ static bool rule_tls(dctx *c)
      * that it is inferred. */
     const mx_dir_state *cd = &c->f->dir[MX_DIR_C2S], *sd = &c->f->dir[MX_DIR_S2C];
     /* Orderly: the server closed with a FIN (it does so after its 221, or
-     * both sides did); a client RST after the server's FIN is how many
-     * clients (swaks, some MTAs) drop a finished TLS session. */
-    bool orderly = sd->fin.frame && !sd->rst.frame &&
-                   (!cd->rst.frame || cd->rst.ts_us >= sd->fin.ts_us);
+     * both sides did), or the client did after the server answered its
+     * last record; a client RST after that is how many clients (swaks,
+     * some MTAs) drop a finished TLS session without reading close_notify. */
+    bool orderly = (sd->fin.frame && !sd->rst.frame && (!cd->rst.frame || cd->rst.ts_us >= sd->fin.ts_us)) ||
+                   /* or the client closed with a FIN once its last record (QUIT) was answered */
+                   (cd->fin.frame && !sd->rst.frame && t->last_answered &&
+                    (!cd->rst.frame || cd->rst.ts_us >= cd->fin.ts_us));
     mx_verdict_evidence(v, &t->completed_at, "TLS handshake completed");
     if (orderly && t->app_records[MX_DIR_C2S] >= 3 && t->app_records[MX_DIR_S2C] >= 3) {
         mx_verdict_set(v, MX_OUTCOME_DELIVERED, MX_KIND_OK, MX_PHASE_NONE, MX_ROLE_NONE, MX_CONFIDENCE_MEDIUM);

@@ -810,6 +810,9 @@ static void tls_record_start(struct mx_smtp *s, int dir, mx_frame_ref at)
         if (s->tls.completed) {
             s->tls.app_records[dir]++;
             s->tls.app_bytes[dir] += dp->rec_len;
+            /* Encrypted SMTP is still a dialogue: a server record after the
+             * client's last one means its last command was answered. */
+            s->tls.last_answered = dir == MX_DIR_S2C;
         }
         /* TLS 1.3 encrypts the rest of the handshake as application data:
          * the client's first such record is its Finished, and a server

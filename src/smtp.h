@@ -122,6 +122,7 @@ typedef struct mx_smtp_tls {
     bool not_tls[2];         /* a direction sent bytes that are not TLS records */
     uint64_t records[2];     /* records seen per direction */
     uint64_t app_records[2]; /* application-data records after completion: the encrypted dialogue */
+    bool last_answered;      /* the last application record was the server's */
     uint64_t app_bytes[2];   /* their payload bytes */
 } mx_smtp_tls;
 

@@ -352,8 +352,8 @@ static void raw(dfx *d, int dir, const uint8_t *b, size_t n, uint64_t frame, dou
     seen(d, frame, t);
 }
 
-/* TLS 1.2 completed, then an encrypted dialogue; server FIN, client RST. */
-static void sc_tls_inferred_delivery(dfx *d)
+/* TLS 1.2 completed, then an encrypted dialogue of four exchanges. */
+static void sc_tls_inferred_delivery_dialogue(dfx *d)
 {
     static const uint8_t ch[] = { 0x16, 0x03, 0x01, 0x00, 0x01, 0x01 };
     static const uint8_t sh[] = { 0x16, 0x03, 0x03, 0x00, 0x01, 0x02 };
@@ -372,9 +372,35 @@ static void sc_tls_inferred_delivery(dfx *d)
         raw(d, 0, app, sizeof app, 13 + 2 * (uint64_t)i, 0.12 + i * 0.02);
         raw(d, 1, app, sizeof app, 14 + 2 * (uint64_t)i, 0.13 + i * 0.02);
     }
+}
+
+/* ... then the server FIN, client RST. */
+static void sc_tls_inferred_delivery(dfx *d)
+{
+    sc_tls_inferred_delivery_dialogue(d);
     fin(d, MX_DIR_S2C, 21, 0.30);
     d->f.dir[MX_DIR_C2S].rst = at(22, 0.31);
     seen(d, 22, 0.31);
+}
+
+/* The same dialogue, but the client closes with a FIN once the server
+ * answered its last record (QUIT), then drops the TLS close with a RST. */
+static void sc_tls_client_closes_after_reply(dfx *d)
+{
+    sc_tls_inferred_delivery_dialogue(d);
+    fin(d, MX_DIR_C2S, 21, 0.30);
+    d->f.dir[MX_DIR_C2S].rst = at(22, 0.31);
+    seen(d, 22, 0.31);
+}
+
+/* The client closes while its last record is still unanswered. */
+static void sc_tls_client_closes_unanswered(dfx *d)
+{
+    static const uint8_t app[] = { 0x17, 0x03, 0x03, 0x00, 0x01, 0xbb };
+    sc_tls_inferred_delivery_dialogue(d);
+    raw(d, 0, app, sizeof app, 21, 0.29);
+    fin(d, MX_DIR_C2S, 22, 0.30);
+    seen(d, 22, 0.30);
 }
 
 typedef struct dcase {
@@ -439,6 +465,10 @@ static const dcase cases[] = {
       NULL },
     { "/diagnose-smtp/tls-inferred-delivery", sc_tls_inferred_delivery, "delivered", "ok", "none", "none", "", "12",
       NULL, "inferred" },
+    { "/diagnose-smtp/tls-client-closes-after-reply", sc_tls_client_closes_after_reply, "delivered", "ok", "none",
+      "none", "", "12", NULL, "inferred" },
+    { "/diagnose-smtp/tls-client-closes-unanswered", sc_tls_client_closes_unanswered, "failed", "client_abort",
+      "tls", "client", NULL, "12,22", NULL, "before the server did" },
     { "/diagnose-smtp/tls-alert", sc_tls_alert, "failed", "tls_failed", "tls", "server", NULL, "8,9,10,12", NULL,
       "alert 40" },
 };
