@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""fakesmtp.py -- a small scripted SMTP server for mxray test captures.
+
+Behaviour no real MTA shows, selected by MODE:
+
+  silent    accept TCP, never send a greeting
+  masked    ASA-style masked greeting "220 *****...0*0*0", EHLO answered
+            "500 5.5.1 Command unrecognized", HELO accepted, then a normal
+            transaction that ends with 250 after the final dot
+  xxxx      normal greeting; EHLO reply carries "250-XXXXXXXA" where
+            STARTTLS would be (SMTP fixup masking); otherwise normal
+  nodot     normal until the end of data; the final dot is never answered
+  noehlo    greets; the EHLO is read (and ACKed by TCP) but never answered
+  greet421  "421 4.7.0 ..." greeting, then close
+  greet554  "554 5.7.1 ..." greeting; answers 503 to everything but QUIT
+  loop      greeting and EHLO reply name the client's own host (--client-name)
+  normal    a plain, well-behaved server
+
+Python standard library only.  Bounded: the process exits after --limit
+seconds whatever happens.
+"""
+import argparse
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+MODES = ("silent", "masked", "xxxx", "nodot", "noehlo", "greet421", "greet554",
+         "loop", "normal")
+
+
+def log(msg):
+    sys.stderr.write("fakesmtp: %s\n" % msg)
+    sys.stderr.flush()
+
+
+class Conn:
+    def __init__(self, sock, peer, args):
+        self.s = sock
+        self.peer = peer
+        self.args = args
+        self.buf = b""
+        self.queued = 0
+
+    def send(self, *lines):
+        data = b"".join(l.encode() + b"\r\n" for l in lines)
+        self.s.sendall(data)
+
+    def readline(self):
+        while b"\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r").decode("latin-1")
+
+    def drain(self):
+        """Read and discard until the peer closes."""
+        try:
+            while self.s.recv(65536):
+                pass
+        except OSError:
+            pass
+
+    def ehlo_lines(self, host, extra_tls):
+        lines = ["250-%s" % host, "250-PIPELINING", "250-SIZE 10240000"]
+        if extra_tls:
+            lines.append("250-XXXXXXXA")
+        lines += ["250-ENHANCEDSTATUSCODES", "250 8BITMIME"]
+        return lines
+
+    def run(self):
+        a = self.args
+        mode = a.mode
+        host = a.hostname
+        if mode == "silent":
+            self.drain()
+            return
+        if mode == "masked":
+            self.send("220 ******************************0*0*0")
+        elif mode == "greet421":
+            self.send("421 4.7.0 %s Service not available, closing transmission channel" % host)
+            # Read what the client sends next (its QUIT) so that closing gives a
+            # FIN, not a RST for unread data; then close without answering.
+            self.s.settimeout(2.0)
+            try:
+                self.readline()
+            except OSError:
+                pass
+            return
+        elif mode == "greet554":
+            self.send("554 5.7.1 %s No SMTP service here" % host)
+        elif mode == "loop":
+            self.send("220 %s ESMTP" % a.client_name)
+        else:
+            self.send("220 %s ESMTP" % host)
+        indata = False
+        while True:
+            line = self.readline()
+            if line is None:
+                return
+            if indata:
+                if line == ".":
+                    indata = False
+                    if mode == "nodot":
+                        log("end of data seen, not answering")
+                        self.drain()
+                        return
+                    self.queued += 1
+                    self.send("250 2.0.0 Ok: queued as FAKE%04d" % self.queued)
+                continue
+            verb = line.split(" ", 1)[0].upper()
+            if mode == "greet554":
+                if verb == "QUIT":
+                    self.send("221 2.0.0 Bye")
+                    return
+                self.send("503 5.5.1 Error: no SMTP service")
+                continue
+            if verb == "EHLO":
+                if mode == "noehlo":
+                    log("EHLO seen, not answering")
+                    self.drain()
+                    return
+                if mode == "masked":
+                    self.send("500 5.5.1 Command unrecognized")
+                elif mode == "loop":
+                    self.send(*self.ehlo_lines(a.client_name, False))
+                else:
+                    self.send(*self.ehlo_lines(host, mode == "xxxx"))
+            elif verb == "HELO":
+                if mode == "noehlo":
+                    self.drain()
+                    return
+                self.send("250 %s" % (a.client_name if mode == "loop" else host))
+            elif verb == "MAIL":
+                self.send("250 2.1.0 Ok")
+            elif verb == "RCPT":
+                self.send("250 2.1.5 Ok")
+            elif verb == "DATA":
+                self.send("354 End data with <CR><LF>.<CR><LF>")
+                indata = True
+            elif verb == "RSET":
+                self.send("250 2.0.0 Ok")
+            elif verb == "NOOP":
+                self.send("250 2.0.0 Ok")
+            elif verb == "QUIT":
+                self.send("221 2.0.0 Bye")
+                return
+            elif verb == "STARTTLS":
+                self.send("454 4.7.0 TLS not available")
+            else:
+                self.send("502 5.5.2 Error: command not recognized")
+
+
+def serve_conn(sock, peer, args):
+    try:
+        log("connection from %s mode %s" % (peer[0], args.mode))
+        Conn(sock, peer, args).run()
+    except OSError as e:
+        log("connection error: %s" % e)
+    finally:
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("mode", choices=MODES)
+    p.add_argument("--bind", action="append", default=[],
+                   help="address to listen on (repeatable)")
+    p.add_argument("--port", type=int, default=25)
+    p.add_argument("--limit", type=float, default=60.0,
+                   help="exit after this many seconds")
+    p.add_argument("--hostname", default="mx.example.net")
+    p.add_argument("--client-name", default="gw.example.org",
+                   help="name the loop mode puts in its greeting")
+    args = p.parse_args()
+    if not args.bind:
+        args.bind = ["127.0.0.1"]
+
+    def bye(*_):
+        os._exit(0)
+    signal.signal(signal.SIGALRM, bye)
+    signal.signal(signal.SIGTERM, bye)
+    signal.setitimer(signal.ITIMER_REAL, args.limit)
+
+    socks = []
+    for b in args.bind:
+        fam = socket.AF_INET6 if ":" in b else socket.AF_INET
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if fam == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind((b, args.port))
+        s.listen(16)
+        socks.append(s)
+        log("listening on %s port %d mode %s" % (b, args.port, args.mode))
+
+    def acceptor(s):
+        while True:
+            c, peer = s.accept()
+            threading.Thread(target=serve_conn, args=(c, peer, args), daemon=True).start()
+
+    for s in socks[1:]:
+        threading.Thread(target=acceptor, args=(s,), daemon=True).start()
+    acceptor(socks[0])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+#!/bin/bash
+# update-pcap-json.sh MXRAY [NAME...]
+# Writes pcaps/<name>.json, the expected `mxray read --format json` output that
+# tests/pcap-regress.py diffs field by field, for every capture (or those
+# named).  A capture whose verdict differs from its .expect (what the
+# scenario is known to produce, by construction) is refused: the expected
+# JSON never records a wrong verdict.  Review `git diff pcaps/` afterwards.
+set -u
+MXRAY=${1:?usage: update-pcap-json.sh MXRAY [NAME...]}
+MXRAY=$(cd "$(dirname "$MXRAY")" && pwd)/$(basename "$MXRAY")
+cd "$(dirname "$0")/.." || exit 2
+shift
+names=("$@")
+if [ ${#names[@]} = 0 ]; then
+	for f in pcaps/*.pcap; do names+=("$(basename "$f" .pcap)"); done
+fi
+status=0
+for n in "${names[@]}"; do
+	tmp=$(mktemp)
+	"$MXRAY" read --format json "pcaps/$n.pcap" >"$tmp"
+	if [ -f "pcaps/$n.expect" ] && ! python3 tests/netns/compare.py "pcaps/$n.expect" "$tmp" >/dev/null; then
+		echo "REFUSED $n: mxray disagrees with pcaps/$n.expect:"
+		python3 tests/netns/compare.py "pcaps/$n.expect" "$tmp" | sed 's/^/    /'
+		status=1
+		rm -f "$tmp"
+		continue
+	fi
+	mv "$tmp" "pcaps/$n.json"
+	echo "wrote pcaps/$n.json"
+done
+exit $status
