@@ -97,9 +97,9 @@ void mx_report_text(const mx_report *r, FILE *out)
     fprintf(out, "mxray %s: ", r->version);
     for (guint i = 0; i < r->inputs->len; i++)
         fprintf(out, "%s%s", i ? ", " : "", (const char *)g_ptr_array_index(r->inputs, i));
-    fprintf(out, "\n%" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " SMTP sessions: "
+    fprintf(out, "\n%" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " SMTP session%s: "
             "%u delivered, %u ok, %u rejected, %u failed, %u incomplete\n",
-            r->stats.packets, r->stats.smtp_sessions, count[MX_OUTCOME_DELIVERED], count[MX_OUTCOME_OK],
+            r->stats.packets, r->stats.smtp_sessions, r->stats.smtp_sessions == 1 ? "" : "s", count[MX_OUTCOME_DELIVERED], count[MX_OUTCOME_OK],
             count[MX_OUTCOME_REJECTED], count[MX_OUTCOME_FAILED], count[MX_OUTCOME_INCOMPLETE]);
     if (r->stats.skipped || r->stats.truncated || r->stats.evicted)
         fprintf(out, "(%" G_GUINT64_FORMAT " packets skipped, %" G_GUINT64_FORMAT " cut by the snap length, %"
