@@ -2,6 +2,8 @@
 #include "packet.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <string.h>
 
 const char *mx_addr_str(const mx_addr *a, char *buf, size_t len)
@@ -34,4 +36,21 @@ bool mx_addr_parse(const char *text, mx_addr *out)
         return true;
     }
     return false;
+}
+
+unsigned mx_addr_sockaddr(const mx_addr *a, uint16_t port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (a->family == 4) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(port);
+        memcpy(&sin->sin_addr, a->bytes, 4);
+        return sizeof *sin;
+    }
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    memcpy(&sin6->sin6_addr, a->bytes, 16);
+    return sizeof *sin6;
 }

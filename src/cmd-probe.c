@@ -72,22 +72,6 @@ static bool addr_from_sockaddr(const struct sockaddr *sa, mx_addr *out)
     return false;
 }
 
-static socklen_t to_sockaddr(const mx_addr *a, uint16_t port, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof *ss);
-    if (a->family == 4) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-        memcpy(&sin->sin_addr, a->bytes, 4);
-        return sizeof *sin;
-    }
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(port);
-    memcpy(&sin6->sin6_addr, a->bytes, 16);
-    return sizeof *sin6;
-}
 
 /* A host name through the system resolver (getaddrinfo: /etc/hosts, DNS,
  * in the order nsswitch.conf says); the first address of the wanted
@@ -170,7 +154,7 @@ static GArray *lookup_mx(const char *domain, GError **error)
 static bool route_source(const mx_addr *target, uint16_t port, mx_addr *out, GError **error)
 {
     struct sockaddr_storage ss;
-    socklen_t sl = to_sockaddr(target, port, &ss);
+    socklen_t sl = mx_addr_sockaddr(target, port, &ss);
     int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&ss, sl) == 0;
     sl = sizeof ss;
@@ -225,7 +209,7 @@ static char *default_helo(void)
 static int hold_port(const mx_addr *source, uint16_t *port, GError **error)
 {
     struct sockaddr_storage ss;
-    socklen_t sl = to_sockaddr(source, 0, &ss);
+    socklen_t sl = mx_addr_sockaddr(source, 0, &ss);
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
         g_set_error(error, MX_PROBE_ERROR, MX_PROBE_ERROR_SETUP, "binding a source port: %s", g_strerror(errno));

@@ -99,5 +99,8 @@ typedef struct mx_packet {
 const char *mx_addr_str(const mx_addr *a, char *buf, size_t len);
 bool mx_addr_equal(const mx_addr *a, const mx_addr *b);
 bool mx_addr_parse(const char *text, mx_addr *out);
+/* Fills a socket address for a, port (host order); returns its length. */
+struct sockaddr_storage;
+unsigned mx_addr_sockaddr(const mx_addr *a, uint16_t port, struct sockaddr_storage *ss);
 
 #endif

@@ -67,22 +67,6 @@ static void on_frame(const struct pcap_pkthdr *hdr, const uint8_t *data, void *c
     g_ptr_array_add(run->frames, f);
 }
 
-static socklen_t sockaddr_of(const mx_addr *a, uint16_t port, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof *ss);
-    if (a->family == 4) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-        memcpy(&sin->sin_addr, a->bytes, 4);
-        return sizeof *sin;
-    }
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(port);
-    memcpy(&sin6->sin6_addr, a->bytes, 16);
-    return sizeof *sin6;
-}
 
 static char *capture_filter(const mx_addr *target, uint16_t dport, uint16_t sport)
 {
@@ -301,7 +285,7 @@ bool mx_probe_dialogue_run(const mx_dialogue_config *cfg, mx_dialogue *d, GError
     }
     /* Bound first, so that the capture filter knows the source port
      * before the SYN leaves. */
-    sl = sockaddr_of(&cfg->source, 0, &ss);
+    sl = mx_addr_sockaddr(&cfg->source, 0, &ss);
     if (bind(run.fd, (struct sockaddr *)&ss, sl) < 0 || getsockname(run.fd, (struct sockaddr *)&ss, &sl) < 0) {
         g_set_error(error, MX_PROBE_ERROR, MX_PROBE_ERROR_SETUP, "bind: %s", g_strerror(errno));
         close(run.fd);
@@ -321,7 +305,7 @@ bool mx_probe_dialogue_run(const mx_dialogue_config *cfg, mx_dialogue *d, GError
 
     char target[ADDR_BUF];
     mx_addr_str(&cfg->target, target, sizeof target);
-    sl = sockaddr_of(&cfg->target, cfg->dport, &ss);
+    sl = mx_addr_sockaddr(&cfg->target, cfg->dport, &ss);
     note(&run, "-- connecting to %s port %u", target, cfg->dport);
     int64_t deadline = g_get_monotonic_time() + (int64_t)cfg->timeout_s * 1000000;
     int rc = connect(run.fd, (struct sockaddr *)&ss, sl);

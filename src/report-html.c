@@ -252,7 +252,7 @@ static void destinations(GString *out, const mx_report *r, const mx_evidence_fil
             g_autofree char *culprit = mx_ticket_culprit(&s->verdict.culprit);
             g_autofree char *first = mx_ticket_frame_name(&s->first_frame, r->inputs, ev);
             g_string_append_printf(out, "<tr><td class=\"n\">%" G_GUINT64_FORMAT "</td><td class=\"mono\">%s</td>"
-                                   "<td class=\"mono\">%s</td><td>", s->id, mx_ticket_time(s->start_us, t, sizeof t), client);
+                                   "<td class=\"mono\">%s</td><td>", s->id, mx_report_time(s->start_us, t, sizeof t), client);
             outcome_span(out, s->verdict.outcome);
             g_string_append_printf(out, "</td><td><code>%s</code></td><td><code>%s</code></td><td>",
                                    mx_kind_name(s->verdict.kind), mx_phase_name(s->verdict.phase));
@@ -283,7 +283,7 @@ static void group_section(GString *out, const mx_failure_group *g, guint n, cons
     char server[80], client[80], start[40], ip[ADDR_BUF], buf[160];
     endpoint(&s->server_ip, s->server_port, server, sizeof server);
     endpoint(&s->client_ip, s->client_port, client, sizeof client);
-    mx_ticket_time(s->start_us, start, sizeof start);
+    mx_report_time(s->start_us, start, sizeof start);
     guint total = 1 + g->others->len;
 
     g_string_append_printf(out, "<details open=\"open\" id=\"failure-%u\"><summary>%u. <code>%s</code> in phase "
@@ -338,7 +338,7 @@ static void group_section(GString *out, const mx_failure_group *g, guint n, cons
             g_autofree char *name = mx_ticket_frame_name(&e->at, r->inputs, ev);
             g_string_append(out, "<tr><td>");
             esc(out, name);
-            g_string_append_printf(out, "</td><td class=\"mono\">%s</td><td>", mx_ticket_time(e->at.ts_us, t, sizeof t) + 11);
+            g_string_append_printf(out, "</td><td class=\"mono\">%s</td><td>", mx_report_time(e->at.ts_us, t, sizeof t) + 11);
             esc(out, e->fact);
             g_string_append(out, "</td></tr>\n");
         }
@@ -380,7 +380,7 @@ static void group_section(GString *out, const mx_failure_group *g, guint n, cons
             char t[40];
             endpoint(&o->client_ip, o->client_port, client, sizeof client);
             g_string_append_printf(out, "<tr><td class=\"n\">%" G_GUINT64_FORMAT "</td><td class=\"mono\">%s</td>"
-                                   "<td class=\"mono\">%s</td><td>", o->id, mx_ticket_time(o->start_us, t, sizeof t), client);
+                                   "<td class=\"mono\">%s</td><td>", o->id, mx_report_time(o->start_us, t, sizeof t), client);
             for (guint e = 0; e < o->verdict.evidence->len; e++) {
                 g_autofree char *name = mx_ticket_frame_name(&g_array_index(o->verdict.evidence, mx_evidence, e).at,
                                                              r->inputs, ev);

@@ -104,7 +104,7 @@ static void destinations(const mx_report *r, const mx_evidence_file *ev, FILE *o
                 continue;
             }
             char t[40], client[80];
-            mx_ticket_time(s->start_us, t, sizeof t);
+            mx_report_time(s->start_us, t, sizeof t);
             endpoint(&s->client_ip, s->client_port, client, sizeof client);
             g_autofree char *culprit = mx_ticket_culprit(&s->verdict.culprit);
             g_autofree char *first = mx_ticket_frame_name(&s->first_frame, r->inputs, ev);
@@ -126,7 +126,7 @@ static void group_section(const mx_failure_group *g, guint n, const mx_report *r
     char server[80], client[80], start[40], ip[ADDR_BUF];
     endpoint(&s->server_ip, s->server_port, server, sizeof server);
     endpoint(&s->client_ip, s->client_port, client, sizeof client);
-    mx_ticket_time(s->start_us, start, sizeof start);
+    mx_report_time(s->start_us, start, sizeof start);
 
     fprintf(out, "## %u. `%s` in phase `%s` — %s, server %s\n\n", n, mx_kind_name(v->kind), mx_phase_name(v->phase),
             mx_role_name(v->culprit.role), mx_addr_str(&s->server_ip, ip, sizeof ip));
@@ -174,7 +174,7 @@ static void group_section(const mx_failure_group *g, guint n, const mx_report *r
             char t[40];
             g_autofree char *name = mx_ticket_frame_name(&e->at, r->inputs, ev);
             g_autofree char *fact = md(e->fact);
-            fprintf(out, "| %s | %s | %s |\n", name, mx_ticket_time(e->at.ts_us, t, sizeof t) + 11, fact);
+            fprintf(out, "| %s | %s | %s |\n", name, mx_report_time(e->at.ts_us, t, sizeof t) + 11, fact);
         }
         fputc('\n', out);
     }
@@ -206,7 +206,7 @@ static void group_section(const mx_failure_group *g, guint n, const mx_report *r
             char t[40];
             endpoint(&o->client_ip, o->client_port, client, sizeof client);
             g_autofree char *frames = decisive_frames(o, r, ev);
-            fprintf(out, "| %" G_GUINT64_FORMAT " | %s | %s | %s |\n", o->id, mx_ticket_time(o->start_us, t, sizeof t),
+            fprintf(out, "| %" G_GUINT64_FORMAT " | %s | %s | %s |\n", o->id, mx_report_time(o->start_us, t, sizeof t),
                     client, frames);
         }
         fputc('\n', out);

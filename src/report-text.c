@@ -10,16 +10,6 @@
 
 #define ADDR_BUF 64
 
-static void format_time(int64_t us, char *buf, size_t len)
-{
-    time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
-    int frac = (int)(us - (int64_t)secs * 1000000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%d %H:%M:%S", &tm);
-    g_snprintf(buf, len, "%s.%06d", base, frac);
-}
 
 static void endpoint(const mx_addr *ip, uint16_t port, char *buf, size_t len)
 {
@@ -43,8 +33,8 @@ static void print_session(const mx_session *s, const mx_report *r, FILE *out)
     char client[80], server[80], start[40], end[40], ip[ADDR_BUF];
     endpoint(&s->client_ip, s->client_port, client, sizeof client);
     endpoint(&s->server_ip, s->server_port, server, sizeof server);
-    format_time(s->start_us, start, sizeof start);
-    format_time(s->end_us, end, sizeof end);
+    mx_report_time(s->start_us, start, sizeof start);
+    mx_report_time(s->end_us, end, sizeof end);
 
     g_autofree char *outcome = g_ascii_strup(mx_outcome_name(v->outcome), -1);
     fprintf(out, "#%" G_GUINT64_FORMAT " %s %s (phase %s)  %s -> %s\n", s->id, outcome,
@@ -70,7 +60,7 @@ static void print_session(const mx_session *s, const mx_report *r, FILE *out)
     for (guint i = 0; i < v->evidence->len; i++) {
         const mx_evidence *e = &g_array_index(v->evidence, mx_evidence, i);
         char t[40];
-        format_time(e->at.ts_us, t, sizeof t);
+        mx_report_time(e->at.ts_us, t, sizeof t);
         if (r->inputs->len > 1 && e->at.file_index < r->inputs->len)
             fprintf(out, "     %s frame %-6" G_GUINT64_FORMAT " %s  %s\n",
                     (const char *)g_ptr_array_index(r->inputs, e->at.file_index), e->at.frame, t + 11, e->fact);

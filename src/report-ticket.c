@@ -137,14 +137,3 @@ char *mx_ticket_frame_name(const mx_frame_ref *at, const GPtrArray *inputs, cons
     return g_string_free(s, FALSE);
 }
 
-const char *mx_ticket_time(int64_t us, char *buf, size_t len)
-{
-    time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
-    int frac = (int)(us - (int64_t)secs * 1000000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%d %H:%M:%S", &tm);
-    g_snprintf(buf, len, "%s.%06d", base, frac);
-    return buf;
-}

@@ -43,7 +43,4 @@ char *mx_ticket_culprit(const mx_culprit *c);
  * when the run had several inputs. Caller frees. */
 char *mx_ticket_frame_name(const mx_frame_ref *at, const GPtrArray *inputs, const struct mx_evidence_file *ev);
 
-/* "2026-11-25 22:01:58.544596" (UTC). buf >= 32 bytes. */
-const char *mx_ticket_time(int64_t us, char *buf, size_t len);
-
 #endif

@@ -1,6 +1,8 @@
 /* report.c — the report model shared by all renderers: destinations and ordering. */
 #include "report.h"
 
+#include <time.h>
+
 static guint addr_hash(gconstpointer p)
 {
     const mx_addr *a = p;
@@ -180,4 +182,16 @@ char *mx_report_destination_verdict(const mx_report *r, const mx_destination *d)
     else
         g_string_append(s, ".");
     return g_string_free(s, FALSE);
+}
+
+const char *mx_report_time(int64_t us, char *buf, size_t len)
+{
+    time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+    int frac = (int)(us - (int64_t)secs * 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%d %H:%M:%S", &tm);
+    g_snprintf(buf, len, "%s.%06d", base, frac);
+    return buf;
 }

@@ -45,6 +45,10 @@ void mx_report_init(mx_report *r);
 void mx_report_clear(mx_report *r);
 /* Counts a finished session into its destination row. */
 void mx_report_count(mx_report *r, const mx_session *s);
+/* "2026-03-02 09:14:05.120044" (UTC, microseconds), as every report prints
+ * times; buf >= 32 bytes.  Returns buf. */
+const char *mx_report_time(int64_t us, char *buf, size_t len);
+
 /* Orders sessions by id (the order of their first packet). */
 void mx_report_sort(mx_report *r);
 
