@@ -36,6 +36,16 @@
  * RST (Weaver/Sommer/Paxson, NDSS 2009) still reach it. */
 #define MX_FLOW_CLOSED_LINGER_US (30LL * 1000000)
 
+/* `mxray live` ends a quiet session after the time its client would wait
+ * in that phase, Postfix's defaults: smtp_connect_timeout 30 s;
+ * smtp_helo/mail/rcpt/starttls/quit_timeout 300 s; smtp_data_xfer_timeout
+ * 180 s; smtp_data_done_timeout 600 s (RFC 5321 4.5.3.2.6: 10 min).
+ * Options override them. */
+#define MX_LIVE_IDLE_CONNECT_US (30LL * 1000000)
+#define MX_LIVE_IDLE_DIALOGUE_US (300LL * 1000000)
+#define MX_LIVE_IDLE_DATA_US (180LL * 1000000)
+#define MX_LIVE_IDLE_DATA_END_US (600LL * 1000000)
+
 /* SYN retransmissions remembered per flow: the schedule is evidence
  * (Linux 1-3-7-15 s, Linux >= 6.5 flat 1 s, Windows 3-6 s); 16 covers
  * the longest default (tcp_syn_retries = 6). */

@@ -19,15 +19,13 @@
 
 void mx_live_timers_default(mx_live_timers *t)
 {
-    /* smtp_helo_timeout, smtp_mail_timeout, smtp_rcpt_timeout,
-     * smtp_starttls_timeout, smtp_quit_timeout: 300 s each. */
     for (int p = 0; p < MX_PHASE_COUNT; p++)
-        t->idle_us[p] = 300 * SEC;
-    t->idle_us[MX_PHASE_CONNECT] = 30 * SEC;   /* smtp_connect_timeout */
-    t->idle_us[MX_PHASE_DATA] = 180 * SEC;     /* smtp_data_xfer_timeout (init: 120 s) */
-    t->idle_us[MX_PHASE_DATA_END] = 600 * SEC; /* smtp_data_done_timeout; RFC 5321 4.5.3.2.6: 10 min */
+        t->idle_us[p] = MX_LIVE_IDLE_DIALOGUE_US;
+    t->idle_us[MX_PHASE_CONNECT] = MX_LIVE_IDLE_CONNECT_US;
+    t->idle_us[MX_PHASE_DATA] = MX_LIVE_IDLE_DATA_US;
+    t->idle_us[MX_PHASE_DATA_END] = MX_LIVE_IDLE_DATA_END_US;
     t->linger_us = MX_FLOW_CLOSED_LINGER_US;
-    t->min_idle_us = 30 * SEC;
+    t->min_idle_us = MX_LIVE_IDLE_CONNECT_US;
 }
 
 static void update_min(mx_live_timers *t)
