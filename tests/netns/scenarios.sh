@@ -23,6 +23,7 @@ SCENARIOS=(
 	no-greeting greeting-421 greeting-554 ehlo-dropped ehlo-noreply ehlo-rejected
 	masked-greeting tls-stripped mail-loop mail-loop-hops mail-rejected relay-denied
 	data-body-dropped dot-unanswered pmtu-blackhole multi-session starttls slow-lossy
+	slow-greeting-ptr gateway-ptr-timeout
 )
 
 # ------------------------------------------------------------------ helpers
@@ -439,6 +440,71 @@ sc_slow_lossy() {
 # ------------------------------------------------------------------ driver
 # run_scenario NAME OUTDIR: fresh namespaces in a subshell; returns 0 on success,
 # 3 when the scenario is not implemented, 1 otherwise.
+# blackhole_resolver NS ADDR: a "resolver" that takes DNS queries and never
+# answers (a bound UDP socket that only reads), as a dead resolver behind a
+# firewall looks: queries leave, nothing comes back, no ICMP either.
+blackhole_resolver() {
+	nsbg "$1" "${FAKE_LIMIT:-60}" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+while True:
+    s.recv(4096)
+' "$2"
+}
+
+# ns_resolver NS ADDR: /etc/resolv.conf inside NS (ip netns exec bind-mounts
+# /etc/netns/NS/resolv.conf; teardown removes it), and an /etc/hosts that
+# names nobody, so look-ups really go to DNS.  glibc's defaults: 5 s per
+# try; one try keeps the scenario short.
+ns_resolver() {
+	mkdir -p "/etc/netns/$1" &&
+	printf 'nameserver %s\noptions timeout:5 attempts:1\n' "$2" >"/etc/netns/$1/resolv.conf" &&
+	printf '127.0.0.1 localhost\n::1 localhost\n' >"/etc/netns/$1/hosts"
+}
+
+sc_slow_greeting_ptr() {
+	# The receiving Postfix looks up the gateway's PTR before its greeting
+	# (smtpd_peername_lookup = yes) through a resolver that never answers:
+	# the 220 comes 5 s late, the classic cause of "timed out while
+	# receiving the initial server greeting".  The delivery still succeeds.
+	begin || return 1
+	ns_resolver "$NS_MX" 127.0.0.53 || return 1
+	blackhole_resolver "$NS_MX" 127.0.0.53
+	postfix_start "smtpd_peername_lookup = yes" || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 40 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 30
+	finish_capture || return 1
+	expect outcome=delivered kind=ok phase=none culprit.role=none warning=slow_greeting
+	want_rc 0 && want_out "250 2.0.0 Ok: queued"
+}
+
+sc_gateway_ptr_timeout() {
+	# The gateway itself looks up the destination's PTR before delivering
+	# (what the gateway KB's "reverse DNS lookup for outbound mail" does)
+	# through a resolver at hop 3 that never answers; then it delivers.
+	# The look-up shows in the capture, unanswered: dns_timeout, while the
+	# session's own verdict stays what its packets show.
+	begin || return 1
+	ip -n "$NS_MX" addr add 203.0.113.53/24 dev mx0 || return 1
+	blackhole_resolver "$NS_MX" 203.0.113.53
+	ns_resolver "$NS_GW" 203.0.113.53 || return 1
+	postfix_start || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	nsx "$NS_GW" 15 python3 -c '
+import socket, sys
+try:
+    print("PTR answered:", socket.gethostbyaddr("203.0.113.25"), file=sys.stderr)
+except OSError as e:
+    print("PTR look-up failed:", e, file=sys.stderr)
+' 2>"$WORK/ptr.err"
+	grep -q "PTR look-up failed" "$WORK/ptr.err" || { log "PTR look-up: $(cat "$WORK/ptr.err")"; return 1; }
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
+	finish_capture || return 1
+	expect outcome=delivered kind=ok phase=none culprit.role=none warning=dns_timeout
+	want_rc 0 && want_out "250 2.0.0 Ok: queued"
+}
+
 run_scenario() {
 	local name=$1 out=$2
 	(
@@ -600,10 +666,18 @@ sanity_scenario() {
 		sanity_resent "$f" 'tcp.dstport==25 && tcp.len>0' 3 &&
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
 		hasnt "$f" "$RST" ;;
+	slow-greeting-ptr)
+		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
+		hasnt "$f" "$RST" && ! sanity_greeting_fast "$f" ;;
+	gateway-ptr-timeout)
+		has "$f" 'dns.qry.name=="25.113.0.203.in-addr.arpa" && dns.flags.response==0 && ip.dst==203.0.113.53' &&
+		hasnt "$f" 'dns.flags.response==1' &&
+		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
+		hasnt "$f" "$RST" ;;
 	*) SANITY_MSG="no sanity check for $name"; return 1 ;;
 	esac || return 1
-	# No scenario means to delay the greeting (that would be slow_greeting).
-	sanity_greeting_fast "$f"
+	# No other scenario means to delay the greeting (that would be slow_greeting).
+	[ "$name" = slow-greeting-ptr ] || sanity_greeting_fast "$f"
 }
 
 # sanity_greeting_fast FILE: the first server payload comes < 1 s after the SYN-ACK
