@@ -481,6 +481,20 @@ static bool name_resolves_to(const mx_dns_table *t, const char *name, const mx_a
     return false;
 }
 
+/* The name of the newest answered A/AAAA look-up that gave addr, or NULL. */
+static const char *name_of(const mx_dns_table *t, const mx_addr *addr)
+{
+    for (size_t k = t ? mx_dns_count(t) : 0; k-- > 0;) {
+        const mx_dns_query *q = mx_dns_get(t, k);
+        if (!q->answered || (q->type != MX_DNS_A && q->type != MX_DNS_AAAA))
+            continue;
+        for (int i = 0; i < q->n_addrs; i++)
+            if (mx_addr_equal(&q->addrs[i], addr))
+                return q->name;
+    }
+    return NULL;
+}
+
 /* Is this look-up about the session: the server's or the gateway's PTR,
  * a name that resolves to the server, an MX pointing at such a name, or
  * the gateway's own EHLO name? */
@@ -638,6 +652,8 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
         mx_verdict_evidence(v, &f->frag_needed, "ICMP fragmentation needed: the path's MTU is %u bytes",
                             f->frag_needed_mtu);
     note_dns(out, ctx);
+    const char *name = name_of(ctx->dns, &out->server_ip);
+    out->server_name = name ? g_strdup(name) : NULL;
     if (f->synack_count > 0)
         note_path_quality(out, f);
     if (f->evicted)

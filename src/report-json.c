@@ -25,7 +25,8 @@ static void add_time(JsonBuilder *b, const char *member, int64_t us)
     json_builder_add_string_value(b, t);
 }
 
-static void add_endpoint(JsonBuilder *b, const char *member, const mx_addr *ip, uint16_t port)
+/* name: a DNS name for the address seen in the capture (omitted when none). */
+static void add_endpoint(JsonBuilder *b, const char *member, const mx_addr *ip, uint16_t port, const char *name)
 {
     char buf[ADDR_BUF];
     json_builder_set_member_name(b, member);
@@ -34,6 +35,10 @@ static void add_endpoint(JsonBuilder *b, const char *member, const mx_addr *ip, 
     json_builder_add_string_value(b, mx_addr_str(ip, buf, sizeof buf));
     json_builder_set_member_name(b, "port");
     json_builder_add_int_value(b, port);
+    if (name) {
+        json_builder_set_member_name(b, "name");
+        json_builder_add_string_value(b, name);
+    }
     json_builder_end_object(b);
 }
 
@@ -137,8 +142,8 @@ static void add_session(JsonBuilder *b, const mx_session *s, const mx_report *r)
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "id");
     json_builder_add_int_value(b, (gint64)s->id);
-    add_endpoint(b, "client", &s->client_ip, s->client_port);
-    add_endpoint(b, "server", &s->server_ip, s->server_port);
+    add_endpoint(b, "client", &s->client_ip, s->client_port, NULL);
+    add_endpoint(b, "server", &s->server_ip, s->server_port, s->server_name);
     add_time(b, "start", s->start_us);
     add_time(b, "end", s->end_us);
     json_builder_set_member_name(b, "outcome");
@@ -224,6 +229,10 @@ static void add_destinations(JsonBuilder *b, const mx_report *r)
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "ip");
         json_builder_add_string_value(b, mx_addr_str(&d->ip, buf, sizeof buf));
+        if (d->name[0]) {
+            json_builder_set_member_name(b, "name");
+            json_builder_add_string_value(b, d->name);
+        }
         json_builder_set_member_name(b, "attempts");
         json_builder_add_int_value(b, d->attempts);
         json_builder_set_member_name(b, "failed");

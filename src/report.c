@@ -1,6 +1,7 @@
 /* report.c — the report model shared by all renderers: destinations and ordering. */
 #include "report.h"
 
+#include <string.h>
 #include <time.h>
 
 static guint addr_hash(gconstpointer p)
@@ -54,6 +55,8 @@ void mx_report_count(mx_report *r, const mx_session *s)
                             GUINT_TO_POINTER(r->destinations->len));
     }
     bool delivering = d->outcomes[MX_OUTCOME_DELIVERED] + d->outcomes[MX_OUTCOME_OK] > 0;
+    if (!d->name[0] && s->server_name)
+        g_strlcpy(d->name, s->server_name, sizeof d->name);
     d->attempts++;
     d->kinds[s->verdict.kind]++;
     d->outcomes[s->verdict.outcome]++;
@@ -154,6 +157,27 @@ char *mx_report_destination_verdict(const mx_report *r, const mx_destination *d)
     if (others_ok > 0)
         g_string_append_printf(s, " while %u other destination%s deliver%s", others_ok,
                                others_ok == 1 ? "" : "s", others_ok == 1 ? "s" : "");
+
+    /* The same host (one DNS name) delivers over the other address family:
+     * the path for this family is broken, not the server (DESIGN.md,
+     * "IPv6 broken while IPv4 works"). */
+    const mx_destination *twin = NULL;
+    for (guint i = 0; d->name[0] && i < r->destinations->len; i++) {
+        const mx_destination *o = &g_array_index(r->destinations, mx_destination, i);
+        if (o != d && o->ip.family != d->ip.family && strcmp(o->name, d->name) == 0 &&
+            o->outcomes[MX_OUTCOME_DELIVERED] + o->outcomes[MX_OUTCOME_OK] > 0)
+            twin = o;
+    }
+    if (twin && d->outcomes[MX_OUTCOME_DELIVERED] + d->outcomes[MX_OUTCOME_OK] == 0) {
+        char tip[64];
+        mx_addr_str(&twin->ip, tip, sizeof tip);
+        g_string_append_printf(s, ": %s delivers over %s (%s), so the %s path is broken, not the server: check %s "
+                               "routes and firewall rules for TCP port 25, or have the gateway prefer %s for now "
+                               "(Postfix: smtp_address_preference).", d->name, twin->ip.family == 4 ? "IPv4" : "IPv6",
+                               tip, d->ip.family == 6 ? "IPv6" : "IPv4", d->ip.family == 6 ? "IPv6" : "IPv4",
+                               twin->ip.family == 4 ? "IPv4" : "IPv6");
+        return g_string_free(s, FALSE);
+    }
 
     const mx_culprit *c = &d->culprit;
     char cip[64] = "";

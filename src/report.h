@@ -20,6 +20,7 @@ typedef struct mx_run_stats {
 /* One row per server address: attempts and counts per kind. */
 typedef struct mx_destination {
     mx_addr ip;
+    char name[64];               /* a DNS name for it seen in the capture; "" none */
     uint32_t attempts;
     uint32_t kinds[MX_KIND_COUNT];
     uint32_t outcomes[MX_OUTCOME_COUNT];

@@ -18,6 +18,7 @@ void mx_session_free(mx_session *s)
     if (!s)
         return;
     mx_verdict_clear(&s->verdict);
+    g_free(s->server_name);
     g_free(s->smtp.greeting);
     g_free(s->smtp.helo);
     g_free(s->smtp.tls);

@@ -23,6 +23,7 @@ typedef struct mx_reply_rec {
 typedef struct mx_session {
     uint64_t id;
     mx_addr client_ip, server_ip;
+    char *server_name;       /* a name DNS answers in the capture gave this address, or NULL */
     uint16_t client_port, server_port;
     int64_t start_us, end_us;
     mx_frame_ref first_frame;

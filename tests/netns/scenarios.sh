@@ -23,7 +23,7 @@ SCENARIOS=(
 	no-greeting greeting-421 greeting-554 ehlo-dropped ehlo-noreply ehlo-rejected
 	masked-greeting tls-stripped mail-loop mail-loop-hops mail-rejected relay-denied
 	data-body-dropped dot-unanswered pmtu-blackhole multi-session starttls slow-lossy
-	slow-greeting-ptr gateway-ptr-timeout
+	slow-greeting-ptr gateway-ptr-timeout ipv6-broken
 )
 
 # ------------------------------------------------------------------ helpers
@@ -505,6 +505,32 @@ except OSError as e:
 	want_rc 0 && want_out "250 2.0.0 Ok: queued"
 }
 
+sc_ipv6_broken() {
+	# DNS gives mx.example.net an AAAA and an A record; r2 drops IPv6 SYNs
+	# to port 25.  swaks, given the name, tries IPv6 first (RFC 6724), times
+	# out, and falls back to IPv4, which delivers: the same host, two paths.
+	begin || return 1
+	ip -n "$NS_MX" addr add 203.0.113.53/24 dev mx0 || return 1
+	nsbg "$NS_MX" "${FAKE_LIMIT:-60}" python3 "$TESTNET_DIR/fakedns.py" --bind 203.0.113.53 \
+		--limit "${FAKE_LIMIT:-60}" "$MX_NAME=$MX_IP6" "$MX_NAME=$MX_IP4" 2>"$WORK/fakedns.err"
+	ns_resolver "$NS_GW" 203.0.113.53 || return 1
+	postfix_start || return 1
+	r2fw6 -A FORWARD -p tcp --dport 25 --syn -j DROP || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	# swaks tries one address only; an MTA (here smtplib through
+	# socket.create_connection) tries each address getaddrinfo gives.
+	nsx "$NS_GW" 40 python3 -c '
+import smtplib, sys
+with smtplib.SMTP(sys.argv[1], 25, local_hostname=sys.argv[2], timeout=5) as s:
+    s.sendmail("sender@" + sys.argv[2], ["user@" + sys.argv[3]], "Subject: fallback\r\n\r\nvia IPv4\r\n")
+print("delivered")
+' "$MX_NAME" "$GW_NAME" "$RCPT_DOMAIN" >"$WORK/client.out" 2>&1
+	finish_capture || return 1
+	grep -q delivered "$WORK/client.out" || { log "client: $(cat "$WORK/client.out")"; return 1; }
+	expect session.1.outcome=failed session.1.kind=syn_timeout session.1.culprit.role=path \
+		session.2.outcome=delivered session.2.kind=ok
+}
+
 run_scenario() {
 	local name=$1 out=$2
 	(
@@ -674,6 +700,11 @@ sanity_scenario() {
 		hasnt "$f" 'dns.flags.response==1' &&
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
 		hasnt "$f" "$RST" ;;
+	ipv6-broken)
+		has "$f" 'dns.flags.response==1 && dns.aaaa==2001:db8:3::25' &&
+		has "$f" "$SYN && ipv6.dst==2001:db8:3::25" 2 &&
+		hasnt "$f" "$SYNACK && ipv6.src==2001:db8:3::25" &&
+		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' ;;
 	*) SANITY_MSG="no sanity check for $name"; return 1 ;;
 	esac || return 1
 	# No other scenario means to delay the greeting (that would be slow_greeting).
