@@ -981,7 +981,10 @@ bool mx_diagnose_smtp(const mx_flow *f, int64_t capture_end_us, mx_verdict *v)
     name_server(&c);
 
     c.midstream = !f->saw_syn || (c.s && c.s->midstream);
-    bool decided =
+    /* Implicit TLS (port 465): the greeting and everything after it are
+     * encrypted, so only the TLS rules can say anything. */
+    bool implicit_tls = c.s && c.s->tls.implicit;
+    bool decided = implicit_tls ? rule_tls(&c) :
         rule_delivered(&c) || rule_mail_loop(&c) || rule_greeting(&c) || rule_ehlo(&c) || rule_tls(&c) ||
         rule_rejected(&c) || rule_body_stall(&c) || rule_pending(&c);
     if (!decided) {

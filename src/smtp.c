@@ -974,6 +974,15 @@ void mx_smtp_data(struct mx_smtp *s, int dir, const uint8_t *data, size_t len, u
     }
     if (len == 0)
         return;
+    /* Implicit TLS (SMTPS, port 465; RFC 8314 3.3): the session opens with
+     * the client's TLS handshake record, before any greeting. */
+    if (dir == MX_DIR_C2S && s->bytes[0] == 0 && s->bytes[1] == 0 && offset == 0 && len >= 3 &&
+        data[0] == 0x16 && data[1] == 0x03 && !s->tls.active) {
+        mx_frame_ref at = { pkt ? pkt->frame : 0, pkt ? pkt->file_index : 0, pkt ? pkt->ts_us : 0 };
+        s->tls.implicit = true;
+        s->tls.requested = true;
+        enter_tls(s, at);
+    }
     if (s->first_ts[dir] == 0 && pkt)
         s->first_ts[dir] = pkt->ts_us;
     s->bytes[dir] += len;

@@ -105,7 +105,8 @@ typedef struct mx_smtp_message {
 
 typedef struct mx_smtp_tls {
     bool offered;            /* STARTTLS in the EHLO reply */
-    bool requested;          /* the client sent STARTTLS */
+    bool requested;          /* the client sent STARTTLS (or spoke TLS at once) */
+    bool implicit;           /* implicit TLS (SMTPS, port 465): TLS from the first byte */
     uint16_t reply_code;     /* reply to STARTTLS; 0 none */
     bool active;             /* 220 to STARTTLS: the rest of the session is TLS */
     mx_frame_ref start;      /* the 220 */

@@ -186,7 +186,7 @@ def status_problems(run, doc, input_error=False):
 
 def jsonl_problems(path, doc):
     """--format jsonl: one valid session object a line, the same sessions as json."""
-    run = Run(["--format", "jsonl", path])
+    run = Run(["--format", "jsonl", path] + capture_args(path))
     out = []
     lines = [l for l in run.out.splitlines() if l.strip()]
     sessions = []
@@ -213,8 +213,17 @@ def jsonl_problems(path, doc):
     return out
 
 
+def capture_args(path):
+    """Extra mxray options a capture needs (NAME.args beside it, e.g. --ports 465)."""
+    base = os.path.splitext(path)[0]
+    if os.path.exists(base + ".args"):
+        with open(base + ".args") as f:
+            return f.read().split()
+    return []
+
+
 def check_document(name, path, expected, input_error=False):
-    run = read_json(path)
+    run = read_json(path, capture_args(path))
     problems = []
     if run.doc is None:
         report(name, ["output is not JSON (%s); stderr: %s" % (run.parse_error, run.err.strip()[:300])])

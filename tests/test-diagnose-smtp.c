@@ -403,6 +403,29 @@ static void sc_tls_client_closes_unanswered(dfx *d)
     seen(d, 22, 0.30);
 }
 
+/* Implicit TLS (port 465): the client's ClientHello is the first byte of
+ * the session; no greeting is ever readable. */
+static void sc_implicit_tls(dfx *d)
+{
+    static const uint8_t ch[] = { 0x16, 0x03, 0x01, 0x00, 0x01, 0x01 };
+    static const uint8_t sh[] = { 0x16, 0x03, 0x03, 0x00, 0x01, 0x02 };
+    static const uint8_t ccs_fin[] = { 0x14, 0x03, 0x03, 0x00, 0x01, 0x01, 0x16, 0x03, 0x03, 0x00, 0x01, 0xaa };
+    static const uint8_t app[] = { 0x17, 0x03, 0x03, 0x00, 0x01, 0xbb };
+    raw(d, 0, ch, sizeof ch, 4, 0.03);
+    raw(d, 1, sh, sizeof sh, 5, 0.04);
+    raw(d, 0, ccs_fin, sizeof ccs_fin, 6, 0.05);
+    raw(d, 1, ccs_fin, sizeof ccs_fin, 7, 0.06);
+    for (int i = 0; i < 4; i++) {
+        raw(d, 1, app, sizeof app, 8 + 2 * (uint64_t)i, 0.07 + i * 0.02);
+        raw(d, 0, app, sizeof app, 9 + 2 * (uint64_t)i, 0.08 + i * 0.02);
+    }
+    raw(d, 1, app, sizeof app, 16, 0.16);
+    fin(d, MX_DIR_C2S, 17, 0.20);
+    seen(d, 17, 0.20);
+    g_assert_true(d->f.smtp->tls.implicit);
+    g_assert_false(d->f.smtp->greeting.seen);
+}
+
 typedef struct dcase {
     const char *path;
     void (*script)(dfx *);
@@ -469,6 +492,8 @@ static const dcase cases[] = {
       "none", "", "12", NULL, "inferred" },
     { "/diagnose-smtp/tls-client-closes-unanswered", sc_tls_client_closes_unanswered, "failed", "client_abort",
       "tls", "client", NULL, "12,22", NULL, "before the server did" },
+    { "/diagnose-smtp/implicit-tls", sc_implicit_tls, "delivered", "ok", "none", "none", "", "7", NULL,
+      "inferred" },
     { "/diagnose-smtp/tls-alert", sc_tls_alert, "failed", "tls_failed", "tls", "server", NULL, "8,9,10,12", NULL,
       "alert 40" },
 };

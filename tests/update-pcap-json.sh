@@ -4,7 +4,8 @@
 # tests/pcap-regress.py diffs field by field, for every capture (or those
 # named).  A capture whose verdict differs from its .expect (what the
 # scenario is known to produce, by construction) is refused: the expected
-# JSON never records a wrong verdict.  Review `git diff pcaps/` afterwards.
+# JSON never records a wrong verdict.  pcaps/<name>.args holds extra mxray
+# options a capture needs (e.g. --ports 465).  Review `git diff pcaps/` afterwards.
 set -u
 MXRAY=${1:?usage: update-pcap-json.sh MXRAY [NAME...]}
 MXRAY=$(cd "$(dirname "$MXRAY")" && pwd)/$(basename "$MXRAY")
@@ -17,7 +18,8 @@ fi
 status=0
 for n in "${names[@]}"; do
 	tmp=$(mktemp)
-	"$MXRAY" read --format json "pcaps/$n.pcap" >"$tmp"
+	# shellcheck disable=SC2046 # NAME.args holds extra options, word-split on purpose
+	"$MXRAY" read --format json $(cat "pcaps/$n.args" 2>/dev/null) "pcaps/$n.pcap" >"$tmp"
 	if [ -f "pcaps/$n.expect" ] && ! python3 tests/netns/compare.py "pcaps/$n.expect" "$tmp" >/dev/null; then
 		echo "REFUSED $n: mxray disagrees with pcaps/$n.expect:"
 		python3 tests/netns/compare.py "pcaps/$n.expect" "$tmp" | sed 's/^/    /'

@@ -333,6 +333,8 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+	# PF_MASTER_EXTRA: more master.cf lines (e.g. an smtps listener on 465).
+	[ -n "${PF_MASTER_EXTRA:-}" ] && printf '%s\n' "$PF_MASTER_EXTRA" >>"$PF_DIR/etc/master.cf"
 	# Postfix waits (in 300 ms steps) while main.cf looks freshly modified: backdate it.
 	# (Lookup tables written just before start delay the first smtpd the same way.)
 	touch -d '-1 minute' "$PF_DIR/etc/main.cf" "$PF_DIR/etc/master.cf"

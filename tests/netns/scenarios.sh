@@ -23,7 +23,7 @@ SCENARIOS=(
 	no-greeting greeting-421 greeting-554 ehlo-dropped ehlo-noreply ehlo-rejected
 	masked-greeting tls-stripped mail-loop mail-loop-hops mail-rejected relay-denied
 	data-body-dropped dot-unanswered pmtu-blackhole multi-session starttls slow-lossy
-	slow-greeting-ptr gateway-ptr-timeout ipv6-broken
+	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465
 )
 
 # ------------------------------------------------------------------ helpers
@@ -32,6 +32,9 @@ expect() {
 	local kv
 	for kv in "$@"; do printf '%s\n' "$kv" >>"$EXPECT_FILE"; done
 }
+
+# mxray_args ARG...: extra mxray options the capture needs (NAME.args beside it)
+mxray_args() { printf '%s\n' "$*" >"${EXPECT_FILE%.expect}.args"; }
 
 # begin NAME: common start of a scenario
 begin() {
@@ -531,6 +534,26 @@ print("delivered")
 		session.2.outcome=delivered session.2.kind=ok
 }
 
+sc_smtps_465() {
+	# Implicit TLS (SMTPS, RFC 8314): Postfix in wrapper mode on port 465,
+	# swaks speaks TLS at once (--tlsc).  mxray tracks 465 when told to.
+	begin || return 1
+	command -v openssl >/dev/null || { log "openssl is required for smtps-465"; return 1; }
+	nsx "$NS_MX" 30 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-subj "/CN=$MX_NAME" -days 2 -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1 ||
+		{ log "openssl req failed"; return 1; }
+	chmod 644 "$WORK/key.pem"
+	PF_MASTER_EXTRA="465 inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt" \
+		postfix_start "smtpd_tls_cert_file = $WORK/cert.pem" "smtpd_tls_key_file = $WORK/key.pem" || return 1
+	wait_listen "$NS_MX" 465 || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 20 --server "$MX_IP4" --port 465 --tlsc --to "user@$RCPT_DOMAIN" --timeout 5
+	finish_capture || return 1
+	mxray_args --ports 465
+	expect kind=ok phase=none culprit.role=none
+	want_rc 0 && want_out "250 2.0.0 Ok: queued"
+}
+
 run_scenario() {
 	local name=$1 out=$2
 	(
@@ -540,12 +563,12 @@ run_scenario() {
 		trap_teardown
 		PCAP_FILE=$out/$name.pcap
 		EXPECT_FILE=$out/$name.expect
-		rm -f "$PCAP_FILE" "$EXPECT_FILE"
+		rm -f "$PCAP_FILE" "$EXPECT_FILE" "$out/$name.args"
 		: >"$EXPECT_FILE"
 		"sc_${name//-/_}"
 		rc=$?
 		if [ $rc != 0 ]; then
-			rm -f "$PCAP_FILE" "$EXPECT_FILE"
+			rm -f "$PCAP_FILE" "$EXPECT_FILE" "$out/$name.args"
 			[ $rc = 3 ] && exit 3
 			exit 1
 		fi
@@ -705,6 +728,9 @@ sanity_scenario() {
 		has "$f" "$SYN && ipv6.dst==2001:db8:3::25" 2 &&
 		hasnt "$f" "$SYNACK && ipv6.src==2001:db8:3::25" &&
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' ;;
+	smtps-465)
+		has "$f" 'tcp.dstport==465 && tls.handshake.type==1' &&
+		hasnt "$f" 'tcp.port==465 && frame contains "EHLO"' && hasnt "$f" "$RST && ip.src==203.0.113.25" ;;
 	*) SANITY_MSG="no sanity check for $name"; return 1 ;;
 	esac || return 1
 	# No other scenario means to delay the greeting (that would be slow_greeting).
