@@ -244,57 +244,12 @@ def check_document(name, path, expected, input_error=False):
     return run
 
 
-# ---- .expect files (same format as tests/netns/compare.py) ----------------------------
-
-def get_path(obj, dotted):
-    for part in dotted.split("."):
-        if isinstance(obj, dict) and part in obj:
-            obj = obj[part]
-        else:
-            return "<missing>"
-    return obj
-
-
-def fmt(v):
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return str(v)
-
+# ---- .expect files: tests/netns/compare.py owns the format ------------------------------
 
 def expect_problems(expect_path, doc):
-    """key=value lines: outcome, kind, phase, culprit.role, culprit.ip, warning=X;
-    session.N.key=value for the Nth session (1-based, ordered by start)."""
-    sessions = sorted(doc.get("sessions") or [], key=lambda s: (str(s.get("start", "")), s.get("id", 0)))
-    out = []
-    with open(expect_path) as f:
-        lines = [l.strip() for l in f if l.strip() and not l.lstrip().startswith("#")]
-    for line in lines:
-        key, sep, want = line.partition("=")
-        if not sep:
-            out.append("%s: malformed line %r" % (os.path.basename(expect_path), line))
-            continue
-        index, label = 0, key
-        if key.startswith("session."):
-            parts = key.split(".", 2)
-            if len(parts) < 3 or not parts[1].isdigit() or int(parts[1]) < 1:
-                out.append("malformed key %r" % key)
-                continue
-            index, key = int(parts[1]) - 1, parts[2]
-        if index >= len(sessions):
-            out.append("%s: expected %s, but there are only %d sessions" % (label, want, len(sessions)))
-            continue
-        s = sessions[index]
-        if key == "warning":
-            kinds = [w.get("kind") for w in s.get("warnings") or []]
-            if want not in kinds:
-                out.append("%s: expected a %s warning, got %s" % (label, want, kinds))
-            continue
-        got = fmt(get_path(s, key))
-        if got != want:
-            out.append("sessions[%d].%s: expected %s, got %s" % (index, key, show(want), show(got)))
-    return out
+    sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "netns"))
+    import compare
+    return compare.expect_problems(compare.read_expect(expect_path), doc)
 
 
 # ---- pcap files by hand (no dependency beyond the standard library) -------------------

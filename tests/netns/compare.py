@@ -34,31 +34,29 @@ def fmt(v):
     return str(v)
 
 
-def main():
-    if len(sys.argv) < 3:
-        sys.stderr.write(__doc__)
-        return 2
-    exp_lines = [l.strip() for l in open(sys.argv[1]) if l.strip() and not l.startswith("#")]
-    try:
-        doc = json.load(open(sys.argv[2]))
-    except (OSError, ValueError) as e:
-        print("mxray output is not JSON (%s)" % e)
-        return 1
+def expect_problems(exp_lines, doc, exit_status=None):
+    """Mismatches between .expect lines and an mxray read document, one
+    string each ("field expected X got Y"); empty when they agree."""
     sessions = doc.get("sessions") if isinstance(doc, dict) else None
     if not isinstance(sessions, list):
-        print("document has no sessions[]")
-        return 1
+        return ["document has no sessions[]"]
     sessions = sorted(sessions, key=lambda s: (str(s.get("start", "")), s.get("id", 0)))
     bad = []
     outcomes = {}
     nsess = 1
     for line in exp_lines:
-        key, _, want = line.partition("=")
+        key, sep, want = line.partition("=")
+        if not sep:
+            bad.append("malformed line %r" % line)
+            continue
         idx = 0
         label = key
         if key.startswith("session."):
-            _, n, key = key.split(".", 2)
-            idx = int(n) - 1
+            parts = key.split(".", 2)
+            if len(parts) < 3 or not parts[1].isdigit() or int(parts[1]) < 1:
+                bad.append("malformed key %r" % key)
+                continue
+            idx, key = int(parts[1]) - 1, parts[2]
         nsess = max(nsess, idx + 1)
         if idx >= len(sessions):
             bad.append("%s expected %s got <no session %d of %d>" % (label, want, idx + 1, len(sessions)))
@@ -76,10 +74,28 @@ def main():
             bad.append("%s expected %s got %s" % (label, want, got))
     if len(sessions) != nsess:
         bad.append("sessions expected %d got %d" % (nsess, len(sessions)))
-    if len(sys.argv) > 3 and len(outcomes) == nsess:
+    if exit_status is not None and len(outcomes) == nsess:
         want_rc = 1 if any(o in ("failed", "rejected") for o in outcomes.values()) else 0
-        if int(sys.argv[3]) != want_rc:
-            bad.append("exit expected %d got %s" % (want_rc, sys.argv[3]))
+        if int(exit_status) != want_rc:
+            bad.append("exit expected %d got %s" % (want_rc, exit_status))
+    return bad
+
+
+def read_expect(path):
+    with open(path) as f:
+        return [l.strip() for l in f if l.strip() and not l.lstrip().startswith("#")]
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.stderr.write(__doc__)
+        return 2
+    try:
+        doc = json.load(open(sys.argv[2]))
+    except (OSError, ValueError) as e:
+        print("mxray output is not JSON (%s)" % e)
+        return 1
+    bad = expect_problems(read_expect(sys.argv[1]), doc, sys.argv[3] if len(sys.argv) > 3 else None)
     for b in bad:
         print(b)
     return 1 if bad else 0
