@@ -2,6 +2,7 @@
 #include "packet.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <string.h>
@@ -53,4 +54,28 @@ unsigned mx_addr_sockaddr(const mx_addr *a, uint16_t port, struct sockaddr_stora
     sin6->sin6_port = htons(port);
     memcpy(&sin6->sin6_addr, a->bytes, 16);
     return sizeof *sin6;
+}
+
+const char *mx_addr_endpoint(const mx_addr *a, uint16_t port, char *buf, size_t len)
+{
+    char ip[64];
+    mx_addr_str(a, ip, sizeof ip);
+    snprintf(buf, len, a->family == 6 ? "[%s]:%u" : "%s:%u", ip, (unsigned)port);
+    return buf;
+}
+
+unsigned mx_addr_hash(const void *p)
+{
+    /* FNV-1a over the bytes the family uses. */
+    const mx_addr *a = p;
+    uint32_t h = 2166136261u ^ a->family;
+    size_t n = a->family == 4 ? 4 : 16;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ a->bytes[i]) * 16777619u;
+    return h;
+}
+
+int mx_addr_equal_key(const void *a, const void *b)
+{
+    return mx_addr_equal(a, b);
 }

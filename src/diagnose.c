@@ -17,15 +17,6 @@
 
 static double secs(int64_t us) { return (double)us / 1e6; }
 
-/* "203.0.113.25:25" or "[2001:db8::25]:25", as people write them. */
-static const char *endpoint(const mx_addr *a, uint16_t port, char *buf, size_t len)
-{
-    char ip[ADDR_BUF];
-    mx_addr_str(a, ip, sizeof ip);
-    g_snprintf(buf, len, a->family == 6 ? "[%s]:%u" : "%s:%u", ip, port);
-    return buf;
-}
-
 /* ---- SYN retry schedules -------------------------------------------------- */
 
 char *mx_describe_syn_schedule(const int64_t *offsets_us, size_t n)
@@ -180,7 +171,7 @@ static void rule_icmp(const mx_flow *f, mx_verdict *v, mx_phase phase)
                         "the error names the router, so start there.", src, server);
     }
     char ep[ADDR_BUF + 8];
-    mx_verdict_evidence(v, &f->syn[0], "SYN to %s", endpoint(&f->key.server, f->key.server_port, ep, sizeof ep));
+    mx_verdict_evidence(v, &f->syn[0], "SYN to %s", mx_addr_endpoint(&f->key.server, f->key.server_port, ep, sizeof ep));
     mx_verdict_evidence(v, &f->icmp, "ICMP %s from %s (TTL %u: hop %d) quoting the connection's packet",
                         what, src, f->icmp_ttl, hop);
 }
@@ -201,7 +192,7 @@ static void rule_syn_timeout(const mx_flow *f, mx_verdict *v, const mx_diagnose_
     if (f->syn_count < 2 && waited < 3000000 && !gave_up) {
         mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, MX_PHASE_CONNECT, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
         g_string_printf(v->summary, "SYN to %s sent %.1f s before the capture ends; no answer yet.", server, secs(waited));
-        mx_verdict_evidence(v, first, "SYN to %s", endpoint(&f->key.server, f->key.server_port, ep, sizeof ep));
+        mx_verdict_evidence(v, first, "SYN to %s", mx_addr_endpoint(&f->key.server, f->key.server_port, ep, sizeof ep));
         return;
     }
     mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_SYN_TIMEOUT, MX_PHASE_CONNECT, MX_ROLE_PATH, MX_CONFIDENCE_MEDIUM);
@@ -217,7 +208,7 @@ static void rule_syn_timeout(const mx_flow *f, mx_verdict *v, const mx_diagnose_
     g_string_printf(v->advice, "Check firewall rules and routes for outbound TCP port %u to %s; a silent drop names "
                     "no hop from one vantage point: run `mxray probe %s` to find the last hop that answers.",
                     f->key.server_port, server, server);
-    mx_verdict_evidence(v, first, "SYN to %s (TTL %u)", endpoint(&f->key.server, f->key.server_port, ep, sizeof ep),
+    mx_verdict_evidence(v, first, "SYN to %s (TTL %u)", mx_addr_endpoint(&f->key.server, f->key.server_port, ep, sizeof ep),
                         f->syn_ttl);
     if (kept > 1)
         mx_verdict_evidence(v, last, "SYN #%u (%s); nothing came back", f->syn_count, schedule);
@@ -240,7 +231,7 @@ static void judge_refused(mx_session *out, const mx_hop_baselines *baselines)
     mx_verdict_init(v);
     mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_CONNECT_REFUSED, MX_PHASE_CONNECT, MX_ROLE_SERVER, MX_CONFIDENCE_HIGH);
     char ep[ADDR_BUF + 8];
-    mx_verdict_evidence(v, &out->refusal.syn, "SYN to %s", endpoint(&out->server_ip, out->server_port, ep, sizeof ep));
+    mx_verdict_evidence(v, &out->refusal.syn, "SYN to %s", mx_addr_endpoint(&out->server_ip, out->server_port, ep, sizeof ep));
     mx_verdict_evidence(v, &out->refusal.rst, "RST from %s (TTL %u: hop %d)", server, out->refusal.rst_ttl, rst_hop);
     if (known && rst_hop < server_hop) {
         v->culprit.role = MX_ROLE_FIREWALL;

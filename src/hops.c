@@ -47,24 +47,10 @@ struct mx_hop_baselines {
     GHashTable *by_server;   /* baseline* keyed on its own server address */
 };
 
-static guint addr_hash(gconstpointer p)
-{
-    const mx_addr *a = p;
-    guint32 h = 2166136261u ^ a->family;
-    for (int i = 0; i < 16; i++)
-        h = (h ^ a->bytes[i]) * 16777619u;
-    return h;
-}
-
-static gboolean addr_equal(gconstpointer a, gconstpointer b)
-{
-    return mx_addr_equal(a, b);
-}
-
 mx_hop_baselines *mx_hop_baselines_new(void)
 {
     mx_hop_baselines *b = g_new0(mx_hop_baselines, 1);
-    b->by_server = g_hash_table_new_full(addr_hash, addr_equal, NULL, g_free);
+    b->by_server = g_hash_table_new_full(mx_addr_hash, mx_addr_equal_key, NULL, g_free);
     return b;
 }
 

@@ -57,20 +57,13 @@ gboolean mx_live_output_reopen(mx_live_output *o, GError **error)
     return TRUE;
 }
 
-static void endpoint(const mx_addr *ip, uint16_t port, char *buf, size_t len)
-{
-    char a[ADDR_BUF];
-    mx_addr_str(ip, a, sizeof a);
-    g_snprintf(buf, len, ip->family == 6 ? "[%s]:%u" : "%s:%u", a, port);
-}
-
 /* One line per failed session: what a mail administrator greps the journal for. */
 static void syslog_session(const mx_session *s)
 {
     const mx_verdict *v = &s->verdict;
     char client[80], server[80], ip[ADDR_BUF];
-    endpoint(&s->client_ip, s->client_port, client, sizeof client);
-    endpoint(&s->server_ip, s->server_port, server, sizeof server);
+    mx_addr_endpoint(&s->client_ip, s->client_port, client, sizeof client);
+    mx_addr_endpoint(&s->server_ip, s->server_port, server, sizeof server);
     GString *culprit = g_string_new(mx_role_name(v->culprit.role));
     if (v->culprit.has_ip)
         g_string_append_printf(culprit, " %s", mx_addr_str(&v->culprit.ip, ip, sizeof ip));

@@ -99,6 +99,11 @@ typedef struct mx_packet {
 const char *mx_addr_str(const mx_addr *a, char *buf, size_t len);
 bool mx_addr_equal(const mx_addr *a, const mx_addr *b);
 bool mx_addr_parse(const char *text, mx_addr *out);
+/* "203.0.113.25:25" or "[2001:db8::25]:25", as people write them; returns buf. */
+const char *mx_addr_endpoint(const mx_addr *a, uint16_t port, char *buf, size_t len);
+/* GHashFunc / GEqualFunc for tables keyed on an mx_addr. */
+unsigned mx_addr_hash(const void *a);
+int mx_addr_equal_key(const void *a, const void *b);
 /* Fills a socket address for a, port (host order); returns its length. */
 struct sockaddr_storage;
 unsigned mx_addr_sockaddr(const mx_addr *a, uint16_t port, struct sockaddr_storage *ss);

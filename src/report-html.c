@@ -63,13 +63,6 @@ static void esc(GString *out, const char *text)
     g_string_append(out, e);
 }
 
-static void endpoint(const mx_addr *ip, uint16_t port, char *buf, size_t len)
-{
-    char a[ADDR_BUF];
-    mx_addr_str(ip, a, sizeof a);
-    g_snprintf(buf, len, ip->family == 6 ? "[%s]:%u" : "%s:%u", a, port);
-}
-
 static void outcome_span(GString *out, mx_outcome o)
 {
     g_string_append_printf(out, "<span class=\"%s\">%s</span>", mx_outcome_name(o), mx_outcome_name(o));
@@ -248,7 +241,7 @@ static void destinations(GString *out, const mx_report *r, const mx_evidence_fil
                 continue;
             }
             char t[40], client[80];
-            endpoint(&s->client_ip, s->client_port, client, sizeof client);
+            mx_addr_endpoint(&s->client_ip, s->client_port, client, sizeof client);
             g_autofree char *culprit = mx_ticket_culprit(&s->verdict.culprit);
             g_autofree char *first = mx_ticket_frame_name(&s->first_frame, r->inputs, ev);
             g_string_append_printf(out, "<tr><td class=\"n\">%" G_GUINT64_FORMAT "</td><td class=\"mono\">%s</td>"
@@ -281,8 +274,8 @@ static void group_section(GString *out, const mx_failure_group *g, guint n, cons
     const mx_session *s = g->example;
     const mx_verdict *v = &s->verdict;
     char server[80], client[80], start[40], ip[ADDR_BUF], buf[160];
-    endpoint(&s->server_ip, s->server_port, server, sizeof server);
-    endpoint(&s->client_ip, s->client_port, client, sizeof client);
+    mx_addr_endpoint(&s->server_ip, s->server_port, server, sizeof server);
+    mx_addr_endpoint(&s->client_ip, s->client_port, client, sizeof client);
     mx_report_time(s->start_us, start, sizeof start);
     guint total = 1 + g->others->len;
 
@@ -378,7 +371,7 @@ static void group_section(GString *out, const mx_failure_group *g, guint n, cons
         for (guint i = 0; i < g->others->len; i++) {
             const mx_session *o = g_ptr_array_index(g->others, i);
             char t[40];
-            endpoint(&o->client_ip, o->client_port, client, sizeof client);
+            mx_addr_endpoint(&o->client_ip, o->client_port, client, sizeof client);
             g_string_append_printf(out, "<tr><td class=\"n\">%" G_GUINT64_FORMAT "</td><td class=\"mono\">%s</td>"
                                    "<td class=\"mono\">%s</td><td>", o->id, mx_report_time(o->start_us, t, sizeof t), client);
             for (guint e = 0; e < o->verdict.evidence->len; e++) {

@@ -51,13 +51,6 @@ static char *fence_for(const char *block)
     return g_strnfill(MAX((gsize)3, longest + 1), '`');
 }
 
-static void endpoint(const mx_addr *ip, uint16_t port, char *buf, size_t len)
-{
-    char a[ADDR_BUF];
-    mx_addr_str(ip, a, sizeof a);
-    g_snprintf(buf, len, ip->family == 6 ? "[%s]:%u" : "%s:%u", a, port);
-}
-
 static char *decisive_frames(const mx_session *s, const mx_report *r, const mx_evidence_file *ev)
 {
     GString *out = g_string_new(NULL);
@@ -105,7 +98,7 @@ static void destinations(const mx_report *r, const mx_evidence_file *ev, FILE *o
             }
             char t[40], client[80];
             mx_report_time(s->start_us, t, sizeof t);
-            endpoint(&s->client_ip, s->client_port, client, sizeof client);
+            mx_addr_endpoint(&s->client_ip, s->client_port, client, sizeof client);
             g_autofree char *culprit = mx_ticket_culprit(&s->verdict.culprit);
             g_autofree char *first = mx_ticket_frame_name(&s->first_frame, r->inputs, ev);
             fprintf(out, "| %" G_GUINT64_FORMAT " | %s | %s | %s | `%s` | `%s` | %s | %s |\n", s->id, t, client,
@@ -124,8 +117,8 @@ static void group_section(const mx_failure_group *g, guint n, const mx_report *r
     const mx_session *s = g->example;
     const mx_verdict *v = &s->verdict;
     char server[80], client[80], start[40], ip[ADDR_BUF];
-    endpoint(&s->server_ip, s->server_port, server, sizeof server);
-    endpoint(&s->client_ip, s->client_port, client, sizeof client);
+    mx_addr_endpoint(&s->server_ip, s->server_port, server, sizeof server);
+    mx_addr_endpoint(&s->client_ip, s->client_port, client, sizeof client);
     mx_report_time(s->start_us, start, sizeof start);
 
     fprintf(out, "## %u. `%s` in phase `%s` — %s, server %s\n\n", n, mx_kind_name(v->kind), mx_phase_name(v->phase),
@@ -204,7 +197,7 @@ static void group_section(const mx_failure_group *g, guint n, const mx_report *r
         for (guint i = 0; i < g->others->len; i++) {
             const mx_session *o = g_ptr_array_index(g->others, i);
             char t[40];
-            endpoint(&o->client_ip, o->client_port, client, sizeof client);
+            mx_addr_endpoint(&o->client_ip, o->client_port, client, sizeof client);
             g_autofree char *frames = decisive_frames(o, r, ev);
             fprintf(out, "| %" G_GUINT64_FORMAT " | %s | %s | %s |\n", o->id, mx_report_time(o->start_us, t, sizeof t),
                     client, frames);

@@ -11,16 +11,6 @@
 #define ADDR_BUF 64
 
 
-static void endpoint(const mx_addr *ip, uint16_t port, char *buf, size_t len)
-{
-    char a[ADDR_BUF];
-    mx_addr_str(ip, a, sizeof a);
-    if (ip->family == 6)
-        g_snprintf(buf, len, "[%s]:%u", a, port);
-    else
-        g_snprintf(buf, len, "%s:%u", a, port);
-}
-
 static bool worth_listing(const mx_session *s, bool verbose)
 {
     return verbose || mx_session_failed(s) || s->verdict.warnings->len > 0 ||
@@ -31,8 +21,8 @@ static void print_session(const mx_session *s, const mx_report *r, FILE *out)
 {
     const mx_verdict *v = &s->verdict;
     char client[80], server[80], start[40], end[40], ip[ADDR_BUF];
-    endpoint(&s->client_ip, s->client_port, client, sizeof client);
-    endpoint(&s->server_ip, s->server_port, server, sizeof server);
+    mx_addr_endpoint(&s->client_ip, s->client_port, client, sizeof client);
+    mx_addr_endpoint(&s->server_ip, s->server_port, server, sizeof server);
     mx_report_time(s->start_us, start, sizeof start);
     mx_report_time(s->end_us, end, sizeof end);
 

@@ -4,28 +4,13 @@
 #include <string.h>
 #include <time.h>
 
-static guint addr_hash(gconstpointer p)
-{
-    const mx_addr *a = p;
-    guint32 h = 2166136261u ^ a->family;
-    size_t n = a->family == 4 ? 4 : 16;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ a->bytes[i]) * 16777619u;
-    return h;
-}
-
-static gboolean addr_equal(gconstpointer a, gconstpointer b)
-{
-    return mx_addr_equal(a, b);
-}
-
 void mx_report_init(mx_report *r)
 {
     *r = (mx_report){0};
     r->inputs = g_ptr_array_new_with_free_func(g_free);
     r->sessions = g_ptr_array_new_with_free_func((GDestroyNotify)mx_session_free);
     r->destinations = g_array_new(FALSE, TRUE, sizeof(mx_destination));
-    r->dest_index = g_hash_table_new_full(addr_hash, addr_equal, g_free, NULL);
+    r->dest_index = g_hash_table_new_full(mx_addr_hash, mx_addr_equal_key, g_free, NULL);
 }
 
 void mx_report_clear(mx_report *r)
