@@ -17,6 +17,7 @@
 typedef struct input_file {
     char *name;
     pcap_t *pcap;
+    char *read_buffer;       /* the FILE's buffer, freed after pcap_close() */
     int dlt;
     struct bpf_program filter;
     bool has_filter;
@@ -45,6 +46,12 @@ static void add_error(mx_source *s, const char *fmt, ...)
     va_end(ap);
 }
 
+/* stdio's default 4 KiB buffer costs a read() per 4 KiB: a large one
+ * leaves the kernel little more than the copy. */
+#define READ_BUFFER (1 << 20)
+
+/* ftell() answers from stdio's cached position without a system call
+ * once the stream has been positioned; a pipe has no position (-1). */
 static long file_offset(pcap_t *p)
 {
     FILE *f = pcap_file(p);
@@ -57,7 +64,8 @@ static void read_ahead(mx_source *s, input_file *in)
     while (!in->done) {
         int rc = pcap_next_ex(in->pcap, &in->hdr, &in->data);
         if (rc == 1) {
-            in->good_end = file_offset(in->pcap);
+            if (in->good_end >= 0)
+                in->good_end = file_offset(in->pcap);
             in->frame++;
             s->frames++;
             s->bytes += in->hdr->len;
@@ -84,14 +92,31 @@ static bool open_one(mx_source *s, const char *path, const char *bpf_expr, GErro
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     pcap_t *p;
+    char *read_buffer = NULL;
     if (strcmp(path, "-") == 0) {
         if (s->stdin_used++) {
             add_error(s, "-: standard input given more than once");
             return true;
         }
+        /* stdin keeps its buffer to the end, whatever libpcap makes of it. */
+        static char stdin_buffer[READ_BUFFER];
+        setvbuf(stdin, stdin_buffer, _IOFBF, READ_BUFFER);
         p = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
     } else {
-        p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+        FILE *f = fopen(path, "rb");
+        if (f == NULL) {
+            add_error(s, "%s: %s", path, g_strerror(errno));
+            return true;
+        }
+        /* glibc ignores the size unless it is given the buffer too. */
+        read_buffer = g_malloc(READ_BUFFER);
+        setvbuf(f, read_buffer, _IOFBF, READ_BUFFER);
+        fseek(f, 0, SEEK_SET);
+        p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+        if (p == NULL) {
+            fclose(f);
+            g_free(read_buffer);
+        }
     }
     if (p == NULL) {
         /* libpcap's messages already say what is wrong; prefix the file once. */
@@ -108,15 +133,18 @@ static bool open_one(mx_source *s, const char *path, const char *bpf_expr, GErro
         add_error(s, "%s: link type %d (%s) is not supported (Ethernet, Linux cooked, raw IP and BSD loopback are)",
                   path, dlt, name ? name : "unknown");
         pcap_close(p);
+        g_free(read_buffer);
         return true;
     }
-    input_file in = { .name = g_strdup(path), .pcap = p, .dlt = dlt, .good_end = file_offset(p) };
+    input_file in = { .name = g_strdup(path), .pcap = p, .read_buffer = read_buffer, .dlt = dlt,
+                      .good_end = file_offset(p) };
     if (bpf_expr && *bpf_expr) {
         if (pcap_compile(p, &in.filter, bpf_expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
             g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "bad filter expression '%s': %s",
                         bpf_expr, pcap_geterr(p));
             pcap_close(p);
             g_free(in.name);
+            g_free(read_buffer);
             return false;
         }
         in.has_filter = true;
@@ -154,6 +182,7 @@ void mx_source_free(mx_source *s)
         if (in->has_filter)
             pcap_freecode(&in->filter);
         pcap_close(in->pcap);
+        g_free(in->read_buffer);
         g_free(in->name);
     }
     g_array_free(s->files, TRUE);
