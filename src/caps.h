@@ -107,6 +107,9 @@
  * to seconds, not thousands of queries later. */
 #define MX_DNS_QUERIES 4096
 #define MX_DNS_MATCH_WINDOW 512
+/* Names remembered per answered address (newest kept): an MX host has one
+ * or two; a shared hosting address with more keeps its latest ones. */
+#define MX_DNS_NAMES_PER_ADDR 4
 /* A query unanswered this long is a timeout (glibc's RES_TIMEOUT is 5 s);
  * one answered after MX_DNS_SLOW_US is slow. */
 #define MX_DNS_TIMEOUT_US (5LL * 1000000)

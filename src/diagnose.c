@@ -458,38 +458,36 @@ static void note_path_quality(mx_session *out, const mx_flow *f)
 
 /* ---- DNS evidence ------------------------------------------------------------ */
 
-/* Some answered A/AAAA query in the capture maps name to addr. */
-static bool name_resolves_to(const mx_dns_table *t, const char *name, const mx_addr *addr)
+/* The names answered look-ups in the capture gave the server's address,
+ * newest first: what "a look-up about this session" is matched against. */
+typedef struct server_names {
+    const mx_dns_query *by[MX_DNS_NAMES_PER_ADDR];
+    size_t n;
+} server_names;
+
+static bool is_server_name(const server_names *names, const char *name)
 {
-    for (size_t i = 0, n = mx_dns_count(t); i < n; i++) {
-        const mx_dns_query *q = mx_dns_get(t, i);
-        if (!q->answered || strcmp(q->name, name) != 0)
-            continue;
-        for (int k = 0; k < q->n_addrs; k++)
-            if (mx_addr_equal(&q->addrs[k], addr))
-                return true;
-    }
+    for (size_t i = 0; i < names->n; i++)
+        if (strcmp(names->by[i]->name, name) == 0)
+            return true;
     return false;
 }
 
 /* The name of the newest answered A/AAAA look-up that gave addr, or NULL. */
 static const char *name_of(const mx_dns_table *t, const mx_addr *addr)
 {
-    for (size_t k = t ? mx_dns_count(t) : 0; k-- > 0;) {
-        const mx_dns_query *q = mx_dns_get(t, k);
-        if (!q->answered || (q->type != MX_DNS_A && q->type != MX_DNS_AAAA))
-            continue;
-        for (int i = 0; i < q->n_addrs; i++)
-            if (mx_addr_equal(&q->addrs[i], addr))
-                return q->name;
-    }
+    const mx_dns_query *by[MX_DNS_NAMES_PER_ADDR];
+    size_t n = mx_dns_answers_for(t, addr, by, G_N_ELEMENTS(by));
+    for (size_t i = 0; i < n; i++)
+        if (by[i]->type == MX_DNS_A || by[i]->type == MX_DNS_AAAA)
+            return by[i]->name;
     return NULL;
 }
 
 /* Is this look-up about the session: the server's or the gateway's PTR,
  * a name that resolves to the server, an MX pointing at such a name, or
  * the gateway's own EHLO name? */
-static bool dns_about_session(const mx_dns_table *t, const mx_dns_query *q, const mx_session *out,
+static bool dns_about_session(const server_names *names, const mx_dns_query *q, const mx_session *out,
                               const char *rev_server, const char *rev_client)
 {
     if (q->type == MX_DNS_PTR)
@@ -497,10 +495,10 @@ static bool dns_about_session(const mx_dns_table *t, const mx_dns_query *q, cons
     if (out->smtp.helo && g_ascii_strcasecmp(q->name, out->smtp.helo) == 0)
         return true;
     if (q->type == MX_DNS_A || q->type == MX_DNS_AAAA)
-        return name_resolves_to(t, q->name, &out->server_ip);
+        return is_server_name(names, q->name);
     if (q->type == MX_DNS_MX)
         for (int k = 0; k < q->n_mx; k++)
-            if (name_resolves_to(t, q->mx[k], &out->server_ip))
+            if (is_server_name(names, q->mx[k]))
                 return true;
     return false;
 }
@@ -525,9 +523,8 @@ static void note_dns(mx_session *out, const mx_diagnose_ctx *ctx)
     const mx_dns_table *t = ctx->dns;
     if (t == NULL || mx_dns_count(t) == 0)
         return;
-    char rev_server[80], rev_client[80], resolver[64] = "";
-    mx_dns_reverse_name(&out->server_ip, rev_server, sizeof rev_server);
-    mx_dns_reverse_name(&out->client_ip, rev_client, sizeof rev_client);
+    char rev_server[80] = "", rev_client[80], resolver[64] = "";
+    server_names names = { .n = 0 };
     int64_t now = ctx->capture_end_us;
     uint32_t unanswered = 0, slow = 0, shown = 0;
     GString *detail = g_string_new(NULL);
@@ -543,7 +540,14 @@ static void note_dns(mx_session *out, const mx_diagnose_ctx *ctx)
         int64_t took = q->answered ? q->answer.ts_us - q->asked.ts_us : now - q->asked.ts_us;
         bool lost = !q->answered && took >= MX_DNS_TIMEOUT_US;
         bool late = q->answered && took >= MX_DNS_SLOW_US;
-        if ((!lost && !late) || !dns_about_session(t, q, out, rev_server, rev_client))
+        if (!lost && !late)
+            continue;
+        if (rev_server[0] == '\0') {   /* the first candidate: what it is matched against */
+            mx_dns_reverse_name(&out->server_ip, rev_server, sizeof rev_server);
+            mx_dns_reverse_name(&out->client_ip, rev_client, sizeof rev_client);
+            names.n = mx_dns_answers_for(t, &out->server_ip, names.by, G_N_ELEMENTS(names.by));
+        }
+        if (!dns_about_session(&names, q, out, rev_server, rev_client))
             continue;
         unanswered += lost;
         slow += late;

@@ -14,15 +14,31 @@
 /* Compression pointers followed per name: a real name has a handful. */
 #define MAX_POINTERS 16
 
+/* Each record in the ring names at most MX_DNS_ADDRS_MAX addresses, so
+ * no more index entries than that are ever live; twice as many in the
+ * pool means a sweep of the dead ones always frees half of it. */
+#define INDEX_POOL (2 * MX_DNS_QUERIES * MX_DNS_ADDRS_MAX)
+
+/* The look-ups (by seq, newest first) whose answers gave one address. */
+typedef struct addr_index {
+    mx_addr addr;                          /* the key */
+    uint8_t n;
+    uint64_t seq[MX_DNS_NAMES_PER_ADDR];
+    struct addr_index *next_free;
+} addr_index;
+
 struct mx_dns_table {
     mx_dns_query *ring;      /* MX_DNS_QUERIES records, allocated once */
     uint64_t total;          /* records ever added; the ring holds the last ones */
+    GHashTable *by_addr;     /* mx_addr -> addr_index, entries from the pool */
+    addr_index *pool, *free_list;
 };
 
 mx_dns_table *mx_dns_table_new(void)
 {
     mx_dns_table *t = g_new0(mx_dns_table, 1);
     t->ring = g_new0(mx_dns_query, MX_DNS_QUERIES);
+    t->by_addr = g_hash_table_new(mx_addr_hash, mx_addr_equal_key);
     return t;
 }
 
@@ -30,6 +46,8 @@ void mx_dns_table_free(mx_dns_table *t)
 {
     if (!t)
         return;
+    g_hash_table_destroy(t->by_addr);
+    g_free(t->pool);
     g_free(t->ring);
     g_free(t);
 }
@@ -43,6 +61,76 @@ const mx_dns_query *mx_dns_get(const mx_dns_table *t, size_t i)
 {
     uint64_t first = t->total - mx_dns_count(t);
     return &t->ring[(first + i) % MX_DNS_QUERIES];
+}
+
+/* ---- the address index ------------------------------------------------------ */
+
+static bool seq_live(const mx_dns_table *t, uint64_t seq)
+{
+    return t->total - seq <= MX_DNS_QUERIES;
+}
+
+static gboolean index_dead(gpointer key, gpointer value, gpointer user_data)
+{
+    (void)key;
+    mx_dns_table *t = user_data;
+    addr_index *e = value;
+    if (e->n > 0 && seq_live(t, e->seq[0]))
+        return FALSE;
+    e->next_free = t->free_list;
+    t->free_list = e;
+    return TRUE;
+}
+
+static addr_index *index_entry(mx_dns_table *t, const mx_addr *addr)
+{
+    addr_index *e = g_hash_table_lookup(t->by_addr, addr);
+    if (e)
+        return e;
+    if (t->pool == NULL) {
+        t->pool = g_new0(addr_index, INDEX_POOL);
+        for (size_t i = INDEX_POOL; i-- > 0;) {
+            t->pool[i].next_free = t->free_list;
+            t->free_list = &t->pool[i];
+        }
+    }
+    if (t->free_list == NULL)
+        g_hash_table_foreach_remove(t->by_addr, index_dead, t);
+    e = t->free_list;
+    t->free_list = e->next_free;
+    e->addr = *addr;
+    e->n = 0;
+    g_hash_table_insert(t->by_addr, &e->addr, e);
+    return e;
+}
+
+/* q was just answered: it is now the newest look-up for each of its
+ * addresses, replacing an older one of the same name (resolver retries). */
+static void index_answer(mx_dns_table *t, const mx_dns_query *q)
+{
+    for (int i = 0; i < q->n_addrs; i++) {
+        addr_index *e = index_entry(t, &q->addrs[i]);
+        uint8_t kept = 0;
+        uint64_t seq[MX_DNS_NAMES_PER_ADDR];
+        seq[kept++] = q->seq;
+        for (uint8_t k = 0; k < e->n && kept < MX_DNS_NAMES_PER_ADDR; k++) {
+            const mx_dns_query *old = &t->ring[e->seq[k] % MX_DNS_QUERIES];
+            if (seq_live(t, e->seq[k]) && e->seq[k] != q->seq && strcmp(old->name, q->name) != 0)
+                seq[kept++] = e->seq[k];
+        }
+        memcpy(e->seq, seq, kept * sizeof seq[0]);
+        e->n = kept;
+    }
+}
+
+size_t mx_dns_answers_for(const mx_dns_table *t, const mx_addr *addr, const mx_dns_query **out, size_t max)
+{
+    const addr_index *e = t ? g_hash_table_lookup(t->by_addr, addr) : NULL;
+    size_t n = 0;
+    for (uint8_t k = 0; e && k < e->n && n < max; k++)
+        if (seq_live(t, e->seq[k]))
+            out[n++] = &t->ring[e->seq[k] % MX_DNS_QUERIES];
+    return n;
 }
 
 /* Reads a possibly compressed name at offset *pos of msg into out (lower
@@ -163,6 +251,7 @@ void mx_dns_packet(mx_dns_table *t, const mx_packet *pkt)
         q->client_port = pkt->sport;
         q->resolver = pkt->dst;
         q->asked = here;
+        q->seq = t->total;
         t->total++;
         return;
     }
@@ -175,6 +264,7 @@ void mx_dns_packet(mx_dns_table *t, const mx_packet *pkt)
     q->answer = here;
     q->rcode = flags & 0x000f;
     read_answers(q, msg, len, pos, ancount);
+    index_answer(t, q);
 }
 
 void mx_dns_reverse_name(const mx_addr *a, char *buf, size_t len)

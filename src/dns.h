@@ -20,14 +20,16 @@
 enum { MX_DNS_A = 1, MX_DNS_PTR = 12, MX_DNS_MX = 15, MX_DNS_AAAA = 28 };
 
 typedef struct mx_dns_query {
-    char name[MX_DNS_NAME_MAX];  /* lower case, no trailing dot */
+    /* What a walk over the ring by time reads comes first: one cache line. */
+    mx_frame_ref asked;
+    mx_frame_ref answer;
+    bool answered;
     uint16_t type;
     uint16_t id;
+    uint64_t seq;                /* position in the order asked, for the address index */
+    char name[MX_DNS_NAME_MAX];  /* lower case, no trailing dot */
     mx_addr client, resolver;
     uint16_t client_port;
-    mx_frame_ref asked;
-    bool answered;
-    mx_frame_ref answer;
     uint8_t rcode;               /* 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN ... */
     uint8_t n_addrs, n_mx;
     mx_addr addrs[MX_DNS_ADDRS_MAX];
@@ -45,6 +47,11 @@ void mx_dns_packet(mx_dns_table *t, const mx_packet *pkt);
 /* Records in the order they were asked, oldest first (i = 0 .. count-1). */
 size_t mx_dns_count(const mx_dns_table *t);
 const mx_dns_query *mx_dns_get(const mx_dns_table *t, size_t i);
+
+/* The answered look-ups, newest first, whose A/AAAA answers include addr:
+ * up to max of them (MX_DNS_NAMES_PER_ADDR at most, one per name), found
+ * by an index rather than a walk over the ring.  Returns how many. */
+size_t mx_dns_answers_for(const mx_dns_table *t, const mx_addr *addr, const mx_dns_query **out, size_t max);
 
 /* The reverse-lookup name of an address (4.3.2.1.in-addr.arpa, ip6.arpa). */
 void mx_dns_reverse_name(const mx_addr *a, char *buf, size_t len);

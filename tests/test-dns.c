@@ -217,6 +217,61 @@ static void test_parse_answers(fixture *fx, gconstpointer data)
     mx_dns_table_free(t);
 }
 
+/* Feeds an A look-up of name straight to the table, answered with addr. */
+static void table_answer_a(mx_dns_table *t, uint16_t id, const char *name, const uint8_t addr[4])
+{
+    uint8_t answer[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, addr[0], addr[1], addr[2], addr[3] };
+    GByteArray *q = dns_message(id, false, 0, name, MX_DNS_A, 0, NULL, 0);
+    GByteArray *r = dns_message(id, true, 0, name, MX_DNS_A, 1, answer, sizeof answer);
+    pb_udp uq = { .ip = { .src = GW, .dst = RESOLVER }, .sport = 4000, .dport = 53, .payload = q->data, .payload_len = q->len };
+    pb_udp ur = { .ip = { .src = RESOLVER, .dst = GW }, .sport = 53, .dport = 4000, .payload = r->data, .payload_len = r->len };
+    pb_frame f;
+    mx_packet pkt;
+    g_assert_true(pb_build_udp(&f, PB_LINK_ETH, &uq));
+    pb_decode(&f, &pkt);
+    mx_dns_packet(t, &pkt);
+    g_assert_true(pb_build_udp(&f, PB_LINK_ETH, &ur));
+    pb_decode(&f, &pkt);
+    mx_dns_packet(t, &pkt);
+    g_byte_array_free(q, TRUE);
+    g_byte_array_free(r, TRUE);
+}
+
+/* The address index: the newest MX_DNS_NAMES_PER_ADDR names per address,
+ * newest first, one entry per name; gone with the ring's records; still
+ * right after far more distinct addresses than its pool holds. */
+static void test_index(fixture *fx, gconstpointer data)
+{
+    static const uint8_t server[4] = { 203, 0, 113, 25 };
+    mx_addr server_addr = pb_addr(SERVER);
+    const mx_dns_query *by[MX_DNS_NAMES_PER_ADDR + 2];
+    mx_dns_table *t = mx_dns_table_new();
+    for (int i = 0; i < 6; i++) {
+        g_autofree char *name = g_strdup_printf("mx%d.example.net", i);
+        table_answer_a(t, (uint16_t)(100 + i), name, server);
+    }
+    table_answer_a(t, 200, "mx3.example.net", server);      /* a retry: no second entry */
+    g_assert_cmpuint(mx_dns_answers_for(t, &server_addr, by, G_N_ELEMENTS(by)), ==, MX_DNS_NAMES_PER_ADDR);
+    g_assert_cmpstr(by[0]->name, ==, "mx3.example.net");
+    g_assert_cmpstr(by[1]->name, ==, "mx5.example.net");
+    g_assert_cmpstr(by[2]->name, ==, "mx4.example.net");
+    g_assert_cmpstr(by[3]->name, ==, "mx2.example.net");
+
+    /* 40,000 look-ups of distinct addresses: the first ones' records are
+     * overwritten in the ring, the pool is swept several times over. */
+    for (uint32_t i = 0; i < 40000; i++) {
+        uint8_t a[4] = { 198, 18, (uint8_t)(i >> 8), (uint8_t)i };
+        table_answer_a(t, (uint16_t)i, "bulk.example.net", a);
+    }
+    g_assert_cmpuint(mx_dns_answers_for(t, &server_addr, by, G_N_ELEMENTS(by)), ==, 0);
+    mx_addr newest = pb_addr("198.18.156.63");              /* i = 39999 */
+    mx_addr evicted = pb_addr("198.18.0.1");
+    g_assert_cmpuint(mx_dns_answers_for(t, &newest, by, G_N_ELEMENTS(by)), ==, 1);
+    g_assert_cmpuint(by[0]->addrs[0].bytes[3], ==, 63);
+    g_assert_cmpuint(mx_dns_answers_for(t, &evicted, by, G_N_ELEMENTS(by)), ==, 0);
+    mx_dns_table_free(t);
+}
+
 static void test_reverse_names(fixture *fx, gconstpointer data)
 {
     char buf[80];
@@ -252,6 +307,7 @@ int main(int argc, char **argv)
     ADD("/dns/parse/mx-answer", test_parse_answers);
     ADD("/dns/parse/reverse-names", test_reverse_names);
     ADD("/dns/parse/hostile", test_hostile);
+    ADD("/dns/index/names-per-addr", test_index);
     ADD("/dns/evidence/ptr-unanswered", test_ptr_unanswered);
     ADD("/dns/evidence/a-slow", test_a_slow);
     ADD("/dns/evidence/unrelated", test_unrelated);
