@@ -132,4 +132,10 @@
 /* Evidence entries per verdict: enough for the decisive frames. */
 #define MX_EVIDENCE_MAX 12
 
+/* Sessions handed to the writer thread at a time, and batches in flight:
+ * at most MX_WRITER_BATCH x MX_WRITER_BATCHES (256) finished sessions wait
+ * to be written, a few hundred KB; the threads meet once per batch. */
+#define MX_WRITER_BATCH 32
+#define MX_WRITER_BATCHES 8
+
 #endif

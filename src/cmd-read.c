@@ -7,6 +7,7 @@
 #include "cmd.h"
 #include "report.h"
 #include "source.h"
+#include "writer.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,7 +21,13 @@ typedef struct read_run {
     output_format format;
     bool any_failed;
     mx_json_doc *stream;     /* json, jsonl: sessions written as they finish */
+    mx_writer *writer;       /* ... by this thread */
 } read_run;
+
+static void write_session(void *doc, const mx_session *s)
+{
+    mx_json_doc_session(doc, s);
+}
 
 static void on_session(mx_session *s, void *ctx)
 {
@@ -33,8 +40,7 @@ static void on_session(mx_session *s, void *ctx)
      * again at the end (mx_diagnose_refine): kept until then (json only;
      * jsonl, like live, says what it knew when the session ended). */
     if (run->stream && (run->format == FORMAT_JSONL || !(s->refusal.refused && !s->refusal.baseline_known))) {
-        mx_json_doc_session(run->stream, s);
-        mx_session_free(s);
+        mx_writer_session(run->writer, s);
     } else {
         g_ptr_array_add(run->report.sessions, s);
     }
@@ -170,12 +176,18 @@ int mx_cmd_read(int argc, char **argv)
         run.stream = mx_json_lines_begin(&run.report, stdout);
     else if (run.format == FORMAT_JSON && !evidence_path)
         run.stream = mx_json_doc_begin(&run.report, stdout);
+    if (run.stream)
+        run.writer = mx_writer_new(write_session, run.stream);
 
     mx_analyzer *an = mx_analyzer_new((const uint16_t *)ports->data, ports->len, (size_t)max_flows, on_session, &run);
     mx_raw_frame frame;
     while (mx_source_next(src, &frame))
         mx_analyzer_frame(an, &frame);
     mx_analyzer_finish(an);
+    if (run.writer) {
+        mx_writer_finish(run.writer);   /* before anything else is written */
+        run.writer = NULL;
+    }
     mx_analyzer_stats(an, &run.report.stats);
     /* A RST that answered a SYN early in the capture is judged again
      * against the server's hop as later sessions showed it. */
