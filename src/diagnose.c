@@ -529,9 +529,9 @@ static void note_dns(mx_session *out, const mx_diagnose_ctx *ctx)
     uint32_t unanswered = 0, slow = 0, shown = 0;
     GString *detail = g_string_new(NULL);
     /* Newest first, stopping at the window's start: the ring is in the
-     * order queries were asked, so a session looks at its own minute only
-     * rather than at every query remembered. */
-    for (size_t k = mx_dns_count(t); k-- > 0;) {
+     * order queries were asked, so a session looks at its own minute only,
+     * and at the look-ups that were slow or unanswered only. */
+    for (size_t k = mx_dns_count(t); (k = mx_dns_suspect_before(t, k)) != MX_DNS_NONE;) {
         const mx_dns_query *q = mx_dns_get(t, k);
         if (q->asked.ts_us < out->start_us - MX_DNS_WINDOW_US)
             break;

@@ -27,9 +27,15 @@ typedef struct addr_index {
     struct addr_index *next_free;
 } addr_index;
 
+G_STATIC_ASSERT(MX_DNS_QUERIES % 64 == 0);
+
 struct mx_dns_table {
     mx_dns_query *ring;      /* MX_DNS_QUERIES records, allocated once */
     uint64_t total;          /* records ever added; the ring holds the last ones */
+    /* One bit per ring slot: unanswered, or answered slowly.  Nearly all
+     * look-ups are answered at once, so the evidence search skips 64
+     * records a word. */
+    uint64_t suspect[MX_DNS_QUERIES / 64];
     GHashTable *by_addr;     /* mx_addr -> addr_index, entries from the pool */
     addr_index *pool, *free_list;
 };
@@ -61,6 +67,37 @@ const mx_dns_query *mx_dns_get(const mx_dns_table *t, size_t i)
 {
     uint64_t first = t->total - mx_dns_count(t);
     return &t->ring[(first + i) % MX_DNS_QUERIES];
+}
+
+static void set_suspect(mx_dns_table *t, uint64_t seq, bool on)
+{
+    size_t slot = seq % MX_DNS_QUERIES;
+    uint64_t bit = 1ULL << (slot % 64);
+    if (on)
+        t->suspect[slot / 64] |= bit;
+    else
+        t->suspect[slot / 64] &= ~bit;
+}
+
+size_t mx_dns_suspect_before(const mx_dns_table *t, size_t k)
+{
+    uint64_t first = t->total - mx_dns_count(t);
+    while (k > 0) {
+        size_t j = k - 1;
+        size_t slot = (first + j) % MX_DNS_QUERIES;
+        unsigned bit = slot % 64;
+        /* Bits 0..bit of this word are the records j - bit .. j; those
+         * before index 0 are not in the ring's order (wrapped or unused). */
+        uint64_t w = t->suspect[slot / 64] & (bit == 63 ? ~0ULL : (1ULL << (bit + 1)) - 1);
+        if (j < bit)
+            w &= ~((1ULL << (bit - j)) - 1);
+        if (w)
+            return j - (bit - (63u - (unsigned)__builtin_clzll(w)));
+        if (j <= bit)
+            return MX_DNS_NONE;
+        k = j - bit;
+    }
+    return MX_DNS_NONE;
 }
 
 /* ---- the address index ------------------------------------------------------ */
@@ -252,6 +289,7 @@ void mx_dns_packet(mx_dns_table *t, const mx_packet *pkt)
         q->resolver = pkt->dst;
         q->asked = here;
         q->seq = t->total;
+        set_suspect(t, q->seq, true);
         t->total++;
         return;
     }
@@ -262,6 +300,8 @@ void mx_dns_packet(mx_dns_table *t, const mx_packet *pkt)
         return;
     q->answered = true;
     q->answer = here;
+    if (here.ts_us - q->asked.ts_us < MX_DNS_SLOW_US)
+        set_suspect(t, q->seq, false);
     q->rcode = flags & 0x000f;
     read_answers(q, msg, len, pos, ancount);
     index_answer(t, q);

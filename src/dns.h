@@ -48,6 +48,12 @@ void mx_dns_packet(mx_dns_table *t, const mx_packet *pkt);
 size_t mx_dns_count(const mx_dns_table *t);
 const mx_dns_query *mx_dns_get(const mx_dns_table *t, size_t i);
 
+/* The index (below k) of the newest record that went unanswered or was
+ * answered slowly (MX_DNS_SLOW_US or later), or MX_DNS_NONE: the records
+ * DNS evidence looks at, found without reading the others. */
+#define MX_DNS_NONE ((size_t)-1)
+size_t mx_dns_suspect_before(const mx_dns_table *t, size_t k);
+
 /* The answered look-ups, newest first, whose A/AAAA answers include addr:
  * up to max of them (MX_DNS_NAMES_PER_ADDR at most, one per name), found
  * by an index rather than a walk over the ring.  Returns how many. */

@@ -272,6 +272,61 @@ static void test_index(fixture *fx, gconstpointer data)
     mx_dns_table_free(t);
 }
 
+/* Feeds an A look-up asked at asked_us, answered took_us later or, when
+ * took_us < 0, never. */
+static void table_lookup_at(mx_dns_table *t, uint16_t id, int64_t asked_us, int64_t took_us)
+{
+    static const uint8_t answer[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 198, 18, 0, 1 };
+    GByteArray *q = dns_message(id, false, 0, "a.example.net", MX_DNS_A, 0, NULL, 0);
+    GByteArray *r = dns_message(id, true, 0, "a.example.net", MX_DNS_A, 1, answer, sizeof answer);
+    pb_udp uq = { .ip = { .src = GW, .dst = RESOLVER }, .sport = 4000, .dport = 53, .payload = q->data, .payload_len = q->len };
+    pb_udp ur = { .ip = { .src = RESOLVER, .dst = GW }, .sport = 53, .dport = 4000, .payload = r->data, .payload_len = r->len };
+    pb_frame f;
+    mx_packet pkt;
+    g_assert_true(pb_build_udp(&f, PB_LINK_ETH, &uq));
+    pb_decode(&f, &pkt);
+    pkt.ts_us = asked_us;
+    mx_dns_packet(t, &pkt);
+    if (took_us >= 0) {
+        g_assert_true(pb_build_udp(&f, PB_LINK_ETH, &ur));
+        pb_decode(&f, &pkt);
+        pkt.ts_us = asked_us + took_us;
+        mx_dns_packet(t, &pkt);
+    }
+    g_byte_array_free(q, TRUE);
+    g_byte_array_free(r, TRUE);
+}
+
+/* The suspect search finds exactly what reading every record finds
+ * (unanswered, or answered MX_DNS_SLOW_US or later), newest first, across
+ * bitmap words and after the ring has wrapped. */
+static void test_suspects(fixture *fx, gconstpointer data)
+{
+    mx_dns_table *t = mx_dns_table_new();
+    GRand *rand = g_rand_new_with_seed(7);
+    for (uint32_t i = 0; i < MX_DNS_QUERIES + 1000; i++) {
+        int r = g_rand_int_range(rand, 0, 10);
+        int64_t took = r == 0 ? -1 : r == 1 ? MX_DNS_SLOW_US : r == 2 ? MX_DNS_SLOW_US - 1 : 20000;
+        table_lookup_at(t, (uint16_t)i, (int64_t)i * 10000, took);
+    }
+    g_rand_free(rand);
+    size_t n = mx_dns_count(t), found = 0;
+    g_assert_cmpuint(n, ==, MX_DNS_QUERIES);
+    size_t k = n;
+    for (size_t want = n; want-- > 0;) {
+        const mx_dns_query *q = mx_dns_get(t, want);
+        if (q->answered && q->answer.ts_us - q->asked.ts_us < MX_DNS_SLOW_US)
+            continue;
+        k = mx_dns_suspect_before(t, k);
+        g_assert_cmpuint(k, ==, want);
+        found++;
+    }
+    g_assert_cmpuint(mx_dns_suspect_before(t, k), ==, MX_DNS_NONE);
+    g_assert_cmpuint(found, >, n / 10);
+    g_assert_cmpuint(mx_dns_suspect_before(t, 0), ==, MX_DNS_NONE);
+    mx_dns_table_free(t);
+}
+
 static void test_reverse_names(fixture *fx, gconstpointer data)
 {
     char buf[80];
@@ -308,6 +363,7 @@ int main(int argc, char **argv)
     ADD("/dns/parse/reverse-names", test_reverse_names);
     ADD("/dns/parse/hostile", test_hostile);
     ADD("/dns/index/names-per-addr", test_index);
+    ADD("/dns/index/suspects", test_suspects);
     ADD("/dns/evidence/ptr-unanswered", test_ptr_unanswered);
     ADD("/dns/evidence/a-slow", test_a_slow);
     ADD("/dns/evidence/unrelated", test_unrelated);
