@@ -253,6 +253,85 @@ static void add_destinations(JsonBuilder *b, const mx_report *r)
     json_builder_end_array(b);
 }
 
+/* %.15g of the double whose %.17g text (as json-glib prints it) is
+ * tok[0..len), worked out on the digits: the 17-digit text is the double
+ * rounded, and rounding it again to 15 digits gives the same digits as
+ * rounding the double unless its last two digits are exactly "50" (a tie
+ * only the double itself can break).  Returns the length written to out,
+ * or 0 when the text is not plain "-ddd.ddd" or is that tie: the caller
+ * then asks printf. */
+static size_t shorten_double(const char *tok, size_t len, char *out)
+{
+    char digits[24];
+    size_t n = 0, i = 0;
+    int point = -1, leading = 0;     /* point: digits before the decimal point */
+    bool negative = tok[0] == '-';
+    if (negative)
+        i++;
+    for (; i < len; i++) {
+        char c = tok[i];
+        if (c == '.' && point < 0) {
+            point = (int)n + leading;
+        } else if (g_ascii_isdigit(c)) {
+            if (n == 0 && c == '0')
+                leading++;               /* zeros before the first significant digit */
+            else if (n < sizeof digits)
+                digits[n++] = c;
+            else
+                return 0;
+        } else {
+            return 0;                    /* an exponent: leave it to printf */
+        }
+    }
+    if (n == 0 || n > 17)
+        return 0;
+    if (point < 0)
+        point = (int)n + leading;
+    int exp10 = point - leading;         /* value = 0.digits x 10^exp10 */
+    if (n > 15) {
+        if (digits[15] == '5' && (n == 16 || (n == 17 && digits[16] == '0')))
+            return 0;
+        bool up = digits[15] >= '5';
+        n = 15;
+        for (size_t k = n; up && k-- > 0;) {
+            if (digits[k] == '9') {
+                digits[k] = '0';
+            } else {
+                digits[k]++;
+                up = false;
+            }
+        }
+        if (up) {                        /* 9.99...9 became 10 */
+            digits[0] = '1';
+            n = 1;
+            exp10++;
+        }
+    }
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    if (exp10 - 1 >= 15 || exp10 - 1 < -4)
+        return 0;                        /* %g would use an exponent */
+    size_t o = 0;
+    if (negative)
+        out[o++] = '-';
+    if (exp10 <= 0) {
+        out[o++] = '0';
+        out[o++] = '.';
+        for (int z = exp10; z < 0; z++)
+            out[o++] = '0';
+        memcpy(out + o, digits, n);
+        return o + n;
+    }
+    for (int k = 0; k < exp10; k++)
+        out[o++] = (size_t)k < n ? digits[k] : '0';
+    if ((size_t)exp10 < n) {
+        out[o++] = '.';
+        memcpy(out + o, digits + exp10, n - (size_t)exp10);
+        o += n - (size_t)exp10;
+    }
+    return o;
+}
+
 /* json-glib prints doubles with 17 significant digits (0.1 becomes
  * 0.10000000000000001); rewrite each fractional number outside strings
  * with 15, which round-trips every value mxray computes.  Appends to out;
@@ -263,11 +342,23 @@ static void tidy_numbers(GString *out, const char *text, gsize len)
     while (i < len) {
         char c = text[i];
         if (c == '"') {
-            /* Skip the string: digits in it are text. */
-            for (i++; i < len && text[i] != '"'; i++)
-                if (text[i] == '\\')
-                    i++;
-            i++;
+            /* Skip the string (digits in it are text) to a quote not
+             * escaped by an odd run of backslashes. */
+            const char *q = text + i;
+            for (;;) {
+                q = memchr(q + 1, '"', len - (gsize)(q + 1 - text));
+                if (q == NULL) {
+                    i = len;
+                    break;
+                }
+                const char *b = q;
+                while (b > text + i && b[-1] == '\\')
+                    b--;
+                if ((q - b) % 2 == 0) {
+                    i = (gsize)(q - text) + 1;
+                    break;
+                }
+            }
             continue;
         }
         if (c != '-' && !g_ascii_isdigit(c)) {
@@ -284,10 +375,15 @@ static void tidy_numbers(GString *out, const char *text, gsize len)
         if (fractional) {
             char token[64], buf[G_ASCII_DTOSTR_BUF_SIZE];
             gsize tlen = MIN(sizeof token - 1, j - i);
-            memcpy(token, text + i, tlen);
-            token[tlen] = '\0';
             g_string_append_len(out, text + copied, (gssize)(i - copied));
-            g_string_append(out, g_ascii_formatd(buf, sizeof buf, "%.15g", g_ascii_strtod(token, NULL)));
+            size_t short_len = shorten_double(text + i, tlen, buf);
+            if (short_len > 0) {
+                g_string_append_len(out, buf, (gssize)short_len);
+            } else {
+                memcpy(token, text + i, tlen);
+                token[tlen] = '\0';
+                g_string_append(out, g_ascii_formatd(buf, sizeof buf, "%.15g", g_ascii_strtod(token, NULL)));
+            }
             copied = j;
         }
         i = j;
