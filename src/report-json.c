@@ -7,22 +7,11 @@
 
 #define ADDR_BUF 64
 
-/* RFC 3339 UTC with microseconds, as the schema's pattern wants. */
-static char *rfc3339(int64_t us)
-{
-    time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
-    int64_t frac = us - (int64_t)secs * 1000000;
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    return g_strdup_printf("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
-}
-
 static void add_time(JsonBuilder *b, const char *member, int64_t us)
 {
-    g_autofree char *t = rfc3339(us);
+    char t[MX_REPORT_TIME_LEN];
     json_builder_set_member_name(b, member);
-    json_builder_add_string_value(b, t);
+    json_builder_add_string_value(b, mx_report_time_rfc3339(us, t, sizeof t));
 }
 
 /* name: a DNS name for the address seen in the capture (omitted when none). */

@@ -193,14 +193,54 @@ char *mx_report_destination_verdict(const mx_report *r, const mx_destination *d)
     return g_string_free(s, FALSE);
 }
 
-const char *mx_report_time(int64_t us, char *buf, size_t len)
+/* The date and time to the second, as "YYYY-MM-DD HH:MM:SS", cached per
+ * thread: a report's timestamps come in runs within the same second, and
+ * gmtime_r + strftime cost far more than the copy. */
+static size_t date_time(time_t secs, char *out, size_t len)
+{
+    static _Thread_local bool valid;
+    static _Thread_local time_t cached_secs;
+    static _Thread_local char cached[32];
+    static _Thread_local size_t cached_len;
+    if (!valid || secs != cached_secs) {
+        struct tm tm;
+        if (gmtime_r(&secs, &tm) == NULL)
+            memset(&tm, 0, sizeof tm);   /* a timestamp past what struct tm can hold */
+        cached_len = strftime(cached, sizeof cached, "%Y-%m-%d %H:%M:%S", &tm);
+        cached_secs = secs;
+        valid = true;
+    }
+    if (cached_len + 1 > len)
+        return 0;
+    memcpy(out, cached, cached_len + 1);
+    return cached_len;
+}
+
+/* date_time, then sep in place of the space, ".ffffff" and suffix. */
+static const char *format_time(int64_t us, char sep, const char *suffix, char *buf, size_t len)
 {
     time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
     int frac = (int)(us - (int64_t)secs * 1000000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%d %H:%M:%S", &tm);
-    g_snprintf(buf, len, "%s.%06d", base, frac);
+    size_t n = date_time(secs, buf, len), suffix_len = strlen(suffix);
+    if (n < 11 || n + 7 + suffix_len + 1 > len) {
+        if (len > 0)
+            buf[0] = '\0';
+        return buf;
+    }
+    buf[10] = sep;
+    buf[n] = '.';
+    for (int k = 6; k >= 1; k--, frac /= 10)
+        buf[n + (size_t)k] = (char)('0' + frac % 10);
+    memcpy(buf + n + 7, suffix, suffix_len + 1);
     return buf;
+}
+
+const char *mx_report_time(int64_t us, char *buf, size_t len)
+{
+    return format_time(us, ' ', "", buf, len);
+}
+
+const char *mx_report_time_rfc3339(int64_t us, char *buf, size_t len)
+{
+    return format_time(us, 'T', "Z", buf, len);
 }

@@ -49,6 +49,10 @@ void mx_report_count(mx_report *r, const mx_session *s);
 /* "2026-03-02 09:14:05.120044" (UTC, microseconds), as every report prints
  * times; buf >= 32 bytes.  Returns buf. */
 const char *mx_report_time(int64_t us, char *buf, size_t len);
+/* The same in RFC 3339 UTC ("2023-11-14T22:13:20.026190Z"), as the JSON
+ * schema's pattern wants.  buf: MX_REPORT_TIME_LEN bytes. */
+const char *mx_report_time_rfc3339(int64_t us, char *buf, size_t len);
+#define MX_REPORT_TIME_LEN 40
 
 /* Orders sessions by id (the order of their first packet). */
 void mx_report_sort(mx_report *r);
