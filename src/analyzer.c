@@ -42,6 +42,11 @@ mx_analyzer *mx_analyzer_new(const uint16_t *ports, size_t n_ports, size_t max_f
     return a;
 }
 
+void mx_analyzer_skip_ladders(mx_analyzer *a)
+{
+    a->diag.skip_ladder = true;
+}
+
 void mx_analyzer_free(mx_analyzer *a)
 {
     if (!a)

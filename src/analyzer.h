@@ -19,6 +19,9 @@ typedef struct mx_analyzer mx_analyzer;
 mx_analyzer *mx_analyzer_new(const uint16_t *ports, size_t n_ports, size_t max_flows,
                              mx_session_fn on_session, void *ctx);
 void mx_analyzer_free(mx_analyzer *a);
+/* Sessions carry their packet ladder (for the text, Markdown and HTML
+ * reports and --evidence) unless told here that no report draws it. */
+void mx_analyzer_skip_ladders(mx_analyzer *a);
 
 void mx_analyzer_frame(mx_analyzer *a, const mx_raw_frame *frame);
 /* End of input: every open flow is finished and judged. */

@@ -180,6 +180,8 @@ int mx_cmd_read(int argc, char **argv)
         run.writer = mx_writer_new(write_session, run.stream);
 
     mx_analyzer *an = mx_analyzer_new((const uint16_t *)ports->data, ports->len, (size_t)max_flows, on_session, &run);
+    if (run.stream)
+        mx_analyzer_skip_ladders(an);   /* JSON has no ladder */
     mx_raw_frame frame;
     while (mx_source_next(src, &frame))
         mx_analyzer_frame(an, &frame);

@@ -21,10 +21,8 @@ void mx_session_free(mx_session *s)
     g_free(s->server_name);
     g_free(s->smtp.greeting);
     g_free(s->smtp.helo);
-    g_free(s->smtp.tls);
     g_ptr_array_free(s->smtp.extensions, TRUE);
     for (guint i = 0; i < s->smtp.replies->len; i++) {
-        g_free(g_array_index(s->smtp.replies, mx_reply_rec, i).command);
         g_free(g_array_index(s->smtp.replies, mx_reply_rec, i).text);
     }
     g_array_free(s->smtp.replies, TRUE);
@@ -69,7 +67,7 @@ void mx_session_fill_smtp(mx_session *s, const struct mx_smtp *smtp)
     for (guint i = 0; smtp->replies && i < smtp->replies->len; i++) {
         const mx_smtp_reply *r = &g_array_index(smtp->replies, mx_smtp_reply, i);
         mx_reply_rec rec = {
-            .command = g_strdup(mx_smtp_verb_name(r->verb)),
+            .command = mx_smtp_verb_name(r->verb),
             .code = r->code,
             .has_latency = r->latency_us >= 0 && r->verb != MX_SMTP_GREETING,
             .latency_ms = r->latency_us >= 0 ? (double)(r->latency_us / 100) / 10.0 : 0,
@@ -79,8 +77,7 @@ void mx_session_fill_smtp(mx_session *s, const struct mx_smtp *smtp)
         };
         g_array_append_val(s->smtp.replies, rec);
     }
-    const char *tls = tls_word(smtp);
-    s->smtp.tls = tls ? g_strdup(tls) : NULL;
+    s->smtp.tls = tls_word(smtp);
 }
 
 static void copy_step(const mx_ladder_step *step, void *ctx)

@@ -11,7 +11,7 @@
 #include "ladder.h"
 
 typedef struct mx_reply_rec {
-    char *command;           /* "EHLO", "." for end of data; NULL for the greeting */
+    const char *command;     /* "EHLO", "." for end of data; NULL for the greeting (static) */
     int code;
     bool has_latency;
     double latency_ms;
@@ -60,7 +60,7 @@ typedef struct mx_session {
         GPtrArray *extensions;  /* of char* */
         uint32_t messages;
         GArray *replies;     /* of mx_reply_rec */
-        char *tls;           /* NULL (no STARTTLS), or a word: "completed", "failed", "refused", "stripped" */
+        const char *tls;     /* NULL (no STARTTLS), or a static word: "completed", "failed", "refused", "stripped" */
     } smtp;
 } mx_session;
 
