@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct mx_cursor {
     const uint8_t *p;
@@ -68,8 +69,7 @@ static inline bool mx_take_bytes(mx_cursor *c, void *dst, size_t n)
 {
     if (c->left < n)
         return false;
-    for (size_t i = 0; i < n; i++)
-        ((uint8_t *)dst)[i] = c->p[i];
+    memcpy(dst, c->p, n);
     c->p += n;
     c->left -= n;
     return true;

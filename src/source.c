@@ -10,6 +10,7 @@
 #include "decode.h"
 
 #include <errno.h>
+#include <stdio_ext.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <string.h>
@@ -111,6 +112,8 @@ static bool open_one(mx_source *s, const char *path, const char *bpf_expr, GErro
         /* glibc ignores the size unless it is given the buffer too. */
         read_buffer = g_malloc(READ_BUFFER);
         setvbuf(f, read_buffer, _IOFBF, READ_BUFFER);
+        /* One thread reads it: stdio need not lock it per fread/ftell. */
+        __fsetlocking(f, FSETLOCKING_BYCALLER);
         fseek(f, 0, SEEK_SET);
         p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
         if (p == NULL) {
