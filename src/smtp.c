@@ -717,8 +717,12 @@ static size_t feed_body(struct mx_smtp *s, const uint8_t *data, size_t len, cons
         uint8_t c = data[i];
         switch (dp->body) {
         case BODY_MID: {
-            const uint8_t *lf = memchr(data + i, '\n', len - i);
-            if (!lf) {
+            /* Lines that do not start with a dot need no state: jump from
+             * line end to line end until one does, or the bytes end. */
+            const uint8_t *p = data + i, *end = data + len, *lf;
+            while ((lf = memchr(p, '\n', (size_t)(end - p))) != NULL && lf + 1 < end && lf[1] != '.')
+                p = lf + 1;
+            if (lf == NULL) {
                 i = len;
                 continue;
             }
