@@ -186,10 +186,6 @@ int mx_cmd_read(int argc, char **argv)
     while (mx_source_next(src, &frame))
         mx_analyzer_frame(an, &frame);
     mx_analyzer_finish(an);
-    if (run.writer) {
-        mx_writer_finish(run.writer);   /* before anything else is written */
-        run.writer = NULL;
-    }
     mx_analyzer_stats(an, &run.report.stats);
     /* A RST that answered a SYN early in the capture is judged again
      * against the server's hop as later sessions showed it. */
@@ -198,6 +194,13 @@ int mx_cmd_read(int argc, char **argv)
     mx_analyzer_free(an);
 
     mx_report_sort(&run.report);
+    if (run.writer) {
+        /* The tail is rendered while the writer thread finishes its
+         * sessions; nothing else is written before it is done. */
+        mx_json_doc_prepare_end(run.stream);
+        mx_writer_finish(run.writer);
+        run.writer = NULL;
+    }
     /* The evidence capture first: the ticket reports name its frames. */
     mx_evidence_file *ev = NULL;
     bool evidence_failed = false;

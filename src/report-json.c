@@ -417,26 +417,29 @@ struct mx_json_doc {
     JsonBuilder *builder;
     JsonGenerator *compact, *pretty;
     GString *scratch, *line;
+    GString *tail;            /* stats and destinations, once rendered */
     guint64 sessions;
     bool lines;               /* jsonl: sessions only, one a line */
 };
 
-/* Writes a pretty object's members only (no braces, no final newline). */
-static void write_members(mx_json_doc *d, JsonBuilder *b)
+/* Appends a pretty object's members only (no braces, no final newline). */
+static void members_to_gstring(JsonGenerator *pretty, JsonBuilder *b, GString *out)
 {
     g_autoptr(JsonNode) root = json_builder_get_root(b);
-    g_string_truncate(d->line, 0);
-    node_to_gstring(d->pretty, root, d->scratch, d->line);
+    GString *scratch = g_string_new(NULL), *text = g_string_new(NULL);
+    node_to_gstring(pretty, root, scratch, text);
     /* "{\n" members "\n}" */
-    const char *s = d->line->str;
-    gsize len = d->line->len;
+    const char *s = text->str;
+    gsize len = text->len;
     g_assert(len >= 2 && s[0] == '{' && s[len - 1] == '}');
     gsize from = 1, to = len - 1;
     while (from < to && s[from] == '\n')
         from++;
     while (to > from && s[to - 1] == '\n')
         to--;
-    fwrite(s + from, 1, to - from, d->out);
+    g_string_append_len(out, s + from, (gssize)(to - from));
+    g_string_free(scratch, TRUE);
+    g_string_free(text, TRUE);
 }
 
 static mx_json_doc *doc_new(const mx_report *r, FILE *out)
@@ -476,8 +479,9 @@ mx_json_doc *mx_json_doc_begin(const mx_report *r, FILE *out)
         json_builder_add_string_value(b, g_ptr_array_index(r->inputs, i));
     json_builder_end_array(b);
     json_builder_end_object(b);
-    fputs("{\n", out);
-    write_members(d, b);
+    g_autoptr(GString) head = g_string_new("{\n");
+    members_to_gstring(d->pretty, b, head);
+    fwrite(head->str, 1, head->len, out);
     json_builder_reset(b);
     fputs(",\n \"sessions\" : [", out);
     return d;
@@ -499,18 +503,32 @@ void mx_json_doc_session(mx_json_doc *d, const mx_session *s)
     fwrite(d->line->str, 1, d->line->len, d->out);
 }
 
+void mx_json_doc_prepare_end(mx_json_doc *d)
+{
+    if (d->lines || d->tail)
+        return;
+    /* A builder and generator of its own: the writer thread may still be
+     * using the document's. */
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonGenerator) pretty = json_generator_new();
+    json_generator_set_pretty(pretty, TRUE);
+    json_generator_set_indent(pretty, 1);
+    json_builder_begin_object(b);
+    add_stats(b, &d->r->stats);
+    add_destinations(b, d->r);
+    json_builder_end_object(b);
+    d->tail = g_string_new(NULL);
+    members_to_gstring(pretty, b, d->tail);
+}
+
 void mx_json_doc_end(mx_json_doc *d)
 {
-    const mx_report *r = d->r;
-    JsonBuilder *b = d->builder;
     if (!d->lines) {
+        mx_json_doc_prepare_end(d);
         fputs(d->sessions ? "\n ],\n" : "],\n", d->out);
-        json_builder_begin_object(b);
-        add_stats(b, &r->stats);
-        add_destinations(b, r);
-        json_builder_end_object(b);
-        write_members(d, b);
+        fwrite(d->tail->str, 1, d->tail->len, d->out);
         fputs("\n}\n", d->out);
+        g_string_free(d->tail, TRUE);
     }
     g_object_unref(d->builder);
     g_object_unref(d->compact);

@@ -75,6 +75,9 @@ mx_json_doc *mx_json_doc_begin(const mx_report *r, FILE *out);
 /* jsonl: the same writer without head or tail, one session a line. */
 mx_json_doc *mx_json_lines_begin(const mx_report *r, FILE *out);
 void mx_json_doc_session(mx_json_doc *d, const mx_session *s);
+/* Renders stats and destinations (after mx_report_sort) for end to write;
+ * safe while another thread still calls mx_json_doc_session. */
+void mx_json_doc_prepare_end(mx_json_doc *d);
 void mx_json_doc_end(mx_json_doc *d);
 /* One session's text block, flushed (live). */
 void mx_report_text_session(const mx_session *s, const mx_report *r, FILE *out);
