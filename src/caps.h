@@ -132,10 +132,12 @@
 /* Evidence entries per verdict: enough for the decisive frames. */
 #define MX_EVIDENCE_MAX 12
 
-/* Sessions handed to the writer thread at a time, and batches in flight:
- * at most MX_WRITER_BATCH x MX_WRITER_BATCHES (256) finished sessions wait
- * to be written, a few hundred KB; the threads meet once per batch. */
+/* Sessions handed to the writer thread at a time, and batches in flight.
+ * Sessions finish in bursts (idle timers expire many at once): up to
+ * MX_WRITER_BATCH x MX_WRITER_BATCHES (2,048) of them, a few MB, may wait
+ * to be written, so a burst does not stall the reader.  The threads meet
+ * once per batch. */
 #define MX_WRITER_BATCH 32
-#define MX_WRITER_BATCHES 8
+#define MX_WRITER_BATCHES 64
 
 #endif
