@@ -31,9 +31,10 @@
  * unanswered SYNs in the table (a long capture's largest share). */
 #define MX_FLOW_SYN_IDLE_US (180LL * 1000000)
 
-/* A closed flow (both FINs or a RST) is kept this long after its last
- * packet so that late retransmissions and injected packets racing the
- * RST (Weaver/Sommer/Paxson, NDSS 2009) still reach it. */
+/* A closed flow (both FINs or a RST), or one that either side has closed
+ * with a FIN, is kept this long after its last packet so that late
+ * retransmissions, the other side's last words and injected packets
+ * racing the RST (Weaver/Sommer/Paxson, NDSS 2009) still reach it. */
 #define MX_FLOW_CLOSED_LINGER_US (30LL * 1000000)
 
 /* `mxray live` ends a quiet session after the time its client would wait

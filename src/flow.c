@@ -101,9 +101,18 @@ static bool unanswered(const mx_flow *f)
            !(f->dir[MX_DIR_C2S].flags_seen & (MX_TCP_ACK | MX_TCP_FIN | MX_TCP_RST));
 }
 
+/* Closing: a side sent its FIN, so it has said all it will (a client
+ * giving up on a silent server closes its half and nothing follows).  Such
+ * a flow lingers like a closed one instead of waiting MX_FLOW_IDLE_US: the
+ * other side's last words, if any, come at once. */
+static bool closing(const mx_flow *f)
+{
+    return f->closed || f->dir[MX_DIR_C2S].fin.frame != 0 || f->dir[MX_DIR_S2C].fin.frame != 0;
+}
+
 static flow_list *list_of(mx_flow_table *t, mx_flow *f)
 {
-    return f->closed ? &t->closed : unanswered(f) ? &t->unanswered : &t->open;
+    return closing(f) ? &t->closed : unanswered(f) ? &t->unanswered : &t->open;
 }
 
 /* The least recently active flow not closed. */

@@ -326,6 +326,27 @@ static void test_closed_linger(fixture *fx, gconstpointer data)
     g_assert_false(finished(fx, 0)->evicted);
 }
 
+/* A client that gave up on a silent server (its FIN, the server's ACK and
+ * nothing more) is not closed, but lingers like a closed flow instead of
+ * waiting MX_FLOW_IDLE_US; the server's late answer would still reach it. */
+static void test_half_closed_linger(fixture *fx, gconstpointer data)
+{
+    (void)data;
+    pb_conv_handshake(&fx->conv, 0, PB_MS(10));
+    pb_conv_fin(&fx->conv, PB_C2S, PB_S(30));
+    pb_conv c2;
+    pb_conv_init(&c2, PB_LINK_ETH, CLIENT, 40002, SERVER, 25, 7, 8, pb_feed_emit, &fx->feed);
+    pb_conv_syn(&c2, PB_S(30) + MX_FLOW_CLOSED_LINGER_US - PB_S(1));
+    g_assert_cmpuint(fx->feed.finished->len, ==, 0);
+    pb_conv_syn(&c2, PB_S(30) + MX_FLOW_CLOSED_LINGER_US + PB_S(2));
+    g_assert_cmpuint(fx->feed.finished->len, ==, 1);
+    mx_flow *f = finished(fx, 0);
+    g_assert_cmpuint(f->key.client_port, ==, 40001);
+    g_assert_false(f->closed);
+    g_assert_false(f->evicted);
+    g_assert_cmpstr(f->history, ==, "ShAF");
+}
+
 /* ---- ICMP ---------------------------------------------------------------------------- */
 
 static void test_icmp_matched_v4(fixture *fx, gconstpointer data)
@@ -586,6 +607,7 @@ int main(int argc, char **argv)
     ADD("/flow/life/midsession", test_midsession);
     ADD("/flow/life/port-reuse-after-close", test_port_reuse_after_close);
     ADD("/flow/life/port-reuse-new-isn", test_port_reuse_new_isn);
+    ADD("/flow/life/half-closed-linger", test_half_closed_linger);
     g_test_add("/flow/life/eviction-lru", fixture, NULL, setup_small_table, test_eviction_lru, teardown);
     g_test_add("/flow/life/eviction-prefers-closed", fixture, NULL, setup_small_table, test_eviction_prefers_closed, teardown);
     ADD("/flow/life/idle-expiry", test_idle_expiry);
