@@ -92,12 +92,13 @@ static void list_append(mx_flow_table *t, flow_list *l, mx_flow *f)
     l->tail = f;
 }
 
-/* Unanswered: the client sent SYNs only, and nothing came back (no
- * packet from the server, no ICMP error).  Such a flow ends sooner than
- * an open one (MX_FLOW_SYN_IDLE_US): the client stops retrying SYNs. */
+/* Unanswered: the client sent SYNs only, and the server sent nothing
+ * (at most a router's ICMP error came back).  Such a flow ends sooner
+ * than an open one (MX_FLOW_SYN_IDLE_US): the client stops retrying SYNs,
+ * and after an ICMP unreachable it stops at once. */
 static bool unanswered(const mx_flow *f)
 {
-    return f->saw_syn && f->dir[MX_DIR_S2C].packets == 0 && f->icmp_count == 0 &&
+    return f->saw_syn && f->dir[MX_DIR_S2C].packets == 0 &&
            !(f->dir[MX_DIR_C2S].flags_seen & (MX_TCP_ACK | MX_TCP_FIN | MX_TCP_RST));
 }
 

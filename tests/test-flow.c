@@ -368,6 +368,24 @@ static void test_icmp_matched_v4(fixture *fx, gconstpointer data)
     g_assert_cmpuint(mx_flow_table_stats(fx->feed.table)->icmp_unmatched, ==, 0);
 }
 
+/* A SYN a router answered with an unreachable is given up by the client:
+ * the flow ends after MX_FLOW_SYN_IDLE_US like an unanswered one, not
+ * after the open flows' MX_FLOW_IDLE_US. */
+static void test_icmp_syn_idle(fixture *fx, gconstpointer data)
+{
+    (void)data;
+    pb_conv_syn(&fx->conv, 0);
+    pb_conv_icmp(&fx->conv, PB_MS(3), ROUTER, 63, 3, 1);
+    pb_conv c2;
+    pb_conv_init(&c2, PB_LINK_ETH, CLIENT, 40002, SERVER, 25, 7, 8, pb_feed_emit, &fx->feed);
+    pb_conv_syn(&c2, PB_MS(3) + MX_FLOW_SYN_IDLE_US - PB_S(1));
+    g_assert_cmpuint(fx->feed.finished->len, ==, 0);
+    pb_conv_syn(&c2, PB_MS(3) + MX_FLOW_SYN_IDLE_US + PB_S(2));
+    g_assert_cmpuint(fx->feed.finished->len, ==, 1);
+    g_assert_cmpuint(finished(fx, 0)->key.client_port, ==, 40001);
+    g_assert_cmpuint(finished(fx, 0)->icmp_count, ==, 1);
+}
+
 static void test_icmp_matched_v6(fixture *fx, gconstpointer data)
 {
     (void)data;
@@ -608,6 +626,7 @@ int main(int argc, char **argv)
     ADD("/flow/life/port-reuse-after-close", test_port_reuse_after_close);
     ADD("/flow/life/port-reuse-new-isn", test_port_reuse_new_isn);
     ADD("/flow/life/half-closed-linger", test_half_closed_linger);
+    ADD("/flow/life/icmp-syn-idle", test_icmp_syn_idle);
     g_test_add("/flow/life/eviction-lru", fixture, NULL, setup_small_table, test_eviction_lru, teardown);
     g_test_add("/flow/life/eviction-prefers-closed", fixture, NULL, setup_small_table, test_eviction_prefers_closed, teardown);
     ADD("/flow/life/idle-expiry", test_idle_expiry);
