@@ -44,7 +44,7 @@ mx_analyzer *mx_analyzer_new(const uint16_t *ports, size_t n_ports, size_t max_f
 
 void mx_analyzer_skip_ladders(mx_analyzer *a)
 {
-    a->diag.skip_ladder = true;
+    mx_flow_table_skip_ladders(a->flows);
 }
 
 void mx_analyzer_free(mx_analyzer *a)

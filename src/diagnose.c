@@ -620,8 +620,8 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
     fill_identity(out, f);
     fill_tcp(out, f, server_hop);
     mx_session_fill_smtp(out, f->smtp);
-    if (!ctx->skip_ladder)
-        mx_session_fill_ladder(out, &f->ladder);
+    if (f->ladder)
+        mx_session_fill_ladder(out, f->ladder);
 
     /* Connected: a SYN-ACK, or (capture began mid-session) the server talks. */
     bool connected = f->synack_count > 0 || (!f->saw_syn && s->packets > s->rst_count);

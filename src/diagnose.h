@@ -18,7 +18,6 @@ typedef struct mx_diagnose_ctx {
     int64_t capture_end_us;  /* time of the last frame read so far */
     const mx_hop_baselines *baselines; /* servers' hops seen so far (may be NULL) */
     const struct mx_dns_table *dns;    /* DNS look-ups seen so far (may be NULL) */
-    bool skip_ladder;        /* no report will draw the ladder: do not copy it */
 } mx_diagnose_ctx;
 
 mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx);

@@ -20,6 +20,7 @@ typedef struct flow_list {
 
 struct mx_flow_table {
     GHashTable *flows;       /* mx_flow_key* (inside the flow) -> mx_flow* */
+    bool skip_ladders;
     uint16_t *ports;
     size_t n_ports;
     size_t max_flows;
@@ -136,6 +137,11 @@ mx_flow_table *mx_flow_table_new(const uint16_t *ports, size_t n_ports, size_t m
     t->finish = finish;
     t->ctx = ctx;
     return t;
+}
+
+void mx_flow_table_skip_ladders(mx_flow_table *t)
+{
+    t->skip_ladders = true;
 }
 
 static void flow_free(mx_flow *f)
@@ -309,7 +315,10 @@ static mx_flow *flow_create(mx_flow_table *t, const mx_flow_key *key, const mx_p
             flow_finish(t, victim);
         }
     }
-    mx_flow *f = g_new0(mx_flow, 1);
+    /* The ladder, when kept, shares the flow's allocation. */
+    mx_flow *f = g_malloc0(sizeof *f + (t->skip_ladders ? 0 : sizeof(mx_ladder)));
+    if (!t->skip_ladders)
+        f->ladder = (mx_ladder *)(f + 1);
     f->key = *key;
     f->id = ++t->next_id;
     f->rtt_us = -1;
@@ -412,6 +421,8 @@ static void gap_to_smtp(void *ctx, int dir, uint64_t offset, uint64_t missing, c
 
 static void ladder_tcp(mx_flow *f, int dir, const mx_packet *pkt)
 {
+    if (f->ladder == NULL)
+        return;
     const mx_dir_state *d = &f->dir[dir], *peer = &f->dir[!dir];
     mx_ladder_step step = {
         .at = frame_of(pkt), .kind = MX_STEP_TCP, .dir = (uint8_t)dir, .tcp_flags = pkt->tcp_flags,
@@ -419,7 +430,7 @@ static void ladder_tcp(mx_flow *f, int dir, const mx_packet *pkt)
         .rel_seq = d->seq_known ? pkt->seq - d->isn : 0,
         .rel_ack = peer->seq_known && (pkt->tcp_flags & MX_TCP_ACK) ? pkt->ack - peer->isn : 0,
     };
-    mx_ladder_add(&f->ladder, &step);
+    mx_ladder_add(f->ladder, &step);
 }
 
 static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *pkt)
@@ -601,9 +612,11 @@ static void update_icmp(mx_flow_table *t, const mx_packet *pkt)
         }
         f->icmp_count++;
     }
-    mx_ladder_step step = { .at = frame_of(pkt), .kind = MX_STEP_ICMP, .dir = MX_DIR_S2C,
-                            .tcp_flags = pkt->icmp_type, .icmp_code = pkt->icmp_code, .ttl = pkt->ttl };
-    mx_ladder_add(&f->ladder, &step);
+    if (f->ladder) {
+        mx_ladder_step step = { .at = frame_of(pkt), .kind = MX_STEP_ICMP, .dir = MX_DIR_S2C,
+                                .tcp_flags = pkt->icmp_type, .icmp_code = pkt->icmp_code, .ttl = pkt->ttl };
+        mx_ladder_add(f->ladder, &step);
+    }
     touch_end(t, f);
 }
 

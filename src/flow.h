@@ -109,7 +109,8 @@ typedef struct mx_flow {
     bool closed;                  /* both FINs, or a RST */
     bool evicted;                 /* finished early because the table was full */
 
-    mx_ladder ladder;             /* first and last packets, for reports */
+    mx_ladder *ladder;            /* first and last packets, for reports; NULL when
+                                   * no report draws them (mx_flow_table_skip_ladders) */
 
     struct mx_stream *stream[2];  /* created with the first payload */
     struct mx_smtp *smtp;
@@ -135,6 +136,9 @@ typedef struct mx_flow_table mx_flow_table;
 mx_flow_table *mx_flow_table_new(const uint16_t *ports, size_t n_ports, size_t max_flows,
                                  mx_flow_finish_fn finish, void *ctx);
 void mx_flow_table_free(mx_flow_table *t);
+/* New flows keep no ladder (JSON has none): 1.3 KB less a flow, and no
+ * step recorded per packet. */
+void mx_flow_table_skip_ladders(mx_flow_table *t);
 
 bool mx_flow_table_port_tracked(const mx_flow_table *t, uint16_t port);
 

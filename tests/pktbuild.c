@@ -612,6 +612,7 @@ static void feed_finished(mx_flow *flow, void *ctx)
     copy.stream[0] = copy.stream[1] = NULL;
     copy.smtp = NULL;
     copy.lru_prev = copy.lru_next = NULL;
+    copy.ladder = NULL;      /* freed with the flow */
     g_array_append_val(feed->finished, copy);
 }
 
