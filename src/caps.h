@@ -133,6 +133,12 @@
 /* Evidence entries per verdict: enough for the decisive frames. */
 #define MX_EVIDENCE_MAX 12
 
+/* `read --format json` holds a refusal judged before the server's own hop
+ * was known, to judge it again with the whole capture's baselines; past
+ * this many the oldest is judged with what is known by then and written
+ * (a few MB: memory stays flat on long captures full of refusals). */
+#define MX_HELD_REFUSALS 1024
+
 /* Sessions handed to the writer thread at a time, and batches in flight.
  * Sessions finish in bursts (idle timers expire many at once): up to
  * MX_WRITER_BATCH x MX_WRITER_BATCHES (2,048) of them, a few MB, may wait

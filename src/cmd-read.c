@@ -22,6 +22,7 @@ typedef struct read_run {
     bool any_failed;
     mx_json_doc *stream;     /* json, jsonl: sessions written as they finish */
     mx_writer *writer;       /* ... by this thread */
+    mx_analyzer *analyzer;   /* for the baselines a held refusal is judged with */
 } read_run;
 
 static void write_session(void *doc, const mx_session *s)
@@ -41,8 +42,15 @@ static void on_session(mx_session *s, void *ctx)
      * jsonl, like live, says what it knew when the session ended). */
     if (run->stream && (run->format == FORMAT_JSONL || !(s->refusal.refused && !s->refusal.baseline_known))) {
         mx_writer_session(run->writer, s);
-    } else {
-        g_ptr_array_add(run->report.sessions, s);
+        return;
+    }
+    g_ptr_array_add(run->report.sessions, s);
+    if (run->stream && run->report.sessions->len > MX_HELD_REFUSALS) {
+        /* Too many held: the oldest is judged with the baselines known
+         * now and written, so memory does not grow with the capture. */
+        mx_session *oldest = g_ptr_array_steal_index(run->report.sessions, 0);
+        mx_diagnose_refine(oldest, mx_analyzer_baselines(run->analyzer));
+        mx_writer_session(run->writer, oldest);
     }
 }
 
@@ -180,6 +188,7 @@ int mx_cmd_read(int argc, char **argv)
         run.writer = mx_writer_new(write_session, run.stream);
 
     mx_analyzer *an = mx_analyzer_new((const uint16_t *)ports->data, ports->len, (size_t)max_flows, on_session, &run);
+    run.analyzer = an;
     if (run.stream)
         mx_analyzer_skip_ladders(an);   /* JSON has no ladder */
     mx_raw_frame frame;
@@ -192,6 +201,7 @@ int mx_cmd_read(int argc, char **argv)
     for (guint i = 0; i < run.report.sessions->len; i++)
         mx_diagnose_refine(g_ptr_array_index(run.report.sessions, i), mx_analyzer_baselines(an));
     mx_analyzer_free(an);
+    run.analyzer = NULL;
 
     mx_report_sort(&run.report);
     if (run.writer) {

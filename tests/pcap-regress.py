@@ -20,6 +20,7 @@ and `version` is not compared.
 import glob
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -274,6 +275,33 @@ def write_pcap(path, linktype, frames):
             f.write(frame)
 
 
+def read_caps():
+    """The plain integer limits of src/caps.h, by name."""
+    caps = {}
+    with open(os.path.join(TOP_SRCDIR, "src", "caps.h")) as f:
+        for line in f:
+            m = re.match(r"#define (MX_\w+) (\d+)\s*$", line)
+            if m:
+                caps[m.group(1)] = int(m.group(2))
+    return caps
+
+
+CAPS = read_caps()
+
+
+def ipv4_tcp_frame(src, dst, sport, dport, flags, seq, ack, ttl):
+    """Ethernet + IPv4 + TCP (no options, no payload); IP header checksum set."""
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0, 0x4000, ttl, 6, 0, bytes(src), bytes(dst))
+    words = struct.unpack("!10H", ip)
+    total = sum(words)
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    ip = ip[:10] + struct.pack("!H", ~total & 0xffff) + ip[12:]
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 64240, 0, 0)
+    eth = b"\x02\x00\x00\x00\x00\x01" + b"\x02\x00\x00\x00\x00\x02" + b"\x08\x00"
+    return eth + ip + tcp
+
+
 # ---- (a) generated captures against tests/golden ------------------------------------
 
 def generated(tmp):
@@ -477,6 +505,48 @@ def cli(tmp):
     report("cli: bad BPF expression -> exit 2", problems)
 
 
+def held_refusals(tmp):
+    """`read --format json` holds a refusal judged before its server's hop
+    was known, to judge it again at the end; it holds MX_HELD_REFUSALS
+    (src/caps.h) at most, and writes the oldest beyond that as judged then.
+    Capture: EXTRA + HELD refused SYNs to distinct servers, then one
+    handshake with each server (their hops become known only then).  The
+    EXTRA oldest refusals stay uncertain (confidence low), the HELD newest
+    are judged again: the server's own hop refused them (confidence high)."""
+    held = int(CAPS["MX_HELD_REFUSALS"])
+    extra = 100
+    n = held + extra
+    gw = [198, 51, 100, 10]
+    frames = []
+    for i in range(n):
+        server = [198, 18, i >> 8, i & 255]
+        frames.append(ipv4_tcp_frame(gw, server, 20000 + i, 25, 0x02, 1000, 0, 64))
+        frames.append(ipv4_tcp_frame(server, gw, 25, 20000 + i, 0x14, 0, 1001, 52))
+    for i in range(n):
+        server = [198, 18, i >> 8, i & 255]
+        frames.append(ipv4_tcp_frame(gw, server, 40000 + i, 25, 0x02, 5000, 0, 64))
+        frames.append(ipv4_tcp_frame(server, gw, 25, 40000 + i, 0x12, 9000, 5001, 52))
+    path = os.path.join(tmp, "held-refusals.pcap")
+    write_pcap(path, 1, frames)
+    run = read_json(path)
+    problems = []
+    if run.doc is None:
+        report("cli: held refusals capped at MX_HELD_REFUSALS", ["no JSON: %s" % run.err.strip()])
+        return
+    refused = [s for s in run.doc["sessions"] if s["kind"] == "connect_refused"]
+    if len(refused) != n:
+        problems.append("%d connect_refused sessions, expected %d" % (len(refused), n))
+    ports = lambda want: sorted(s["client"]["port"] for s in refused if s["culprit"]["confidence"] == want)
+    low, high = ports("low"), ports("high")
+    if low != list(range(20000, 20000 + extra)):
+        problems.append("uncertain refusals: %d (client ports %s...), expected the %d oldest"
+                        % (len(low), low[:5], extra))
+    if high != list(range(20000 + extra, 20000 + n)):
+        problems.append("refusals judged again: %d, expected the %d newest" % (len(high), held))
+    problems += schema_problems(run.doc)
+    report("cli: held refusals capped at MX_HELD_REFUSALS (%d)" % held, problems)
+
+
 def main():
     for tool in (MXRAY, GENCAP):
         if not os.access(tool, os.X_OK):
@@ -488,6 +558,7 @@ def main():
         generated(tmp)
         real_captures()
         cli(tmp)
+        held_refusals(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
