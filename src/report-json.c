@@ -208,13 +208,10 @@ static void add_stats(JsonBuilder *b, const mx_run_stats *st)
     json_builder_end_object(b);
 }
 
-static void add_destinations(JsonBuilder *b, const mx_report *r)
+static void add_destination(JsonBuilder *b, const mx_report *r, const mx_destination *d)
 {
     char buf[ADDR_BUF];
-    json_builder_set_member_name(b, "destinations");
-    json_builder_begin_array(b);
-    for (guint i = 0; i < r->destinations->len; i++) {
-        const mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
+    {
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "ip");
         json_builder_add_string_value(b, mx_addr_str(&d->ip, buf, sizeof buf));
@@ -239,7 +236,6 @@ static void add_destinations(JsonBuilder *b, const mx_report *r)
         add_string_or_null(b, "verdict", verdict);
         json_builder_end_object(b);
     }
-    json_builder_end_array(b);
 }
 
 /* %.15g of the double whose %.17g text (as json-glib prints it) is
@@ -515,10 +511,37 @@ void mx_json_doc_prepare_end(mx_json_doc *d)
     json_generator_set_indent(pretty, 1);
     json_builder_begin_object(b);
     add_stats(b, &d->r->stats);
-    add_destinations(b, d->r);
     json_builder_end_object(b);
     d->tail = g_string_new(NULL);
     members_to_gstring(pretty, b, d->tail);
+
+    /* The destinations one by one, so that no tree of them all is held:
+     * each object is printed alone and indented as the array's element
+     * (json-glib indents by depth; only whitespace is added here). */
+    const GArray *dests = d->r->destinations;
+    g_string_append(d->tail, dests->len ? ",\n \"destinations\" : [" : ",\n \"destinations\" : []");
+    GString *scratch = g_string_new(NULL), *text = g_string_new(NULL);
+    for (guint i = 0; i < dests->len; i++) {
+        json_builder_reset(b);
+        add_destination(b, d->r, &g_array_index(dests, mx_destination, i));
+        g_autoptr(JsonNode) root = json_builder_get_root(b);
+        g_string_truncate(text, 0);
+        node_to_gstring(pretty, root, scratch, text);
+        g_string_append(d->tail, i ? ",\n  " : "\n  ");
+        for (const char *line = text->str, *nl; *line; line = nl + 1) {
+            nl = strchr(line, '\n');
+            if (nl == NULL) {
+                g_string_append(d->tail, line);
+                break;
+            }
+            g_string_append_len(d->tail, line, nl - line + 1);
+            g_string_append(d->tail, "  ");
+        }
+    }
+    if (dests->len)
+        g_string_append(d->tail, "\n ]");
+    g_string_free(scratch, TRUE);
+    g_string_free(text, TRUE);
 }
 
 void mx_json_doc_end(mx_json_doc *d)
