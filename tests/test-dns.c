@@ -182,6 +182,30 @@ static void test_hostile(fixture *fx, gconstpointer data)
     mx_dns_table_free(t);
 }
 
+/* Feeds query q (frame 1, at asked_us) straight to the table, then its
+ * response r (frame 2, took_us later) unless r is NULL; frees both. */
+static void table_exchange(mx_dns_table *t, GByteArray *q, GByteArray *r, int64_t asked_us, int64_t took_us)
+{
+    pb_udp uq = { .ip = { .src = GW, .dst = RESOLVER }, .sport = 4000, .dport = 53, .payload = q->data, .payload_len = q->len };
+    pb_frame f;
+    mx_packet pkt;
+    g_assert_true(pb_build_udp(&f, PB_LINK_ETH, &uq));
+    pb_decode(&f, &pkt);
+    pkt.frame = 1;
+    pkt.ts_us = asked_us;
+    mx_dns_packet(t, &pkt);
+    if (r) {
+        pb_udp ur = { .ip = { .src = RESOLVER, .dst = GW }, .sport = 53, .dport = 4000, .payload = r->data, .payload_len = r->len };
+        g_assert_true(pb_build_udp(&f, PB_LINK_ETH, &ur));
+        pb_decode(&f, &pkt);
+        pkt.frame = 2;
+        pkt.ts_us = asked_us + took_us;
+        mx_dns_packet(t, &pkt);
+        g_byte_array_free(r, TRUE);
+    }
+    g_byte_array_free(q, TRUE);
+}
+
 /* Parsing: A, AAAA and MX answers with compressed names, matched to the
  * query by id, ports and addresses. */
 static void test_parse_answers(fixture *fx, gconstpointer data)
@@ -190,20 +214,8 @@ static void test_parse_answers(fixture *fx, gconstpointer data)
     static const uint8_t mx_answer[] = {
         0xc0, 0x0c, 0, 15, 0, 1, 0, 0, 0, 60, 0, 7, 0, 10, 2, 'm', 'x', 0xc0, 0x0c,
     };
-    GByteArray *q = dns_message(42, false, 0, "example.net", MX_DNS_MX, 0, NULL, 0);
-    GByteArray *r = dns_message(42, true, 0, "example.net", MX_DNS_MX, 1, mx_answer, sizeof mx_answer);
-    pb_udp uq = { .ip = { .src = GW, .dst = RESOLVER }, .sport = 4000, .dport = 53, .payload = q->data, .payload_len = q->len };
-    pb_udp ur = { .ip = { .src = RESOLVER, .dst = GW }, .sport = 53, .dport = 4000, .payload = r->data, .payload_len = r->len };
-    pb_frame f;
-    mx_packet pkt;
-    g_assert_true(pb_build_udp(&f, PB_LINK_ETH, &uq));
-    pb_decode(&f, &pkt);
-    pkt.frame = 1;
-    mx_dns_packet(t, &pkt);
-    g_assert_true(pb_build_udp(&f, PB_LINK_ETH, &ur));
-    pb_decode(&f, &pkt);
-    pkt.frame = 2;
-    mx_dns_packet(t, &pkt);
+    table_exchange(t, dns_message(42, false, 0, "example.net", MX_DNS_MX, 0, NULL, 0),
+                   dns_message(42, true, 0, "example.net", MX_DNS_MX, 1, mx_answer, sizeof mx_answer), 0, 0);
     g_assert_cmpuint(mx_dns_count(t), ==, 1);
     const mx_dns_query *d = mx_dns_get(t, 0);
     g_assert_cmpstr(d->name, ==, "example.net");
@@ -212,29 +224,23 @@ static void test_parse_answers(fixture *fx, gconstpointer data)
     g_assert_cmpuint(d->answer.frame, ==, 2);
     g_assert_cmpuint(d->n_mx, ==, 1);
     g_assert_cmpstr(d->mx[0], ==, "mx.example.net");
-    g_byte_array_free(q, TRUE);
-    g_byte_array_free(r, TRUE);
     mx_dns_table_free(t);
 }
 
-/* Feeds an A look-up of name straight to the table, answered with addr. */
-static void table_answer_a(mx_dns_table *t, uint16_t id, const char *name, const uint8_t addr[4])
+/* Feeds an A look-up of name straight to the table, asked at asked_us and
+ * answered with addr took_us later or, when took_us < 0, never. */
+static void table_lookup(mx_dns_table *t, uint16_t id, const char *name, const uint8_t addr[4],
+                         int64_t asked_us, int64_t took_us)
 {
     uint8_t answer[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, addr[0], addr[1], addr[2], addr[3] };
-    GByteArray *q = dns_message(id, false, 0, name, MX_DNS_A, 0, NULL, 0);
-    GByteArray *r = dns_message(id, true, 0, name, MX_DNS_A, 1, answer, sizeof answer);
-    pb_udp uq = { .ip = { .src = GW, .dst = RESOLVER }, .sport = 4000, .dport = 53, .payload = q->data, .payload_len = q->len };
-    pb_udp ur = { .ip = { .src = RESOLVER, .dst = GW }, .sport = 53, .dport = 4000, .payload = r->data, .payload_len = r->len };
-    pb_frame f;
-    mx_packet pkt;
-    g_assert_true(pb_build_udp(&f, PB_LINK_ETH, &uq));
-    pb_decode(&f, &pkt);
-    mx_dns_packet(t, &pkt);
-    g_assert_true(pb_build_udp(&f, PB_LINK_ETH, &ur));
-    pb_decode(&f, &pkt);
-    mx_dns_packet(t, &pkt);
-    g_byte_array_free(q, TRUE);
-    g_byte_array_free(r, TRUE);
+    table_exchange(t, dns_message(id, false, 0, name, MX_DNS_A, 0, NULL, 0),
+                   took_us >= 0 ? dns_message(id, true, 0, name, MX_DNS_A, 1, answer, sizeof answer) : NULL,
+                   asked_us, took_us);
+}
+
+static void table_answer_a(mx_dns_table *t, uint16_t id, const char *name, const uint8_t addr[4])
+{
+    table_lookup(t, id, name, addr, 0, 0);
 }
 
 /* The address index: the newest MX_DNS_NAMES_PER_ADDR names per address,
@@ -272,31 +278,6 @@ static void test_index(fixture *fx, gconstpointer data)
     mx_dns_table_free(t);
 }
 
-/* Feeds an A look-up asked at asked_us, answered took_us later or, when
- * took_us < 0, never. */
-static void table_lookup_at(mx_dns_table *t, uint16_t id, int64_t asked_us, int64_t took_us)
-{
-    static const uint8_t answer[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 198, 18, 0, 1 };
-    GByteArray *q = dns_message(id, false, 0, "a.example.net", MX_DNS_A, 0, NULL, 0);
-    GByteArray *r = dns_message(id, true, 0, "a.example.net", MX_DNS_A, 1, answer, sizeof answer);
-    pb_udp uq = { .ip = { .src = GW, .dst = RESOLVER }, .sport = 4000, .dport = 53, .payload = q->data, .payload_len = q->len };
-    pb_udp ur = { .ip = { .src = RESOLVER, .dst = GW }, .sport = 53, .dport = 4000, .payload = r->data, .payload_len = r->len };
-    pb_frame f;
-    mx_packet pkt;
-    g_assert_true(pb_build_udp(&f, PB_LINK_ETH, &uq));
-    pb_decode(&f, &pkt);
-    pkt.ts_us = asked_us;
-    mx_dns_packet(t, &pkt);
-    if (took_us >= 0) {
-        g_assert_true(pb_build_udp(&f, PB_LINK_ETH, &ur));
-        pb_decode(&f, &pkt);
-        pkt.ts_us = asked_us + took_us;
-        mx_dns_packet(t, &pkt);
-    }
-    g_byte_array_free(q, TRUE);
-    g_byte_array_free(r, TRUE);
-}
-
 /* The suspect search finds exactly what reading every record finds
  * (unanswered, or answered MX_DNS_SLOW_US or later), newest first, across
  * bitmap words and after the ring has wrapped. */
@@ -307,7 +288,8 @@ static void test_suspects(fixture *fx, gconstpointer data)
     for (uint32_t i = 0; i < MX_DNS_QUERIES + 1000; i++) {
         int r = g_rand_int_range(rand, 0, 10);
         int64_t took = r == 0 ? -1 : r == 1 ? MX_DNS_SLOW_US : r == 2 ? MX_DNS_SLOW_US - 1 : 20000;
-        table_lookup_at(t, (uint16_t)i, (int64_t)i * 10000, took);
+        static const uint8_t addr[4] = { 198, 18, 0, 1 };
+        table_lookup(t, (uint16_t)i, "a.example.net", addr, (int64_t)i * 10000, took);
     }
     g_rand_free(rand);
     size_t n = mx_dns_count(t), found = 0;
