@@ -8,7 +8,6 @@
 
 #include "cursor.h"
 
-#include <pcap/dlt.h>
 #include <string.h>
 
 #define ETHERTYPE_IPV4 0x0800
@@ -21,16 +20,6 @@
 #define MAX_VLAN_TAGS 4
 /* IPv6 extension headers walked before giving up: RFC 8200 expects few. */
 #define MAX_IPV6_EXT_HEADERS 8
-
-#ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2 276
-#endif
-#ifndef DLT_IPV4
-#define DLT_IPV4 228
-#endif
-#ifndef DLT_IPV6
-#define DLT_IPV6 229
-#endif
 
 static void decode_ip(mx_cursor c, mx_packet *pkt);
 

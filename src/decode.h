@@ -9,6 +9,20 @@
 
 #include "packet.h"
 
+#include <pcap/dlt.h>
+
+/* Link types older libpcap headers do not name (values from tcpdump.org's
+ * link-layer registry). */
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+#ifndef DLT_IPV4
+#define DLT_IPV4 228
+#endif
+#ifndef DLT_IPV6
+#define DLT_IPV6 229
+#endif
+
 /* True for the link types mxray decodes (Ethernet with 802.1Q/QinQ tags,
  * Linux cooked v1/v2, raw IPv4/IPv6, BSD null/loopback). */
 bool mx_decode_link_supported(int dlt);

@@ -24,16 +24,6 @@
 #include "decode.h"
 #include "hops.h"
 
-#ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2 276
-#endif
-#ifndef DLT_IPV4
-#define DLT_IPV4 228
-#endif
-#ifndef DLT_IPV6
-#define DLT_IPV6 229
-#endif
-
 #define ETHERTYPE_V4 0x0800
 #define ETHERTYPE_V6 0x86dd
 
