@@ -139,6 +139,10 @@
  * (a few MB: memory stays flat on long captures full of refusals). */
 #define MX_HELD_REFUSALS 1024
 
+/* Sessions listed per destination in the Markdown and HTML reports; the
+ * rest are counted ("N more sessions to this server"). */
+#define MX_TICKET_SESSION_ROWS 200
+
 /* Sessions handed to the writer thread at a time, and batches in flight.
  * Sessions finish in bursts (idle timers expire many at once): up to
  * MX_WRITER_BATCH x MX_WRITER_BATCHES (2,048) of them, a few MB, may wait

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #define ADDR_BUF 64
-#define SESSION_ROWS_MAX 200
+
 /* Characters of a ladder line's text drawn in the SVG; the whole text is
  * in its <title> (shown on hover). */
 #define SVG_TEXT_MAX 64
@@ -231,15 +231,10 @@ static void destinations(GString *out, const mx_report *r, const mx_evidence_fil
                                mx_addr_str(&d->ip, ip, sizeof ip), d->attempts);
         g_string_append(out, "<table><thead><tr><th>#</th><th>Start (UTC)</th><th>Client</th><th>Outcome</th>"
                              "<th>Kind</th><th>Phase</th><th>Culprit</th><th>Frames</th></tr></thead><tbody>\n");
-        guint rows = 0, more = 0;
-        for (guint j = 0; j < r->sessions->len; j++) {
-            const mx_session *s = g_ptr_array_index(r->sessions, j);
-            if (!mx_addr_equal(&s->server_ip, &d->ip))
-                continue;
-            if (rows++ >= SESSION_ROWS_MAX) {
-                more++;
-                continue;
-            }
+        guint more;
+        g_autoptr(GPtrArray) rows = mx_ticket_destination_sessions(r, d, &more);
+        for (guint j = 0; j < rows->len; j++) {
+            const mx_session *s = g_ptr_array_index(rows, j);
             char t[40], client[80];
             mx_addr_endpoint(&s->client_ip, s->client_port, client, sizeof client);
             g_autofree char *culprit = mx_ticket_culprit(&s->verdict.culprit);

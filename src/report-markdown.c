@@ -15,8 +15,6 @@
 #include <string.h>
 
 #define ADDR_BUF 64
-/* Rows of a destination's session table; the rest are counted. */
-#define SESSION_ROWS_MAX 200
 
 /* Markdown-safe inline text: HTML specials as entities, Markdown
  * punctuation backslash-escaped, line ends flattened. */
@@ -87,15 +85,10 @@ static void destinations(const mx_report *r, const mx_evidence_file *ev, FILE *o
         char ip[ADDR_BUF];
         fprintf(out, "### Sessions to %s\n\n| # | Start (UTC) | Client | Outcome | Kind | Phase | Culprit | Frames |\n"
                 "|---:|---|---|---|---|---|---|---|\n", mx_addr_str(&d->ip, ip, sizeof ip));
-        guint rows = 0, more = 0;
-        for (guint j = 0; j < r->sessions->len; j++) {
-            const mx_session *s = g_ptr_array_index(r->sessions, j);
-            if (!mx_addr_equal(&s->server_ip, &d->ip))
-                continue;
-            if (rows++ >= SESSION_ROWS_MAX) {
-                more++;
-                continue;
-            }
+        guint more;
+        g_autoptr(GPtrArray) rows = mx_ticket_destination_sessions(r, d, &more);
+        for (guint j = 0; j < rows->len; j++) {
+            const mx_session *s = g_ptr_array_index(rows, j);
             char t[40], client[80];
             mx_report_time(s->start_us, t, sizeof t);
             mx_addr_endpoint(&s->client_ip, s->client_port, client, sizeof client);

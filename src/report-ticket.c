@@ -1,5 +1,6 @@
 /* report-ticket.c — answer paragraph, failure groups and shared phrases of the ticket reports. */
 #include "report-ticket.h"
+#include "caps.h"
 #include "evidence.h"
 
 #include <string.h>
@@ -10,6 +11,22 @@
 bool mx_ticket_listed(const mx_session *s)
 {
     return mx_session_failed(s) || s->verdict.warnings->len > 0 || s->verdict.outcome == MX_OUTCOME_INCOMPLETE;
+}
+
+GPtrArray *mx_ticket_destination_sessions(const mx_report *r, const mx_destination *d, guint *more)
+{
+    GPtrArray *rows = g_ptr_array_new();
+    *more = 0;
+    for (guint j = 0; j < r->sessions->len; j++) {
+        const mx_session *s = g_ptr_array_index(r->sessions, j);
+        if (!mx_addr_equal(&s->server_ip, &d->ip))
+            continue;
+        if (rows->len < MX_TICKET_SESSION_ROWS)
+            g_ptr_array_add(rows, (gpointer)s);
+        else
+            (*more)++;
+    }
+    return rows;
 }
 
 /* Similar failures: same kind, same culprit (role and address, or hop

@@ -35,6 +35,11 @@ char *mx_ticket_answer(const mx_report *r);
  * "N SMTP sessions: 3 delivered, 1 failed". Caller frees. */
 char *mx_ticket_counts(const mx_report *r);
 
+/* The sessions to d that a ticket's per-destination table lists, in
+ * order: at most MX_TICKET_SESSION_ROWS (of const mx_session*, caller
+ * frees the array); *more: how many more there are. */
+GPtrArray *mx_ticket_destination_sessions(const mx_report *r, const mx_destination *d, guint *more);
+
 /* "firewall 198.18.0.2, hop 2 from the gateway (confidence high)", as the
  * text report words it; "none" for no culprit. Caller frees. */
 char *mx_ticket_culprit(const mx_culprit *c);
