@@ -411,7 +411,8 @@ struct mx_json_doc {
     const mx_report *r;
     FILE *out;
     JsonBuilder *builder;
-    JsonGenerator *compact, *pretty;
+    JsonGenerator *compact;   /* sessions (the writer thread's) */
+    JsonGenerator *pretty;    /* head and tail (the reader's) */
     GString *scratch, *line;
     GString *tail;            /* stats and destinations, once rendered */
     guint64 sessions;
@@ -503,12 +504,11 @@ void mx_json_doc_prepare_end(mx_json_doc *d)
 {
     if (d->lines || d->tail)
         return;
-    /* A builder and generator of its own: the writer thread may still be
-     * using the document's. */
+    /* A builder of its own: the writer thread may still be using the
+     * document's (and its compact generator; the pretty one is the head's
+     * and the tail's only). */
     g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonGenerator) pretty = json_generator_new();
-    json_generator_set_pretty(pretty, TRUE);
-    json_generator_set_indent(pretty, 1);
+    JsonGenerator *pretty = d->pretty;
     json_builder_begin_object(b);
     add_stats(b, &d->r->stats);
     json_builder_end_object(b);
