@@ -22,6 +22,7 @@ typedef struct read_run {
     bool any_failed;
     mx_json_doc *stream;     /* json, jsonl: sessions written as they finish */
     mx_writer *writer;       /* ... by this thread */
+    mx_text_doc *text;       /* text: the same, blocks held in a temporary file */
     mx_analyzer *analyzer;   /* for the baselines a held refusal is judged with */
 } read_run;
 
@@ -30,27 +31,39 @@ static void write_session(void *doc, const mx_session *s)
     mx_json_doc_session(doc, s);
 }
 
+/* Hands a finished session to the streamed report, which owns it then. */
+static void emit(read_run *run, mx_session *s)
+{
+    if (run->writer) {
+        mx_writer_session(run->writer, s);
+    } else {
+        mx_text_doc_session(run->text, s);
+        mx_session_free(s);
+    }
+}
+
 static void on_session(mx_session *s, void *ctx)
 {
     read_run *run = ctx;
     mx_report_count(&run->report, s);
     if (mx_session_failed(s))
         run->any_failed = true;
+    bool streamed = run->stream || run->text;
     /* Streamed as it finishes: memory stays flat however long the capture.
      * A RST answering a SYN before the server's hop was known is judged
-     * again at the end (mx_diagnose_refine): kept until then (json only;
-     * jsonl, like live, says what it knew when the session ended). */
-    if (run->stream && (run->format == FORMAT_JSONL || !(s->refusal.refused && !s->refusal.baseline_known))) {
-        mx_writer_session(run->writer, s);
+     * again at the end (mx_diagnose_refine): kept until then (jsonl, like
+     * live, says what it knew when the session ended). */
+    if (streamed && (run->format == FORMAT_JSONL || !(s->refusal.refused && !s->refusal.baseline_known))) {
+        emit(run, s);
         return;
     }
     g_ptr_array_add(run->report.sessions, s);
-    if (run->stream && run->report.sessions->len > MX_HELD_REFUSALS) {
+    if (streamed && run->report.sessions->len > MX_HELD_REFUSALS) {
         /* Too many held: the oldest is judged with the baselines known
          * now and written, so memory does not grow with the capture. */
         mx_session *oldest = g_ptr_array_steal_index(run->report.sessions, 0);
         mx_diagnose_refine(oldest, mx_analyzer_baselines(run->analyzer));
-        mx_writer_session(run->writer, oldest);
+        emit(run, oldest);
     }
 }
 
@@ -186,11 +199,21 @@ int mx_cmd_read(int argc, char **argv)
         run.stream = mx_json_doc_begin(&run.report, stdout);
     if (run.stream)
         run.writer = mx_writer_new(write_session, run.stream);
+    if (run.format == FORMAT_TEXT && !evidence_path) {
+        g_autoptr(GError) text_error = NULL;
+        run.text = mx_text_doc_begin(&run.report, stdout, &text_error);
+        if (!run.text) {
+            fprintf(stderr, "mxray: %s\n", text_error->message);
+            mx_source_free(src);
+            mx_report_clear(&run.report);
+            return MX_EXIT_USAGE;
+        }
+    }
 
     mx_analyzer *an = mx_analyzer_new((const uint16_t *)ports->data, ports->len, (size_t)max_flows, on_session, &run);
     run.analyzer = an;
-    if (run.stream)
-        mx_analyzer_skip_ladders(an);   /* JSON has no ladder */
+    if (run.stream || run.text)
+        mx_analyzer_skip_ladders(an);   /* JSON and text have no ladder */
     mx_raw_frame frame;
     while (mx_source_next(src, &frame))
         mx_analyzer_frame(an, &frame);
@@ -213,7 +236,7 @@ int mx_cmd_read(int argc, char **argv)
     }
     /* The evidence capture first: the ticket reports name its frames. */
     mx_evidence_file *ev = NULL;
-    bool evidence_failed = false;
+    bool evidence_failed = false, output_failed = false;
     if (evidence_path) {
         mx_evidence_options eopt = { .keep_payload = keep_payload, .redact_addresses = redact_addresses };
         g_autoptr(GError) ev_error = NULL;
@@ -229,6 +252,15 @@ int mx_cmd_read(int argc, char **argv)
             mx_json_doc_session(run.stream, g_ptr_array_index(run.report.sessions, i));
         mx_json_doc_end(run.stream);
         run.stream = NULL;
+    } else if (run.text) {
+        for (guint i = 0; i < run.report.sessions->len; i++)
+            mx_text_doc_session(run.text, g_ptr_array_index(run.report.sessions, i));
+        g_autoptr(GError) text_error = NULL;
+        if (!mx_text_doc_end(run.text, &text_error)) {
+            fprintf(stderr, "mxray: %s\n", text_error->message);
+            output_failed = true;
+        }
+        run.text = NULL;
     } else if (run.format == FORMAT_JSON)
         mx_report_json(&run.report, stdout);
     else if (run.format == FORMAT_TEXT)
@@ -249,7 +281,7 @@ int mx_cmd_read(int argc, char **argv)
     const GPtrArray *errors = mx_source_errors(src);
     for (guint i = 0; i < errors->len; i++)
         fprintf(stderr, "mxray: %s\n", (const char *)g_ptr_array_index(errors, i));
-    int status = errors->len || evidence_failed ? MX_EXIT_USAGE : run.any_failed ? MX_EXIT_FAILURES : MX_EXIT_OK;
+    int status = errors->len || evidence_failed || output_failed ? MX_EXIT_USAGE : run.any_failed ? MX_EXIT_FAILURES : MX_EXIT_OK;
     mx_source_free(src);
     mx_report_clear(&run.report);
     return status;

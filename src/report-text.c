@@ -3,10 +3,14 @@
  * Header (inputs and counts), one block per failed or warned session
  * (who, when, verdict, culprit hop, evidence frames, advice), then one
  * line per destination.  Clean sessions are counted, not listed, unless -v.
+ * `read` streams it (mx_text_doc_*): blocks in the order sessions finish.
  */
 #include "report.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ADDR_BUF 64
 
@@ -68,12 +72,10 @@ void mx_report_text_session(const mx_session *s, const mx_report *r, FILE *out)
     fflush(out);
 }
 
-void mx_report_text(const mx_report *r, FILE *out)
+/* Header, then the answer first: one sentence per destination that failed. */
+static void write_head(const mx_report *r, FILE *out)
 {
-    uint32_t count[MX_OUTCOME_COUNT] = {0};
-    for (guint i = 0; i < r->sessions->len; i++)
-        count[((mx_session *)g_ptr_array_index(r->sessions, i))->verdict.outcome]++;
-
+    const uint32_t *count = r->outcomes;
     fprintf(out, "mxray %s: ", r->version);
     for (guint i = 0; i < r->inputs->len; i++)
         fprintf(out, "%s%s", i ? ", " : "", (const char *)g_ptr_array_index(r->inputs, i));
@@ -86,7 +88,6 @@ void mx_report_text(const mx_report *r, FILE *out)
                 G_GUINT64_FORMAT " flows evicted)\n", r->stats.skipped, r->stats.truncated, r->stats.evicted);
     fputc('\n', out);
 
-    /* The answer first: one sentence per destination that failed. */
     guint verdicts = 0;
     for (guint i = 0; i < r->destinations->len; i++) {
         g_autofree char *line = mx_report_destination_verdict(r, &g_array_index(r->destinations, mx_destination, i));
@@ -97,18 +98,12 @@ void mx_report_text(const mx_report *r, FILE *out)
     }
     if (verdicts)
         fputc('\n', out);
+}
 
-    guint listed = 0;
-    for (guint i = 0; i < r->sessions->len; i++) {
-        const mx_session *s = g_ptr_array_index(r->sessions, i);
-        if (worth_listing(s, r->verbose)) {
-            print_session(s, r, out);
-            listed++;
-        }
-    }
-    if (listed == 0 && r->sessions->len > 0)
+static void write_tail(const mx_report *r, guint listed, FILE *out)
+{
+    if (listed == 0 && r->destinations->len > 0)
         fprintf(out, "No failed session.\n\n");
-
     if (r->destinations->len)
         fprintf(out, "Destinations:\n");
     for (guint i = 0; i < r->destinations->len; i++) {
@@ -121,4 +116,79 @@ void mx_report_text(const mx_report *r, FILE *out)
                 fprintf(out, " %s %u", mx_kind_name((mx_kind)k), d->kinds[k]);
         fputc('\n', out);
     }
+}
+
+void mx_report_text(const mx_report *r, FILE *out)
+{
+    write_head(r, out);
+    guint listed = 0;
+    for (guint i = 0; i < r->sessions->len; i++) {
+        const mx_session *s = g_ptr_array_index(r->sessions, i);
+        if (worth_listing(s, r->verbose)) {
+            print_session(s, r, out);
+            listed++;
+        }
+    }
+    write_tail(r, listed, out);
+}
+
+/* ---- the report written as sessions finish --------------------------------
+ *
+ * The header needs every count, so the listed sessions' blocks wait in an
+ * unlinked temporary file (TMPDIR, else /tmp) until the end: memory does
+ * not grow with the number of sessions, only the file does, as stdout
+ * would. */
+
+struct mx_text_doc {
+    const mx_report *r;
+    FILE *out;
+    FILE *spool;
+    guint listed;
+};
+
+mx_text_doc *mx_text_doc_begin(const mx_report *r, FILE *out, GError **error)
+{
+    g_autofree char *path = NULL;
+    int fd = g_file_open_tmp("mxray-report-XXXXXX", &path, error);
+    if (fd < 0)
+        return NULL;
+    g_unlink(path);
+    FILE *spool = fdopen(fd, "w+");
+    if (!spool) {
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "temporary file %s: %s", path,
+                    g_strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    mx_text_doc *d = g_new0(mx_text_doc, 1);
+    d->r = r;
+    d->out = out;
+    d->spool = spool;
+    return d;
+}
+
+void mx_text_doc_session(mx_text_doc *d, const mx_session *s)
+{
+    if (worth_listing(s, d->r->verbose)) {
+        print_session(s, d->r, d->spool);
+        d->listed++;
+    }
+}
+
+gboolean mx_text_doc_end(mx_text_doc *d, GError **error)
+{
+    gboolean ok = fflush(d->spool) == 0 && !ferror(d->spool);
+    if (!ok)
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                    "the report's temporary file: %s (is TMPDIR full?)", g_strerror(errno));
+    write_head(d->r, d->out);
+    rewind(d->spool);
+    char buf[65536];
+    size_t n;
+    while (ok && (n = fread(buf, 1, sizeof buf, d->spool)) > 0)
+        fwrite(buf, 1, n, d->out);
+    write_tail(d->r, d->listed, d->out);
+    fclose(d->spool);
+    g_free(d);
+    return ok;
 }

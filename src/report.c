@@ -45,6 +45,7 @@ void mx_report_count(mx_report *r, const mx_session *s)
     d->attempts++;
     d->kinds[s->verdict.kind]++;
     d->outcomes[s->verdict.outcome]++;
+    r->outcomes[s->verdict.outcome]++;
     if (!delivering && d->outcomes[MX_OUTCOME_DELIVERED] + d->outcomes[MX_OUTCOME_OK] > 0)
         r->dest_delivering++;
     if (mx_session_failed(s)) {

@@ -39,6 +39,7 @@ typedef struct mx_report {
     GArray *destinations;    /* of mx_destination, in order of first attempt */
     GHashTable *dest_index;  /* mx_addr* (in the row) -> row index + 1; until mx_report_sort */
     uint32_t dest_delivering;/* rows with a delivered or ok session */
+    uint32_t outcomes[MX_OUTCOME_COUNT]; /* every session counted, kept or not */
     bool verbose;
 } mx_report;
 
@@ -62,7 +63,18 @@ void mx_report_sort(mx_report *r);
  * or NULL when it delivered every time.  Caller frees. */
 char *mx_report_destination_verdict(const mx_report *r, const mx_destination *d);
 
+/* The whole text report from r->sessions (in their order). */
 void mx_report_text(const mx_report *r, FILE *out);
+/* The same report written as sessions finish (`read`): begin creates the
+ * temporary file the blocks wait in while the header cannot be written;
+ * each session is listed or only counted (counts come from
+ * mx_report_count, not from here); end (after mx_report_sort) writes
+ * header, blocks and destinations, and frees d.  end fails when the
+ * temporary file could not be written (the report is then cut). */
+typedef struct mx_text_doc mx_text_doc;
+mx_text_doc *mx_text_doc_begin(const mx_report *r, FILE *out, GError **error);
+void mx_text_doc_session(mx_text_doc *d, const mx_session *s);
+gboolean mx_text_doc_end(mx_text_doc *d, GError **error);
 /* The whole document from r->sessions (in their order). */
 void mx_report_json(const mx_report *r, FILE *out);
 
