@@ -143,6 +143,12 @@
  * rest are counted ("N more sessions to this server"). */
 #define MX_TICKET_SESSION_ROWS 200
 
+/* Sessions the Markdown and HTML reports keep (each with its ladder, a
+ * few KB): a ticket that lists more is not read by anyone, and keeping
+ * every session made memory grow with the capture.  Failures, warnings
+ * and incomplete sessions are kept first; the rest are counted. */
+#define MX_TICKET_SESSIONS_KEPT 5000
+
 /* Sessions handed to the writer thread at a time, and batches in flight.
  * Sessions finish in bursts (idle timers expire many at once): up to
  * MX_WRITER_BATCH x MX_WRITER_BATCHES (2,048) of them, a few MB, may wait

@@ -6,6 +6,7 @@
 #include "evidence.h"
 #include "cmd.h"
 #include "report.h"
+#include "report-ticket.h"
 #include "source.h"
 #include "writer.h"
 
@@ -23,6 +24,7 @@ typedef struct read_run {
     mx_json_doc *stream;     /* json, jsonl: sessions written as they finish */
     mx_writer *writer;       /* ... by this thread */
     mx_text_doc *text;       /* text: the same, blocks held in a temporary file */
+    GQueue *clean_kept;      /* markdown, html: clean sessions kept, oldest first */
     mx_analyzer *analyzer;   /* for the baselines a held refusal is judged with */
 } read_run;
 
@@ -42,12 +44,37 @@ static void emit(read_run *run, mx_session *s)
     }
 }
 
+/* A ticket keeps MX_TICKET_SESSIONS_KEPT sessions, failures first: past
+ * the cap a failure takes the place of the oldest clean session kept, and
+ * what cannot be kept is only counted. */
+static void keep_for_ticket(read_run *run, mx_session *s)
+{
+    mx_report *r = &run->report;
+    bool listed = mx_ticket_listed(s);
+    if (r->sessions->len + run->clean_kept->length >= MX_TICKET_SESSIONS_KEPT) {
+        r->sessions_unlisted++;
+        if (!listed || g_queue_is_empty(run->clean_kept)) {
+            mx_session_free(s);
+            return;
+        }
+        mx_session_free(g_queue_pop_head(run->clean_kept));
+    }
+    if (listed)
+        g_ptr_array_add(r->sessions, s);
+    else
+        g_queue_push_tail(run->clean_kept, s);
+}
+
 static void on_session(mx_session *s, void *ctx)
 {
     read_run *run = ctx;
     mx_report_count(&run->report, s);
     if (mx_session_failed(s))
         run->any_failed = true;
+    if (run->clean_kept) {
+        keep_for_ticket(run, s);
+        return;
+    }
     bool streamed = run->stream || run->text;
     /* Streamed as it finishes: memory stays flat however long the capture.
      * A RST answering a SYN before the server's hop was known is judged
@@ -210,6 +237,10 @@ int mx_cmd_read(int argc, char **argv)
         }
     }
 
+    /* --evidence picks its packets from every session: then all are kept. */
+    if ((run.format == FORMAT_MARKDOWN || run.format == FORMAT_HTML) && !evidence_path)
+        run.clean_kept = g_queue_new();
+
     mx_analyzer *an = mx_analyzer_new((const uint16_t *)ports->data, ports->len, (size_t)max_flows, on_session, &run);
     run.analyzer = an;
     if (run.stream || run.text)
@@ -219,6 +250,12 @@ int mx_cmd_read(int argc, char **argv)
         mx_analyzer_frame(an, &frame);
     mx_analyzer_finish(an);
     mx_analyzer_stats(an, &run.report.stats);
+    if (run.clean_kept) {
+        for (mx_session *s; (s = g_queue_pop_head(run.clean_kept)) != NULL;)
+            g_ptr_array_add(run.report.sessions, s);
+        g_queue_free(run.clean_kept);
+        run.clean_kept = NULL;
+    }
     /* A RST that answered a SYN early in the capture is judged again
      * against the server's hop as later sessions showed it. */
     for (guint i = 0; i < run.report.sessions->len; i++)

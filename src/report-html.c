@@ -224,6 +224,7 @@ static void destinations(GString *out, const mx_report *r, const mx_evidence_fil
     }
     g_string_append(out, "</tbody></table>\n");
 
+    g_autoptr(mx_ticket_rows) index = mx_ticket_rows_new(r);
     for (guint i = 0; i < r->destinations->len; i++) {
         const mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
         char ip[ADDR_BUF];
@@ -232,7 +233,7 @@ static void destinations(GString *out, const mx_report *r, const mx_evidence_fil
         g_string_append(out, "<table><thead><tr><th>#</th><th>Start (UTC)</th><th>Client</th><th>Outcome</th>"
                              "<th>Kind</th><th>Phase</th><th>Culprit</th><th>Frames</th></tr></thead><tbody>\n");
         guint more;
-        g_autoptr(GPtrArray) rows = mx_ticket_destination_sessions(r, d, &more);
+        const GPtrArray *rows = mx_ticket_rows_for(index, d, &more);
         for (guint j = 0; j < rows->len; j++) {
             const mx_session *s = g_ptr_array_index(rows, j);
             char t[40], client[80];
@@ -410,6 +411,12 @@ void mx_report_html(const mx_report *r, const mx_evidence_file *ev, FILE *out_fi
                                " cut by the snap length, %" G_GUINT64_FORMAT " flows evicted.)",
                                r->stats.skipped, r->stats.truncated, r->stats.evicted);
     g_string_append(out, "</p>\n");
+    g_autofree char *unlisted = mx_ticket_unlisted(r);
+    if (unlisted) {
+        g_string_append(out, "<p class=\"meta\">");
+        esc(out, unlisted);
+        g_string_append(out, "</p>\n");
+    }
 
     bool any_failed = false;
     for (guint i = 0; i < r->destinations->len; i++)

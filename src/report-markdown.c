@@ -80,13 +80,14 @@ static void destinations(const mx_report *r, const mx_evidence_file *ev, FILE *o
     }
     fputc('\n', out);
 
+    g_autoptr(mx_ticket_rows) index = mx_ticket_rows_new(r);
     for (guint i = 0; i < r->destinations->len; i++) {
         const mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
         char ip[ADDR_BUF];
         fprintf(out, "### Sessions to %s\n\n| # | Start (UTC) | Client | Outcome | Kind | Phase | Culprit | Frames |\n"
                 "|---:|---|---|---|---|---|---|---|\n", mx_addr_str(&d->ip, ip, sizeof ip));
         guint more;
-        g_autoptr(GPtrArray) rows = mx_ticket_destination_sessions(r, d, &more);
+        const GPtrArray *rows = mx_ticket_rows_for(index, d, &more);
         for (guint j = 0; j < rows->len; j++) {
             const mx_session *s = g_ptr_array_index(rows, j);
             char t[40], client[80];
@@ -217,6 +218,11 @@ void mx_report_markdown(const mx_report *r, const mx_evidence_file *ev, FILE *ou
         fprintf(out, " (%" G_GUINT64_FORMAT " packets skipped, %" G_GUINT64_FORMAT " cut by the snap length, %"
                 G_GUINT64_FORMAT " flows evicted.)", r->stats.skipped, r->stats.truncated, r->stats.evicted);
     fprintf(out, "\n\n");
+    g_autofree char *unlisted = mx_ticket_unlisted(r);
+    if (unlisted) {
+        g_autofree char *unlisted_md = md(unlisted);
+        fprintf(out, "%s\n\n", unlisted_md);
+    }
 
     destinations(r, ev, out);
 

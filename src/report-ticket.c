@@ -13,20 +13,57 @@ bool mx_ticket_listed(const mx_session *s)
     return mx_session_failed(s) || s->verdict.warnings->len > 0 || s->verdict.outcome == MX_OUTCOME_INCOMPLETE;
 }
 
-GPtrArray *mx_ticket_destination_sessions(const mx_report *r, const mx_destination *d, guint *more)
+struct mx_ticket_rows {
+    GHashTable *by_server;   /* mx_addr* (in a session) -> GPtrArray of const mx_session* */
+    GPtrArray *empty;
+};
+
+mx_ticket_rows *mx_ticket_rows_new(const mx_report *r)
 {
-    GPtrArray *rows = g_ptr_array_new();
-    *more = 0;
+    /* One pass over the sessions: a long capture has thousands of
+     * destinations, and walking every session for each was quadratic. */
+    mx_ticket_rows *t = g_new0(mx_ticket_rows, 1);
+    t->by_server = g_hash_table_new_full(mx_addr_hash, mx_addr_equal_key, NULL, (GDestroyNotify)g_ptr_array_unref);
+    t->empty = g_ptr_array_new();
     for (guint j = 0; j < r->sessions->len; j++) {
         const mx_session *s = g_ptr_array_index(r->sessions, j);
-        if (!mx_addr_equal(&s->server_ip, &d->ip))
-            continue;
+        GPtrArray *rows = g_hash_table_lookup(t->by_server, &s->server_ip);
+        if (!rows) {
+            rows = g_ptr_array_new();
+            g_hash_table_insert(t->by_server, (gpointer)&s->server_ip, rows);
+        }
         if (rows->len < MX_TICKET_SESSION_ROWS)
             g_ptr_array_add(rows, (gpointer)s);
-        else
-            (*more)++;
     }
+    return t;
+}
+
+const GPtrArray *mx_ticket_rows_for(const mx_ticket_rows *t, const mx_destination *d, guint *more)
+{
+    const GPtrArray *rows = g_hash_table_lookup(t->by_server, &d->ip);
+    if (!rows)
+        rows = t->empty;
+    *more = d->attempts > rows->len ? d->attempts - rows->len : 0;
     return rows;
+}
+
+void mx_ticket_rows_free(mx_ticket_rows *t)
+{
+    if (!t)
+        return;
+    g_hash_table_destroy(t->by_server);
+    g_ptr_array_unref(t->empty);
+    g_free(t);
+}
+
+char *mx_ticket_unlisted(const mx_report *r)
+{
+    if (r->sessions_unlisted == 0)
+        return NULL;
+    return g_strdup_printf("This report lists %u of the %" G_GUINT64_FORMAT " sessions (a ticket keeps at most %d, "
+                           "failures first); the other %" G_GUINT64_FORMAT " are in the counts and the destinations "
+                           "table only: `mxray read --format jsonl` writes every one.",
+                           r->sessions->len, r->stats.smtp_sessions, MX_TICKET_SESSIONS_KEPT, r->sessions_unlisted);
 }
 
 /* Similar failures: same kind, same culprit (role and address, or hop
@@ -79,11 +116,10 @@ GPtrArray *mx_ticket_groups(const mx_report *r)
 
 char *mx_ticket_counts(const mx_report *r)
 {
-    uint32_t count[MX_OUTCOME_COUNT] = {0};
-    for (guint i = 0; i < r->sessions->len; i++)
-        count[((mx_session *)g_ptr_array_index(r->sessions, i))->verdict.outcome]++;
+    const uint32_t *count = r->outcomes;
     GString *s = g_string_new(NULL);
-    g_string_printf(s, "%u SMTP session%s", r->sessions->len, r->sessions->len == 1 ? "" : "s");
+    g_string_printf(s, "%" G_GUINT64_FORMAT " SMTP session%s", r->stats.smtp_sessions,
+                    r->stats.smtp_sessions == 1 ? "" : "s");
     bool first = true;
     for (int o = 0; o < MX_OUTCOME_COUNT; o++) {
         if (count[o] == 0)
@@ -107,14 +143,7 @@ char *mx_ticket_answer(const mx_report *r)
         g_string_append_printf(s, "No session failed (%s).", counts);
     }
     /* Warnings of sessions that did not fail: named, counted. */
-    uint32_t warned[MX_WARN_COUNT] = {0};
-    for (guint i = 0; i < r->sessions->len; i++) {
-        const mx_session *x = g_ptr_array_index(r->sessions, i);
-        if (mx_session_failed(x))
-            continue;
-        for (guint w = 0; w < x->verdict.warnings->len; w++)
-            warned[g_array_index(x->verdict.warnings, mx_warning, w).kind]++;
-    }
+    const uint32_t *warned = r->warned;
     bool first = true;
     for (int w = 0; w < MX_WARN_COUNT; w++) {
         if (!warned[w])

@@ -35,10 +35,20 @@ char *mx_ticket_answer(const mx_report *r);
  * "N SMTP sessions: 3 delivered, 1 failed". Caller frees. */
 char *mx_ticket_counts(const mx_report *r);
 
+/* Each destination's table rows, found in one pass over the sessions
+ * (which must outlive it). */
+typedef struct mx_ticket_rows mx_ticket_rows;
+mx_ticket_rows *mx_ticket_rows_new(const mx_report *r);
 /* The sessions to d that a ticket's per-destination table lists, in
- * order: at most MX_TICKET_SESSION_ROWS (of const mx_session*, caller
- * frees the array); *more: how many more there are. */
-GPtrArray *mx_ticket_destination_sessions(const mx_report *r, const mx_destination *d, guint *more);
+ * order: at most MX_TICKET_SESSION_ROWS; *more: how many other attempts
+ * to d there were (past the rows, or not kept at all). */
+const GPtrArray *mx_ticket_rows_for(const mx_ticket_rows *t, const mx_destination *d, guint *more);
+void mx_ticket_rows_free(mx_ticket_rows *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(mx_ticket_rows, mx_ticket_rows_free)
+
+/* The sentence saying that sessions past MX_TICKET_SESSIONS_KEPT were
+ * counted but not kept, or NULL when every session is listed.  Caller frees. */
+char *mx_ticket_unlisted(const mx_report *r);
 
 /* "firewall 198.18.0.2, hop 2 from the gateway (confidence high)", as the
  * text report words it; "none" for no culprit. Caller frees. */

@@ -55,6 +55,10 @@ void mx_report_count(mx_report *r, const mx_session *s)
             d->culprit = s->verdict.culprit;
         }
     }
+    else {
+        for (guint w = 0; w < s->verdict.warnings->len; w++)
+            r->warned[g_array_index(s->verdict.warnings, mx_warning, w).kind]++;
+    }
     if (mx_verdict_has_warning(&s->verdict, MX_WARN_FORGED_PACKET))
         d->forged++;
     if (s->start_us < d->first_us)

@@ -40,6 +40,8 @@ typedef struct mx_report {
     GHashTable *dest_index;  /* mx_addr* (in the row) -> row index + 1; until mx_report_sort */
     uint32_t dest_delivering;/* rows with a delivered or ok session */
     uint32_t outcomes[MX_OUTCOME_COUNT]; /* every session counted, kept or not */
+    uint32_t warned[MX_WARN_COUNT];      /* sessions that did not fail, per warning */
+    uint64_t sessions_unlisted;          /* counted, not kept (ticket formats' cap) */
     bool verbose;
 } mx_report;
 

@@ -267,11 +267,13 @@ def pcap_records(data):
     return data[:24], offsets
 
 
-def write_pcap(path, linktype, frames):
+def write_pcap(path, linktype, frames, step_us=1000000):
+    """Frames step_us apart (1 s unless told)."""
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, linktype))
         for i, frame in enumerate(frames):
-            f.write(struct.pack("<IIII", 1700000000 + i, 0, len(frame), len(frame)))
+            sec, usec = divmod(i * step_us, 1000000)
+            f.write(struct.pack("<IIII", 1700000000 + sec, usec, len(frame), len(frame)))
             f.write(frame)
 
 
@@ -289,9 +291,9 @@ def read_caps():
 CAPS = read_caps()
 
 
-def ipv4_tcp_frame(src, dst, sport, dport, flags, seq, ack, ttl):
-    """Ethernet + IPv4 + TCP (no options, no payload); IP header checksum set."""
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0, 0x4000, ttl, 6, 0, bytes(src), bytes(dst))
+def ipv4_tcp_frame(src, dst, sport, dport, flags, seq, ack, ttl, payload=b""):
+    """Ethernet + IPv4 + TCP (no options); IP header checksum set."""
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), 0, 0x4000, ttl, 6, 0, bytes(src), bytes(dst))
     words = struct.unpack("!10H", ip)
     total = sum(words)
     while total >> 16:
@@ -299,7 +301,7 @@ def ipv4_tcp_frame(src, dst, sport, dport, flags, seq, ack, ttl):
     ip = ip[:10] + struct.pack("!H", ~total & 0xffff) + ip[12:]
     tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 64240, 0, 0)
     eth = b"\x02\x00\x00\x00\x00\x01" + b"\x02\x00\x00\x00\x00\x02" + b"\x08\x00"
-    return eth + ip + tcp
+    return eth + ip + tcp + payload
 
 
 # ---- (a) generated captures against tests/golden ------------------------------------

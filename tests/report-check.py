@@ -12,7 +12,10 @@ For every capture with a failed, rejected or warned session:
   - the evidence capture read again by mxray gives the same kinds, phases
     and culprit roles for those sessions, and tshark reads it cleanly;
   - message bodies never reach a redacted evidence capture, and do with
-    --keep-payload; --redact-addresses hides local parts at equal length.
+    --keep-payload; --redact-addresses hides local parts at equal length;
+  - a capture with more sessions than a ticket keeps (MX_TICKET_SESSIONS_KEPT,
+    src/caps.h): failures take the place of clean sessions, the rest are
+    counted, and both reports say so.
 One screenshot is written to $REPORT_SCREENSHOT (default: a temporary file,
 printed) for a person to look at.
 
@@ -21,6 +24,7 @@ Environment (set by `make check`): MXRAY, TOP_SRCDIR.  Exit 0 pass, 1 fail,
 """
 import glob
 import html.parser
+import importlib.util
 import json
 import os
 import re
@@ -37,6 +41,12 @@ PCAPS = os.path.join(TOP, "pcaps")
 # Strings of message bodies in the captures (pcaps/README.md): the marker of
 # rst-mid-data, swaks's own header, the Received: loop of mail-loop-hops.
 BODY_MARKERS = [b"MARKER-RESET", b"X-Mailer: swaks", b"LOOP1;"]
+
+# The capture writer and the caps.h reader of pcap-regress.py, not a copy.
+_spec = importlib.util.spec_from_file_location("pcap_regress", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                            "pcap-regress.py"))
+regress = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(regress)
 
 failures = []
 notes = []
@@ -203,6 +213,64 @@ def check_evidence(name, pcap, doc, tmp, tshark):
     return original
 
 
+def ticket_cap_capture(path, clean, refused, servers):
+    """CLEAN clean sessions (greeting, QUIT) to one server, then REFUSED
+    SYNs refused by SERVERS others in turn, 1 ms apart: every session ends
+    at the end of the capture, oldest first."""
+    F = regress.ipv4_tcp_frame
+    gw, mx = [198, 51, 100, 10], [192, 0, 2, 25]
+    frames = []
+    for i in range(clean):
+        port, c, sv = 30000 + i, 1000, 5000
+        frames += [F(gw, mx, port, 25, 0x02, c, 0, 64), F(mx, gw, 25, port, 0x12, sv, c + 1, 52),
+                   F(gw, mx, port, 25, 0x10, c + 1, sv + 1, 64)]
+        sv += 1
+        for side, text in ((mx, b"220 mx.example.net ESMTP\r\n"), (gw, b"QUIT\r\n"), (mx, b"221 2.0.0 Bye\r\n")):
+            if side == mx:
+                frames.append(F(mx, gw, 25, port, 0x18, sv, c + 1, 52, text))
+                sv += len(text)
+            else:
+                frames.append(F(gw, mx, port, 25, 0x18, c + 1, sv, 64, text))
+                c += len(text)
+        frames += [F(mx, gw, 25, port, 0x11, sv, c + 1, 52), F(gw, mx, port, 25, 0x11, c + 1, sv + 1, 64),
+                   F(mx, gw, 25, port, 0x10, sv + 1, c + 2, 52)]
+    for i in range(refused):
+        server = [198, 18, 0, i % servers]
+        frames.append(F(gw, server, 10000 + i, 25, 0x02, 1000, 0, 64))
+        frames.append(F(server, gw, 25, 10000 + i, 0x14, 0, 1001, 52))
+    regress.write_pcap(path, 1, frames, step_us=1000)
+
+
+def ticket_cap(tmp):
+    """Past MX_TICKET_SESSIONS_KEPT: the first CAP - CLEAN refusals fill the
+    ticket, the next CLEAN take the clean sessions' places, the last EXTRA
+    are only counted (sessions 1..CLEAN are clean, then the refusals)."""
+    cap = regress.CAPS["MX_TICKET_SESSIONS_KEPT"]
+    clean, extra, servers = 200, 50, 10
+    refused = cap + extra
+    pcap = os.path.join(tmp, "ticket-cap.pcap")
+    ticket_cap_capture(pcap, clean, refused, servers)
+    total = clean + refused
+    kept = set(range(clean + 1, clean + cap + 1))
+    md = mxray("--format", "markdown", pcap).stdout.decode("utf-8")
+    sentence = "This report lists %d of the %d sessions" % (cap, total)
+    if sentence not in md or ("the other %d are in the counts" % (total - cap)) not in md:
+        fail("ticket cap: Markdown does not say '%s ... the other %d'" % (sentence, total - cap))
+    if ("%d SMTP sessions: %d ok, %d failed" % (total, clean, refused)) not in md:
+        fail("ticket cap: Markdown counts are not of every session")
+    examples = set(int(x) for x in re.findall(r"the worked example is session #(\d+)\.", md))
+    rows = set(int(x) for x in re.findall(r"^\| (\d+) \| [^|]+ \| [^|]+ \| [^|]+ \|$", md, re.M))
+    if len(examples) != servers or examples | rows != kept:
+        fail("ticket cap: Markdown lists %d groups and sessions %s..%s (%d), expected %d groups, sessions %d..%d"
+             % (len(examples), min(examples | rows, default=0), max(examples | rows, default=0),
+                len(examples | rows), servers, min(kept), max(kept)))
+    if ("(%d more sessions to this server not listed.)" % clean) not in md:
+        fail("ticket cap: the clean server's table does not count its %d sessions as not listed" % clean)
+    page = mxray("--format", "html", pcap).stdout.decode("utf-8")
+    if sentence not in page or page.count("<h3>Other sessions in this group</h3>") != servers:
+        fail("ticket cap: HTML lacks the sentence or has not %d groups" % servers)
+
+
 def main():
     if not os.access(MXRAY, os.X_OK) or not glob.glob(os.path.join(PCAPS, "*.pcap")):
         print("SKIP: no mxray binary (%s) or no captures in %s" % (MXRAY, PCAPS))
@@ -263,6 +331,8 @@ def main():
             b = json.loads(mxray("--format", "json", ev).stdout)["sessions"]
             if [key(s) for s in a] != [key(s) for s in b]:
                 fail("mail-rejected: verdicts changed by --redact-addresses")
+
+        ticket_cap(tmp)
 
         # Standard input cannot be read twice.
         if os.path.exists(rst):
