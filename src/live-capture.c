@@ -1,5 +1,6 @@
-/* live-capture.c — pcap_create .. pcap_activate with errors a gateway admin can act on. */
+/* live-capture.c — what `live` captures (its default filter) and dropping root after opening. */
 #include "live-capture.h"
+#include "iface.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -31,82 +32,15 @@ char *mx_capture_filter(const uint16_t *ports, size_t n_ports, const char *user_
     return both;
 }
 
-static pcap_t *fail(pcap_t *p, GError **error, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static pcap_t *fail(pcap_t *p, GError **error, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_set_error_literal(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, msg);
-    g_free(msg);
-    if (p)
-        pcap_close(p);
-    return NULL;
-}
-
-/* libpcap's message for an error status, without the interface name it
- * sometimes repeats. */
-static const char *activate_reason(pcap_t *p, int rc)
-{
-    const char *e = pcap_geterr(p);
-    return e && *e ? e : pcap_statustostr(rc);
-}
-
 pcap_t *mx_capture_open(const mx_capture_opts *o, GError **error)
 {
-    char errbuf[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *p = pcap_create(o->iface, errbuf);
-    if (!p)
-        return fail(NULL, error, "%s: %s", o->iface, errbuf);
-    pcap_set_snaplen(p, o->snaplen > 0 ? o->snaplen : MX_LIVE_SNAPLEN);
-    pcap_set_promisc(p, o->promisc);
-    /* Immediate mode: a verdict must not wait for a buffer to fill. */
-    pcap_set_immediate_mode(p, 1);
-    pcap_set_timeout(p, 100);
-    if (o->buffer_kib > 0)
-        pcap_set_buffer_size(p, o->buffer_kib * 1024);
-
-    int rc = pcap_activate(p);
-    switch (rc) {
-    case 0:
-        break;
-    case PCAP_ERROR_NO_SUCH_DEVICE:
-        return fail(p, error, "%s: no such interface", o->iface);
-    case PCAP_ERROR_PERM_DENIED:
-    case PCAP_ERROR_PROMISC_PERM_DENIED:
-        return fail(p, error, "%s: permission denied: capturing needs root or CAP_NET_RAW (%s)",
-                    o->iface, activate_reason(p, rc));
-    case PCAP_ERROR_IFACE_NOT_UP:
-        return fail(p, error, "%s: the interface is not up", o->iface);
-    default:
-        if (rc < 0)
-            return fail(p, error, "%s: cannot capture: %s", o->iface, activate_reason(p, rc));
-        /* Warnings (promiscuous mode not supported ...) do not stop a capture. */
-        g_printerr("mxray live: %s: warning: %s\n", o->iface, activate_reason(p, rc));
-        break;
-    }
-
-    /* The user's part alone first, so a typo is reported as typed. */
-    struct bpf_program prog;
-    if (o->user_expr && *o->user_expr) {
-        if (pcap_compile(p, &prog, o->user_expr, 1, PCAP_NETMASK_UNKNOWN) != 0)
-            return fail(p, error, "bad filter '%s': %s", o->user_expr, pcap_geterr(p));
-        pcap_freecode(&prog);
-    }
-    g_autofree char *expr = mx_capture_filter(o->ports, o->n_ports, o->user_expr);
-    if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0)
-        return fail(p, error, "bad filter '%s': %s", expr, pcap_geterr(p));
-    if (pcap_setfilter(p, &prog) != 0) {
-        pcap_freecode(&prog);
-        return fail(p, error, "%s: cannot set the filter: %s", o->iface, pcap_geterr(p));
-    }
-    pcap_freecode(&prog);
-    if (pcap_setnonblock(p, 1, errbuf) != 0)
-        return fail(p, error, "%s: %s", o->iface, errbuf);
-    if (pcap_get_selectable_fd(p) < 0)
-        return fail(p, error, "%s: no selectable descriptor for this capture type", o->iface);
-    return p;
+    g_autofree char *filter = mx_capture_filter(o->ports, o->n_ports, o->user_expr);
+    mx_iface_opts io = {
+        .iface = o->iface, .filter = filter, .user_expr = o->user_expr,
+        .snaplen = o->snaplen > 0 ? o->snaplen : MX_LIVE_SNAPLEN, .buffer_kib = o->buffer_kib,
+        .timeout_ms = 100, .promisc = o->promisc,
+    };
+    return mx_iface_open(&io, error);
 }
 
 gboolean mx_capture_drop_privileges(const char *user, GError **error)

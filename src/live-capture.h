@@ -1,8 +1,9 @@
-/* live-capture.h — opening a network interface for `live`, and giving up root after.
+/* live-capture.h — what `live` captures, and giving up root after opening the interface.
  *
  * Takes: an interface name, the tracked SMTP ports and the user's BPF
- * expression.  Produces: an activated, filtered, non-blocking pcap handle
- * in immediate mode, or one line that names what went wrong (no such
+ * expression.  Produces: the default filter ANDed with the user's, and
+ * through iface.c an activated, filtered, non-blocking pcap handle in
+ * immediate mode, or one line that names what went wrong (no such
  * interface, missing rights, bad filter).  Owns nothing after return.
  */
 #ifndef MX_LIVE_CAPTURE_H

@@ -1,5 +1,6 @@
 /* probe-capture.c — libpcap in immediate, non-blocking mode, driven by poll(). */
 #include "probe-capture.h"
+#include "iface.h"
 #include "probe.h"
 
 #include <errno.h>
@@ -23,38 +24,17 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *hdr, const u_char 
 mx_probe_capture *mx_probe_capture_open(const char *iface, int snaplen, const char *filter, bool inbound_only,
                             mx_probe_capture_fn fn, void *ctx, GError **error)
 {
-    char errbuf[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *p = pcap_create(iface, errbuf);
-    if (!p) {
-        g_set_error(error, MX_PROBE_ERROR, MX_PROBE_ERROR_SETUP, "capture on %s: %s", iface, errbuf);
-        return NULL;
-    }
-    pcap_set_snaplen(p, snaplen);
-    pcap_set_promisc(p, 0);
     /* Immediate mode: each answer is handed over as it arrives, so RTTs
      * and the ladder's "all answered" test do not wait for a buffer. */
-    pcap_set_immediate_mode(p, 1);
-    pcap_set_timeout(p, 10);
-    int rc = pcap_activate(p);
-    if (rc < 0) {
-        int code = rc == PCAP_ERROR_PERM_DENIED ? MX_PROBE_ERROR_RIGHTS : MX_PROBE_ERROR_SETUP;
-        g_set_error(error, MX_PROBE_ERROR, code, "capture on %s: %s", iface, pcap_geterr(p));
-        pcap_close(p);
-        return NULL;
-    }
-    struct bpf_program prog;
-    if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0 || pcap_setfilter(p, &prog) < 0) {
-        g_set_error(error, MX_PROBE_ERROR, MX_PROBE_ERROR_SETUP, "capture filter \"%s\": %s", filter,
-                    pcap_geterr(p));
-        pcap_close(p);
-        return NULL;
-    }
-    pcap_freecode(&prog);
-    if (inbound_only)
-        pcap_setdirection(p, PCAP_D_IN);   /* best effort: the filter matches answers only anyway */
-    if (pcap_setnonblock(p, 1, errbuf) < 0 || pcap_get_selectable_fd(p) < 0) {
-        g_set_error(error, MX_PROBE_ERROR, MX_PROBE_ERROR_SETUP, "capture on %s: no pollable descriptor", iface);
-        pcap_close(p);
+    mx_iface_opts io = {
+        .iface = iface, .filter = filter, .snaplen = snaplen, .timeout_ms = 10, .inbound_only = inbound_only,
+    };
+    g_autoptr(GError) open_error = NULL;
+    pcap_t *p = mx_iface_open(&io, &open_error);
+    if (!p) {
+        bool rights = g_error_matches(open_error, MX_IFACE_ERROR, MX_IFACE_ERROR_RIGHTS);
+        g_set_error_literal(error, MX_PROBE_ERROR, rights ? MX_PROBE_ERROR_RIGHTS : MX_PROBE_ERROR_SETUP,
+                            open_error->message);
         return NULL;
     }
     mx_probe_capture *c = g_new0(mx_probe_capture, 1);
