@@ -11,7 +11,8 @@
 # Each verdict must be in the output while mxray still runs (flushed, in
 # order); SIGINT must end it with status 0 within two seconds.  The -w file
 # must read back (mxray read) to the same kinds and evidence frames.  SIGHUP
-# reopens -o.  A missing interface and a bad filter exit 2 with one line.
+# reopens -o.  --syslog lines reach a /dev/log listener in a private mount
+# namespace.  A missing interface and a bad filter exit 2 with one line.
 #
 # Exit 77 (skip) when not root or network namespaces are unavailable.
 
@@ -206,6 +207,62 @@ EOF
 	else fail "-w pcap and live disagree"; fi
 else
 	fail "mxray read cannot read the -w file: $(cat "$WORK/read.err")"
+fi
+
+# --syslog: notices, statistics and failed sessions reach syslog with
+# facility mail.  No syslog daemon here: in a private mount namespace a
+# tmpfs (mode 755: devices bound into a sticky /dev refuse writes) hides
+# /dev, and a Python listener is /dev/log (glibc's syslog(3)
+# writes its datagrams there).  Nothing outside the namespace sees it.
+if command -v unshare >/dev/null 2>&1; then
+	timeout -k 2 30 unshare --mount --propagation private bash -c '
+W=$1 NS=$2 MX=$3 TARGET=$4
+mkdir -p "$W/realdev" || exit 1
+mount --bind /dev "$W/realdev" && mount -t tmpfs -o size=1m,mode=755 tmpfs /dev || exit 1
+for d in null zero random urandom; do touch "/dev/$d" && mount --bind "$W/realdev/$d" "/dev/$d"; done
+python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(\"/dev/log\")
+with open(sys.argv[1], \"ab\", buffering=0) as out:
+    while True:
+        out.write(s.recv(65536).rstrip(b\"\\0\\n\") + b\"\\n\")
+" "$W/syslog.txt" &
+LISTENER=$!
+for _ in $(seq 1 50); do [ -S /dev/log ] && break; sleep 0.1; done
+ip netns exec "$NS" "$MX" live -i gw0 --syslog --stats-interval 0 --idle-timeout 3 --linger 1 >/dev/null 2>"$W/syslog.err" &
+MXP=$!
+trap "kill $MXP $LISTENER 2>/dev/null" EXIT
+waitfor() { for _ in $(seq 1 $(($2 * 10))); do grep -q "$1" "$W/syslog.txt" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+waitfor "listening on" 5 || exit 1
+ip netns exec "$NS" python3 -c "
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], 25), timeout=2)
+except OSError:
+    pass
+" "$TARGET"
+waitfor connect_refused 5
+kill -USR1 "$MXP"; waitfor "statistics: gw0" 3
+kill -INT "$MXP"; wait "$MXP"; echo "exit $?" >"$W/syslog.rc"
+' _ "$WORK" "$NS_GW" "$MXRAY" "$R2B_IP4"
+	sed 's/^/   syslog: /' "$WORK/syslog.txt" 2>/dev/null | cut -c1-160
+	# <20>: facility mail (2 * 8) + warning (4); <22>: mail + info (6)
+	grep -Eq '^<22>.*mxray\[[0-9]+\]: listening on gw0' "$WORK/syslog.txt" 2>/dev/null &&
+		pass "--syslog: notices at mail.info" || fail "--syslog: no 'listening on' at <22> (mail.info)"
+	grep -Eq '^<20>.*mxray\[[0-9]+\]: failed connect_refused phase=connect client=[^ ]+ server='"$R2B_IP4"':25 culprit=[a-z]+' \
+		"$WORK/syslog.txt" 2>/dev/null &&
+		pass "--syslog: the failed session at mail.warning" || fail "--syslog: no connect_refused line at <20> (mail.warning)"
+	grep -Eq '^<22>.*mxray\[[0-9]+\]: statistics: gw0: [0-9]+ packets .* 1 sessions \(connect_refused 1\)' \
+		"$WORK/syslog.txt" 2>/dev/null &&
+		pass "--syslog: statistics on SIGUSR1 at mail.info" || fail "--syslog: no statistics line on SIGUSR1"
+	grep -Eq '^<22>.*mxray\[[0-9]+\]: exit: gw0: ' "$WORK/syslog.txt" 2>/dev/null &&
+		pass "--syslog: final statistics at exit" || fail "--syslog: no final statistics line"
+	[ "$(cat "$WORK/syslog.rc" 2>/dev/null)" = "exit 0" ] && [ ! -s "$WORK/syslog.err" ] &&
+		pass "--syslog: exit 0 after SIGINT, nothing on stderr" ||
+		fail "--syslog: $(cat "$WORK/syslog.rc" 2>/dev/null), stderr: $(cat "$WORK/syslog.err" 2>/dev/null)"
+else
+	echo "SKIPPED: --syslog check (no unshare)"
 fi
 
 # Start-up errors: exit 2, one line
