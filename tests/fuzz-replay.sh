@@ -1,16 +1,20 @@
 #!/bin/sh
 # fuzz-replay.sh — the fuzz target over every input worth keeping, in `make check`.
 #
-# Inputs: tests/fuzz/regress/ (what the fuzzer once found a fault with)
-# and one input per capture in pcaps/ (tests/fuzz/seeds.py), through
-# tests/fuzz-replay, i.e. the same LLVMFuzzerTestOneInput as the fuzzer
-# but built by the normal compiler (and, in CI, under ASan/UBSan).
+# Inputs: tests/fuzz/regress/TARGET/ (what a fuzzer once found a fault
+# with) and one input per capture in pcaps/ (tests/fuzz/seeds.py; the SMTP
+# target reads them as streams too), through tests/fuzz-replay-TARGET, i.e.
+# the same LLVMFuzzerTestOneInput as the fuzzer but built by the normal
+# compiler (and, in CI, under ASan/UBSan).
 set -u
 TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP_BUILDDIR=${TOP_BUILDDIR:-.}
-replay=$TOP_BUILDDIR/tests/fuzz-replay
-[ -x "$replay" ] || { echo "FAIL: $replay not built"; exit 1; }
+for t in analyzer smtp; do
+	[ -x "$TOP_BUILDDIR/tests/fuzz-replay-$t" ] || { echo "FAIL: tests/fuzz-replay-$t not built"; exit 1; }
+done
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 python3 "$TOP_SRCDIR/tests/fuzz/seeds.py" "$tmp/seeds" "$TOP_SRCDIR"/pcaps/*.pcap || exit 1
-timeout 600 "$replay" "$TOP_SRCDIR/tests/fuzz/regress" "$tmp/seeds"
+regress=$TOP_SRCDIR/tests/fuzz/regress
+timeout 600 "$TOP_BUILDDIR/tests/fuzz-replay-analyzer" "$regress/analyzer" "$tmp/seeds" || exit 1
+timeout 600 "$TOP_BUILDDIR/tests/fuzz-replay-smtp" "$regress/smtp" "$tmp/seeds"
