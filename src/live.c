@@ -108,9 +108,9 @@ static void report_stats(live_run *r, const char *when)
         : g_strdup_printf("kernel statistics unavailable: %s", pcap_geterr(r->pcap));
     g_autofree char *line = g_strdup_printf(
         "%s: %s: %" G_GUINT64_FORMAT " packets (%s); %" G_GUINT64_FORMAT " flows, %zu open, %" G_GUINT64_FORMAT
-        " evicted; %" G_GUINT64_FORMAT " sessions%s%s%s; cpu %.2f s user, %.2f s system",
+        " evicted; %" G_GUINT64_FORMAT " session%s%s%s%s; cpu %.2f s user, %.2f s system",
         when, r->c->capture.iface, r->frames, drops, rs.tcp_flows, mx_analyzer_open_flows(r->an), rs.evicted,
-        r->out.sessions, *kinds ? " (" : "", kinds, *kinds ? ")" : "",
+        r->out.sessions, r->out.sessions == 1 ? "" : "s", *kinds ? " (" : "", kinds, *kinds ? ")" : "",
         ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6, ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
     mx_live_output_notice(&r->out, line);
 }

@@ -253,7 +253,7 @@ kill -INT "$MXP"; wait "$MXP"; echo "exit $?" >"$W/syslog.rc"
 	grep -Eq '^<20>.*mxray\[[0-9]+\]: failed connect_refused phase=connect client=[^ ]+ server='"$R2B_IP4"':25 culprit=[a-z]+' \
 		"$WORK/syslog.txt" 2>/dev/null &&
 		pass "--syslog: the failed session at mail.warning" || fail "--syslog: no connect_refused line at <20> (mail.warning)"
-	grep -Eq '^<22>.*mxray\[[0-9]+\]: statistics: gw0: [0-9]+ packets .* 1 sessions \(connect_refused 1\)' \
+	grep -Eq '^<22>.*mxray\[[0-9]+\]: statistics: gw0: [0-9]+ packets .* 1 session \(connect_refused 1\)' \
 		"$WORK/syslog.txt" 2>/dev/null &&
 		pass "--syslog: statistics on SIGUSR1 at mail.info" || fail "--syslog: no statistics line on SIGUSR1"
 	grep -Eq '^<22>.*mxray\[[0-9]+\]: exit: gw0: ' "$WORK/syslog.txt" 2>/dev/null &&
