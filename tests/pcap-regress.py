@@ -507,17 +507,11 @@ def cli(tmp):
     report("cli: bad BPF expression -> exit 2", problems)
 
 
-def held_refusals(tmp):
-    """`read --format json` holds a refusal judged before its server's hop
-    was known, to judge it again at the end; it holds MX_HELD_REFUSALS
-    (src/caps.h) at most, and writes the oldest beyond that as judged then.
-    Capture: EXTRA + HELD refused SYNs to distinct servers, then one
-    handshake with each server (their hops become known only then).  The
-    EXTRA oldest refusals stay uncertain (confidence low), the HELD newest
-    are judged again: the server's own hop refused them (confidence high)."""
-    held = int(CAPS["MX_HELD_REFUSALS"])
-    extra = 100
-    n = held + extra
+def held_refusals_capture(path, extra=100):
+    """MX_HELD_REFUSALS + EXTRA refused SYNs to distinct servers (client
+    ports from 20000), then one handshake with each server (from 40000):
+    their hops become known only then.  Returns (refusals, extra)."""
+    n = int(CAPS["MX_HELD_REFUSALS"]) + extra
     gw = [198, 51, 100, 10]
     frames = []
     for i in range(n):
@@ -528,8 +522,21 @@ def held_refusals(tmp):
         server = [198, 18, i >> 8, i & 255]
         frames.append(ipv4_tcp_frame(gw, server, 40000 + i, 25, 0x02, 5000, 0, 64))
         frames.append(ipv4_tcp_frame(server, gw, 25, 40000 + i, 0x12, 9000, 5001, 52))
-    path = os.path.join(tmp, "held-refusals.pcap")
     write_pcap(path, 1, frames)
+    return n, extra
+
+
+def held_refusals(tmp):
+    """`read --format json` holds a refusal judged before its server's hop
+    was known, to judge it again at the end; it holds MX_HELD_REFUSALS
+    (src/caps.h) at most, and writes the oldest beyond that as judged then.
+    Capture: EXTRA + HELD refused SYNs to distinct servers, then one
+    handshake with each server (their hops become known only then).  The
+    EXTRA oldest refusals stay uncertain (confidence low), the HELD newest
+    are judged again: the server's own hop refused them (confidence high)."""
+    path = os.path.join(tmp, "held-refusals.pcap")
+    n, extra = held_refusals_capture(path)
+    held = n - extra
     run = read_json(path)
     problems = []
     if run.doc is None:

@@ -40,23 +40,7 @@ _spec = importlib.util.spec_from_file_location("pcap_regress", os.path.join(HERE
 regress = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(regress)
 
-passed = 0
-failed = 0
-
-
-def report(name, problems):
-    global passed, failed
-    if problems:
-        failed += 1
-        print("FAIL: %s" % name)
-        for p in problems[:30]:
-            print("    %s" % p)
-        if len(problems) > 30:
-            print("    ... %d more" % (len(problems) - 30))
-    else:
-        passed += 1
-        print("PASS: %s" % name)
-    sys.stdout.flush()
+report = regress.report     # one result line per check, counted there
 
 
 def mxray(args, env=None):
@@ -225,27 +209,6 @@ def real_captures():
 
 # ---- (b) streamed and kept: the same blocks ----------------------------------------------------
 
-def refusals_capture(tmp):
-    """EXTRA + MX_HELD_REFUSALS refused SYNs to distinct servers, then one
-    handshake with each (their hops become known only then)."""
-    held = int(regress.CAPS["MX_HELD_REFUSALS"])
-    extra = 100
-    n = held + extra
-    gw = [198, 51, 100, 10]
-    frames = []
-    for i in range(n):
-        server = [198, 18, i >> 8, i & 255]
-        frames.append(regress.ipv4_tcp_frame(gw, server, 20000 + i, 25, 0x02, 1000, 0, 64))
-        frames.append(regress.ipv4_tcp_frame(server, gw, 25, 20000 + i, 0x14, 0, 1001, 52))
-    for i in range(n):
-        server = [198, 18, i >> 8, i & 255]
-        frames.append(regress.ipv4_tcp_frame(gw, server, 40000 + i, 25, 0x02, 5000, 0, 64))
-        frames.append(regress.ipv4_tcp_frame(server, gw, 25, 40000 + i, 0x12, 9000, 5001, 52))
-    path = os.path.join(tmp, "refusals.pcap")
-    regress.write_pcap(path, 1, frames)
-    return path, n, extra
-
-
 def blocks_of(text):
     """The session blocks as a sorted list of strings (order aside)."""
     body = text.split("\nDestinations:\n")[0]
@@ -257,7 +220,8 @@ def refused_blocks(blocks):
 
 
 def streamed_and_kept(tmp):
-    path, n, extra = refusals_capture(tmp)
+    path = os.path.join(tmp, "refusals.pcap")
+    n, extra = regress.held_refusals_capture(path)
     st_j, out_j, _ = mxray(["--format", "json", path])
     doc = json.loads(out_j)
     st, streamed, err = mxray([path])
@@ -319,8 +283,8 @@ def main():
         no_tmpdir(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    print("%d passed, %d failed" % (regress.passed, regress.failed))
+    return 1 if regress.failed else 0
 
 
 if __name__ == "__main__":
