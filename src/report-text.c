@@ -187,6 +187,11 @@ gboolean mx_text_doc_end(mx_text_doc *d, GError **error)
     size_t n;
     while (ok && (n = fread(buf, 1, sizeof buf, d->spool)) > 0)
         fwrite(buf, 1, n, d->out);
+    if (ok && ferror(d->spool)) {
+        ok = FALSE;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                    "the report's temporary file: cannot read it back: %s", g_strerror(errno));
+    }
     write_tail(d->r, d->listed, d->out);
     fclose(d->spool);
     g_free(d);

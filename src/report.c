@@ -54,8 +54,7 @@ void mx_report_count(mx_report *r, const mx_session *s)
             d->main_failure = s->verdict.kind;
             d->culprit = s->verdict.culprit;
         }
-    }
-    else {
+    } else {
         for (guint w = 0; w < s->verdict.warnings->len; w++)
             r->warned[g_array_index(s->verdict.warnings, mx_warning, w).kind]++;
     }
