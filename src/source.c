@@ -26,6 +26,7 @@ typedef struct input_file {
     /* The frame read ahead, waiting for its turn in the merge. */
     bool pending;
     long good_end;           /* byte offset just after the last whole record */
+    uint64_t bad_time;       /* records skipped for an impossible timestamp */
     struct pcap_pkthdr *hdr;
     const u_char *data;
     uint64_t frame;
@@ -59,6 +60,11 @@ static long file_offset(pcap_t *p)
     return f ? ftell(f) : -1;
 }
 
+/* Timestamps from 1970 to the end of year 9999: a pcapng record's 64-bit
+ * time can claim any second, and one past ~292,000 years overflows the
+ * microseconds every later stage computes with.  Such a record is damaged. */
+#define LAST_SECOND 253402300799LL
+
 /* Reads the next frame of one file into its pending slot. */
 static void read_ahead(mx_source *s, input_file *in)
 {
@@ -70,12 +76,19 @@ static void read_ahead(mx_source *s, input_file *in)
             in->frame++;
             s->frames++;
             s->bytes += in->hdr->len;
+            if (in->hdr->ts.tv_sec < 0 || in->hdr->ts.tv_sec > LAST_SECOND) {
+                in->bad_time++;
+                continue;
+            }
             if (in->has_filter && !pcap_offline_filter(&in->filter, in->hdr, in->data))
                 continue;
             in->pending = true;
             return;
         }
         in->done = true;
+        if (in->bad_time)
+            add_error(s, "%s: %" G_GUINT64_FORMAT " record%s with a timestamp before 1970 or after 9999 "
+                      "(damaged) skipped", in->name, in->bad_time, in->bad_time == 1 ? "" : "s");
         if (rc == PCAP_ERROR) {
             /* The damaged record starts where the last whole one ended. */
             long off = in->good_end;

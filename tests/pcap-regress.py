@@ -402,6 +402,29 @@ def cli(tmp):
     report("cli: garbage file -> exit 2, one line naming it",
            (["exit status %d, expected 2" % run.status] if run.status != 2 else []) + one_line_naming(run, garbage))
 
+    # A pcapng record whose 64-bit time is ~584,000 years on (the fuzzer's
+    # find: the microseconds overflowed): skipped, counted, one line, exit 2;
+    # the good record around it is still read.
+    def epb(ts_us, frame):
+        pad = b"\0" * (-len(frame) % 4)
+        body = struct.pack("<IIIII", 0, ts_us >> 32, ts_us & 0xffffffff, len(frame), len(frame)) + frame + pad
+        return struct.pack("<II", 6, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+    syn = ipv4_tcp_frame([198, 51, 100, 10], [203, 0, 113, 9], 40000, 25, 0x02, 1000, 0, 64)
+    shb = struct.pack("<IIIHHqI", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1, 28)
+    idb = struct.pack("<IIHHII", 1, 20, 1, 0, 262144, 20)
+    future = os.path.join(tmp, "far-future.pcapng")
+    with open(future, "wb") as f:
+        f.write(shb + idb + epb(1700000000 * 10**6, syn) + epb(0xffffffff << 32, syn) + epb(1700000001 * 10**6, syn))
+    run = read_json(future)
+    problems = ["exit status %d, expected 2" % run.status] if run.status != 2 else []
+    problems += one_line_naming(run, future)
+    if "1 record with a timestamp before 1970 or after 9999 (damaged) skipped" not in run.err:
+        problems.append("stderr does not count the skipped record: %r" % run.err.strip())
+    if run.doc is None or run.doc["stats"]["packets"] != 2:
+        problems.append("expected a document with the 2 good records read: %s"
+                        % (run.doc["stats"] if run.doc else run.parse_error))
+    report("cli: pcapng record timestamped past 9999 -> skipped and counted, exit 2", problems)
+
     empty = os.path.join(tmp, "empty.pcap")
     open(empty, "wb").close()
     run = read_json(empty)
