@@ -107,9 +107,10 @@ static void report_stats(live_run *r, const char *when)
                           ps.ps_recv, ps.ps_drop, ps.ps_ifdrop)
         : g_strdup_printf("kernel statistics unavailable: %s", pcap_geterr(r->pcap));
     g_autofree char *line = g_strdup_printf(
-        "%s: %s: %" G_GUINT64_FORMAT " packets (%s); %" G_GUINT64_FORMAT " flows, %zu open, %" G_GUINT64_FORMAT
+        "%s: %s: %" G_GUINT64_FORMAT " packet%s (%s); %" G_GUINT64_FORMAT " flow%s, %zu open, %" G_GUINT64_FORMAT
         " evicted; %" G_GUINT64_FORMAT " session%s%s%s%s; cpu %.2f s user, %.2f s system",
-        when, r->c->capture.iface, r->frames, drops, rs.tcp_flows, mx_analyzer_open_flows(r->an), rs.evicted,
+        when, r->c->capture.iface, r->frames, r->frames == 1 ? "" : "s", drops, rs.tcp_flows,
+        rs.tcp_flows == 1 ? "" : "s", mx_analyzer_open_flows(r->an), rs.evicted,
         r->out.sessions, r->out.sessions == 1 ? "" : "s", *kinds ? " (" : "", kinds, *kinds ? ")" : "",
         ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6, ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
     mx_live_output_notice(&r->out, line);
