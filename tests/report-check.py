@@ -11,7 +11,8 @@ For every capture with a failed, rejected or warned session:
     the key text in the dumped DOM (skipped, and said so, without chromium);
   - the evidence capture read again by mxray gives the same kinds, phases
     and culprit roles for those sessions, and tshark reads it cleanly;
-  - message bodies never reach a redacted evidence capture, and do with
+  - message bodies and AUTH exchanges (swaks's PLAIN and LOGIN, real
+    capture) never reach a redacted evidence capture, and do with
     --keep-payload; --redact-addresses hides local parts at equal length;
   - a capture with more sessions than a ticket keeps (MX_TICKET_SESSIONS_KEPT,
     src/caps.h): failures take the place of clean sessions, the rest are
@@ -316,6 +317,27 @@ def main():
             mxray("--format", "json", "--evidence", kept, "--keep-payload", lossy)
             if b"X-Mailer: swaks" not in open(kept, "rb").read():
                 fail("slow-lossy: --keep-payload evidence lacks the warned session's body")
+
+        # AUTH: a real client's PLAIN initial response and LOGIN rounds are
+        # blanked in the evidence, and kept with --keep-payload.
+        auth = os.path.join(PCAPS, "auth-rejected.pcap")
+        if os.path.exists(auth):
+            import base64
+            secrets = [base64.b64encode(b"\0relay@gw.example.org\0AUTHMARKER-plain-s3cret"),
+                       base64.b64encode(b"relay@gw.example.org"), base64.b64encode(b"AUTHMARKER-login-s3cret")]
+            if not all(x in open(auth, "rb").read() for x in secrets):
+                fail("auth-rejected.pcap: the AUTH credentials are not in the original capture")
+            for extra, want in (([], False), (["--keep-payload"], True)):
+                ev = os.path.join(tmp, "auth%s.pcap" % ("-kept" if want else ""))
+                mxray("--format", "json", "--evidence", ev, *extra, auth)
+                data = open(ev, "rb").read()
+                found = [x.decode() for x in secrets if x in data]
+                if want and len(found) != len(secrets):
+                    fail("auth-rejected: --keep-payload evidence lacks AUTH credentials")
+                if not want and found:
+                    fail("auth-rejected: evidence keeps AUTH credentials %s" % found)
+                if b"AUTH PLAIN " not in data or b"AUTH LOGIN" not in data:
+                    fail("auth-rejected: the AUTH commands themselves should stay in the evidence")
 
         # Addresses: local parts replaced at equal length, verdict unchanged.
         rej = os.path.join(PCAPS, "mail-rejected.pcap")

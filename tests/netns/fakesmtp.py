@@ -14,6 +14,10 @@ Behaviour no real MTA shows, selected by MODE:
   greet421  "421 4.7.0 ..." greeting, then close
   greet554  "554 5.7.1 ..." greeting; answers 503 to everything but QUIT
   loop      greeting and EHLO reply name the client's own host (--client-name)
+  auth      offers AUTH PLAIN LOGIN and accepts any credentials (235), then
+            refuses every recipient "550 5.7.1 ... not allowed for this
+            user": an authenticated session that fails, so that its AUTH
+            exchange goes into an evidence capture
   normal    a plain, well-behaved server
 
 Python standard library only.  Bounded: the process exits after --limit
@@ -28,7 +32,7 @@ import threading
 import time
 
 MODES = ("silent", "masked", "xxxx", "nodot", "noehlo", "greet421", "greet554",
-         "loop", "normal")
+         "loop", "auth", "normal")
 
 
 def log(msg):
@@ -65,10 +69,12 @@ class Conn:
         except OSError:
             pass
 
-    def ehlo_lines(self, host, extra_tls):
+    def ehlo_lines(self, host, extra_tls, auth=False):
         lines = ["250-%s" % host, "250-PIPELINING", "250-SIZE 10240000"]
         if extra_tls:
             lines.append("250-XXXXXXXA")
+        if auth:
+            lines.append("250-AUTH PLAIN LOGIN")
         lines += ["250-ENHANCEDSTATUSCODES", "250 8BITMIME"]
         return lines
 
@@ -129,7 +135,7 @@ class Conn:
                 elif mode == "loop":
                     self.send(*self.ehlo_lines(a.client_name, False))
                 else:
-                    self.send(*self.ehlo_lines(host, mode == "xxxx"))
+                    self.send(*self.ehlo_lines(host, mode == "xxxx", mode == "auth"))
             elif verb == "HELO":
                 if mode == "noehlo":
                     self.drain()
@@ -137,6 +143,22 @@ class Conn:
                 self.send("250 %s" % (a.client_name if mode == "loop" else host))
             elif verb == "MAIL":
                 self.send("250 2.1.0 Ok")
+            elif verb == "AUTH" and mode == "auth":
+                words = line.split()
+                mech = words[1].upper() if len(words) > 1 else ""
+                if mech == "PLAIN" and len(words) < 3:
+                    self.send("334 ")
+                    self.readline()
+                elif mech == "LOGIN":
+                    if len(words) < 3:
+                        self.send("334 VXNlcm5hbWU6")      # "Username:"
+                        self.readline()
+                    self.send("334 UGFzc3dvcmQ6")          # "Password:"
+                    self.readline()
+                self.send("235 2.7.0 Authentication successful")
+            elif verb == "RCPT" and mode == "auth":
+                self.send("550 5.7.1 %s: Recipient address rejected: not allowed for this user"
+                          % line.split(":", 1)[-1].strip())
             elif verb == "RCPT":
                 self.send("250 2.1.5 Ok")
             elif verb == "DATA":

@@ -23,7 +23,7 @@ SCENARIOS=(
 	no-greeting greeting-421 greeting-554 ehlo-dropped ehlo-noreply ehlo-rejected
 	masked-greeting tls-stripped mail-loop mail-loop-hops mail-rejected relay-denied
 	data-body-dropped dot-unanswered pmtu-blackhole multi-session starttls slow-lossy
-	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465
+	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected
 )
 
 # ------------------------------------------------------------------ helpers
@@ -324,6 +324,28 @@ sc_mail_rejected() {
 	finish_capture || return 1
 	expect outcome=rejected kind=mail_rejected phase=mail culprit.role=server
 	want_out "<\*\* 554 5.7.1 <sender@$GW_NAME>: Sender address rejected"
+}
+
+# Authenticated, then refused: swaks logs in with AUTH PLAIN (initial
+# response) and with AUTH LOGIN (two 334 rounds) to a server that then
+# refuses the recipient.  The AUTH exchanges are in the session's packets:
+# --evidence must blank them (tests/report-check.py looks for the
+# passwords' base64 in the evidence file).
+sc_auth_rejected() {
+	begin && fake_start auth || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5 \
+		--auth PLAIN --auth-user "relay@$GW_NAME" --auth-password "AUTHMARKER-plain-s3cret"
+	want_out "235 2.7.0" || { finish_capture; return 1; }
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5 \
+		--auth LOGIN --auth-user "relay@$GW_NAME" --auth-password "AUTHMARKER-login-s3cret"
+	finish_capture || return 1
+	local n
+	for n in 1 2; do
+		expect session.$n.outcome=rejected session.$n.kind=rcpt_rejected session.$n.phase=rcpt \
+			session.$n.culprit.role=server
+	done
+	want_out "235 2.7.0" && want_out "<\*\* 550 5.7.1"
 }
 
 sc_relay_denied() {
@@ -687,6 +709,12 @@ sanity_scenario() {
 	mail-rejected)
 		has "$f" 'smtp.req.command=="MAIL"' &&
 		has "$f" 'smtp.response.code==554 && smtp.rsp.parameter contains "Sender address rejected"' &&
+		hasnt "$f" 'smtp.req.command=="DATA"' ;;
+	auth-rejected)
+		has "$f" 'smtp.req.command=="AUTH" && smtp.req.parameter contains "PLAIN"' &&
+		has "$f" 'smtp.req.command=="AUTH" && smtp.req.parameter contains "LOGIN"' &&
+		has "$f" 'smtp.response.code==235' 2 &&
+		has "$f" 'smtp.response.code==550' 2 &&
 		hasnt "$f" 'smtp.req.command=="DATA"' ;;
 	relay-denied)
 		has "$f" 'smtp.req.command=="RCPT"' &&
