@@ -111,3 +111,8 @@ void mx_analyzer_stats(const mx_analyzer *a, mx_run_stats *out)
     out->tcp_flows = fs->flows;
     out->evicted = fs->evicted;
 }
+
+const struct mx_dns_table *mx_analyzer_dns(const mx_analyzer *a)
+{
+    return a->dns;
+}

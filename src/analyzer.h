@@ -36,6 +36,10 @@ size_t mx_analyzer_open_flows(const mx_analyzer *a);
 
 void mx_analyzer_stats(const mx_analyzer *a, mx_run_stats *out);
 
+/* The DNS look-ups seen (the last MX_DNS_QUERIES of them). */
+struct mx_dns_table;
+const struct mx_dns_table *mx_analyzer_dns(const mx_analyzer *a);
+
 /* Each server's hop as its own packets showed it, over the whole input. */
 struct mx_hop_baselines;
 const struct mx_hop_baselines *mx_analyzer_baselines(const mx_analyzer *a);

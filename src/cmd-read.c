@@ -3,6 +3,7 @@
 #include "analyzer.h"
 #include "caps.h"
 #include "diagnose.h"
+#include "dns.h"
 #include "evidence.h"
 #include "cmd.h"
 #include "report.h"
@@ -260,6 +261,8 @@ int mx_cmd_read(int argc, char **argv)
      * against the server's hop as later sessions showed it. */
     for (guint i = 0; i < run.report.sessions->len; i++)
         mx_diagnose_refine(g_ptr_array_index(run.report.sessions, i), mx_analyzer_baselines(an));
+    g_autoptr(GHashTable) mx_hosts = mx_dns_mx_domains(mx_analyzer_dns(an));
+    mx_report_set_mx_domains(&run.report, mx_hosts);
     mx_analyzer_free(an);
     run.analyzer = NULL;
 

@@ -170,6 +170,17 @@ size_t mx_dns_answers_for(const mx_dns_table *t, const mx_addr *addr, const mx_d
     return n;
 }
 
+GHashTable *mx_dns_mx_domains(const mx_dns_table *t)
+{
+    GHashTable *map = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (size_t i = 0, n = t ? mx_dns_count(t) : 0; i < n; i++) {
+        const mx_dns_query *q = mx_dns_get(t, i);
+        for (uint8_t k = 0; q->answered && q->type == MX_DNS_MX && k < q->n_mx; k++)
+            g_hash_table_replace(map, g_strdup(q->mx[k]), g_strdup(q->name));
+    }
+    return map;
+}
+
 /* Reads a possibly compressed name at offset *pos of msg into out (lower
  * case, dot-separated); advances *pos past the name as it stands in place. */
 static bool read_name(const uint8_t *msg, size_t len, size_t *pos, char *out, size_t out_len)

@@ -59,6 +59,11 @@ size_t mx_dns_suspect_before(const mx_dns_table *t, size_t k);
  * by an index rather than a walk over the ring.  Returns how many. */
 size_t mx_dns_answers_for(const mx_dns_table *t, const mx_addr *addr, const mx_dns_query **out, size_t max);
 
+/* Host name -> the domain whose MX answer named it, from the answered MX
+ * look-ups still in the ring (the newest answer wins).  A new table: the
+ * caller destroys it; both strings are owned by it. */
+GHashTable *mx_dns_mx_domains(const mx_dns_table *t);
+
 /* The reverse-lookup name of an address (4.3.2.1.in-addr.arpa, ip6.arpa). */
 void mx_dns_reverse_name(const mx_addr *a, char *buf, size_t len);
 

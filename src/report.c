@@ -64,6 +64,16 @@ void mx_report_count(mx_report *r, const mx_session *s)
         d->first_us = s->start_us;
 }
 
+void mx_report_set_mx_domains(mx_report *r, GHashTable *host_to_domain)
+{
+    for (guint i = 0; i < r->destinations->len; i++) {
+        mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
+        const char *domain = d->name[0] ? g_hash_table_lookup(host_to_domain, d->name) : NULL;
+        if (domain)
+            g_strlcpy(d->mx_domain, domain, sizeof d->mx_domain);
+    }
+}
+
 static gint session_cmp(gconstpointer a, gconstpointer b)
 {
     const mx_session *x = *(mx_session *const *)a, *y = *(mx_session *const *)b;
@@ -194,6 +204,23 @@ char *mx_report_destination_verdict(const mx_report *r, const mx_destination *d)
         g_string_append(s, ": the gateway itself is the cause.");
     else
         g_string_append(s, ".");
+
+    /* Another MX host of the same domain delivered: the gateway's fallback
+     * to the next MX (RFC 5321 5.1) works, so the mail got through, late. */
+    const mx_destination *sibling = NULL;
+    for (guint i = 0; d->mx_domain[0] && !self_ok && i < r->destinations->len && !sibling; i++) {
+        const mx_destination *o = &g_array_index(r->destinations, mx_destination, i);
+        if (o != d && o->mx_domain[0] && strcmp(o->mx_domain, d->mx_domain) == 0 && strcmp(o->name, d->name) != 0 &&
+            o->outcomes[MX_OUTCOME_DELIVERED] + o->outcomes[MX_OUTCOME_OK] > 0)
+            sibling = o;
+    }
+    if (sibling) {
+        char sip[64];
+        mx_addr_str(&sibling->ip, sip, sizeof sip);
+        g_string_append_printf(s, " %s is one of %s's MX hosts, and the gateway delivered through another, %s (%s): "
+                               "mail for %s gets through, delayed by each failed attempt on %s.", d->name,
+                               d->mx_domain, sibling->name, sip, d->mx_domain, d->name);
+    }
     return g_string_free(s, FALSE);
 }
 

@@ -21,6 +21,7 @@ typedef struct mx_run_stats {
 typedef struct mx_destination {
     mx_addr ip;
     char name[64];               /* a DNS name for it seen in the capture; "" none */
+    char mx_domain[64];          /* the domain whose MX answer named it; "" none */
     uint32_t attempts;
     uint32_t kinds[MX_KIND_COUNT];
     uint32_t outcomes[MX_OUTCOME_COUNT];
@@ -56,6 +57,11 @@ const char *mx_report_time(int64_t us, char *buf, size_t len);
  * schema's pattern wants.  buf: MX_REPORT_TIME_LEN bytes. */
 const char *mx_report_time_rfc3339(int64_t us, char *buf, size_t len);
 #define MX_REPORT_TIME_LEN 40
+
+/* Gives each destination with a DNS name the domain it is an MX host of,
+ * from a host -> domain table (mx_dns_mx_domains), so that a failing MX
+ * host's verdict can say when another MX host of the domain delivered. */
+void mx_report_set_mx_domains(mx_report *r, GHashTable *host_to_domain);
 
 /* Orders sessions by id (the order of their first packet). */
 void mx_report_sort(mx_report *r);

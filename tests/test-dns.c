@@ -227,6 +227,27 @@ static void test_parse_answers(fixture *fx, gconstpointer data)
     mx_dns_table_free(t);
 }
 
+/* MX host -> domain, from answered MX look-ups only: the unanswered one
+ * (example.org) names nobody. */
+static void test_mx_domains(fixture *fx, gconstpointer data)
+{
+    mx_dns_table *t = mx_dns_table_new();
+    static const uint8_t mx_answer[] = {   /* "mx" under the question's name */
+        0xc0, 0x0c, 0, 15, 0, 1, 0, 0, 0, 60, 0, 7, 0, 10, 2, 'm', 'x', 0xc0, 0x0c,
+    };
+    table_exchange(t, dns_message(1, false, 0, "example.net", MX_DNS_MX, 0, NULL, 0),
+                   dns_message(1, true, 0, "example.net", MX_DNS_MX, 1, mx_answer, sizeof mx_answer), 0, 10);
+    table_exchange(t, dns_message(2, false, 0, "example.org", MX_DNS_MX, 0, NULL, 0), NULL, 100, 0);
+    table_exchange(t, dns_message(3, false, 0, "example.com", MX_DNS_MX, 0, NULL, 0),
+                   dns_message(3, true, 0, "example.com", MX_DNS_MX, 1, mx_answer, sizeof mx_answer), 200, 10);
+    GHashTable *map = mx_dns_mx_domains(t);
+    g_assert_cmpuint(g_hash_table_size(map), ==, 2);
+    g_assert_cmpstr(g_hash_table_lookup(map, "mx.example.net"), ==, "example.net");
+    g_assert_cmpstr(g_hash_table_lookup(map, "mx.example.com"), ==, "example.com");
+    g_hash_table_destroy(map);
+    mx_dns_table_free(t);
+}
+
 /* Feeds an A look-up of name straight to the table, asked at asked_us and
  * answered with addr took_us later or, when took_us < 0, never. */
 static void table_lookup(mx_dns_table *t, uint16_t id, const char *name, const uint8_t addr[4],
@@ -343,6 +364,7 @@ int main(int argc, char **argv)
 #define ADD(path, fn) g_test_add(path, fixture, NULL, setup, fn, teardown)
     ADD("/dns/parse/mx-answer", test_parse_answers);
     ADD("/dns/parse/reverse-names", test_reverse_names);
+    ADD("/dns/parse/mx-domains", test_mx_domains);
     ADD("/dns/parse/hostile", test_hostile);
     ADD("/dns/index/names-per-addr", test_index);
     ADD("/dns/index/suspects", test_suspects);
