@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""fakedns.py --bind ADDR --limit SECONDS NAME=ADDR...
+"""fakedns.py --bind ADDR --limit SECONDS NAME=ADDR... NAME=mx:PREF:HOST...
 
 A tiny authoritative answerer for the test network: A and AAAA records for
 the names given (NAME=ADDR, repeatable; the address family picks the type),
-NXDOMAIN for anything else.  UDP only, one question per message.  Exits
-after --limit seconds.
+MX records (NAME=mx:PREF:HOST), NXDOMAIN for anything else.  UDP only, one
+question per message.  Exits after --limit seconds.
 """
 import argparse
 import ipaddress
@@ -32,6 +32,12 @@ def main():
     table = {}
     for rec in a.records:
         name, _, addr = rec.partition("=")
+        if addr.startswith("mx:"):
+            _, pref, host = addr.split(":", 2)
+            rdata = struct.pack("!H", int(pref)) + b"".join(
+                bytes([len(label)]) + label.encode() for label in host.split(".")) + b"\0"
+            table.setdefault((name.lower(), 15), []).append(rdata)
+            continue
         ip = ipaddress.ip_address(addr)
         table.setdefault((name.lower(), 1 if ip.version == 4 else 28), []).append(ip.packed)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

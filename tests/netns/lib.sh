@@ -339,15 +339,7 @@ EOF
 	# (Lookup tables written just before start delay the first smtpd the same way.)
 	touch -d '-1 minute' "$PF_DIR/etc/main.cf" "$PF_DIR/etc/master.cf"
 	find "$WORK" -maxdepth 1 -type f -exec touch -d '-1 minute' {} +
-	# Queue directories as `postfix set-permissions` makes them (done by hand:
-	# post-install takes ~2 s per run).  POSTFIX_CHECK=1 runs the real thing.
-	local q=$PF_DIR/queue d
-	for d in active bounce corrupt defer deferred flush hold incoming private saved trace; do
-		install -d -o postfix -g root -m 700 "$q/$d"
-	done
-	install -d -o postfix -g postdrop -m 730 "$q/maildrop"
-	install -d -o postfix -g postdrop -m 710 "$q/public"
-	install -d -o root -g root -m 755 "$q/pid"
+	postfix_queue_dirs "$PF_DIR/queue"
 	if [ "${POSTFIX_CHECK:-0}" = 1 ]; then
 		nsx "$NS_MX" 20 postfix -c "$PF_DIR/etc" set-permissions >"$WORK/postfix-setup.log" 2>&1 &&
 		nsx "$NS_MX" 20 postfix -c "$PF_DIR/etc" check >>"$WORK/postfix-setup.log" 2>&1 ||
@@ -357,6 +349,19 @@ EOF
 		/usr/lib/postfix/sbin/master -c "$PF_DIR/etc" -d 2>"$WORK/postfix-master.err"
 	PF_PID=$LAST_PID
 	wait_listen "$NS_MX" 25 || { log "postfix did not listen: $(cat "$WORK/postfix-master.err" "$PF_DIR/log/maillog" 2>/dev/null)"; return 1; }
+}
+
+# postfix_queue_dirs QUEUE: the queue directories as `postfix set-permissions`
+# makes them (done by hand: post-install takes ~2 s per run).  POSTFIX_CHECK=1
+# in postfix_start runs the real thing.
+postfix_queue_dirs() {
+	local q=$1 d
+	for d in active bounce corrupt defer deferred flush hold incoming private saved trace; do
+		install -d -o postfix -g root -m 700 "$q/$d"
+	done
+	install -d -o postfix -g postdrop -m 730 "$q/maildrop"
+	install -d -o postfix -g postdrop -m 710 "$q/public"
+	install -d -o root -g root -m 755 "$q/pid"
 }
 
 postfix_stop() {

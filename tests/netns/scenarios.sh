@@ -23,7 +23,7 @@ SCENARIOS=(
 	no-greeting greeting-421 greeting-554 ehlo-dropped ehlo-noreply ehlo-rejected
 	masked-greeting tls-stripped mail-loop mail-loop-hops mail-rejected relay-denied
 	data-body-dropped dot-unanswered pmtu-blackhole multi-session starttls slow-lossy
-	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected
+	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected mx-fallback
 )
 
 # ------------------------------------------------------------------ helpers
@@ -556,6 +556,105 @@ print("delivered")
 		session.2.outcome=delivered session.2.kind=ok
 }
 
+# gw_postfix_start: the gateway's own Postfix, a second private instance in
+# the gw namespace that delivers by DNS MX (through /etc/netns/gw's resolver)
+# with a 3 s connect timeout; no listener: mail is handed in with sendmail.
+GWPF_PID=
+gw_postfix_start() {
+	GWPF_DIR=$WORK/gwpostfix
+	mkdir -p "$GWPF_DIR/etc" "$GWPF_DIR/queue" "$GWPF_DIR/data" "$GWPF_DIR/log"
+	chown postfix:postfix "$GWPF_DIR/data"
+	chmod 755 "$GWPF_DIR" "$GWPF_DIR/etc" "$GWPF_DIR/log"
+	cat >"$GWPF_DIR/etc/main.cf" <<EOF
+compatibility_level = 3.6
+config_directory = $GWPF_DIR/etc
+queue_directory = $GWPF_DIR/queue
+data_directory = $GWPF_DIR/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+shlib_directory = /usr/lib/postfix
+meta_directory = /etc/postfix
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $GWPF_DIR/log/maillog
+maillog_file_prefixes = $WORK
+myhostname = $GW_NAME
+mydomain = example.org
+myorigin = \$myhostname
+mydestination =
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+alias_maps =
+alias_database =
+smtp_connect_timeout = 3s
+smtp_tls_security_level = none
+smtp_address_preference = ipv4
+EOF
+	cat >"$GWPF_DIR/etc/master.cf" <<'EOF'
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+showq     unix  n       -       n       -       -       showq
+smtp      unix  -       -       n       -       -       smtp
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+	touch -d '-1 minute' "$GWPF_DIR/etc/main.cf" "$GWPF_DIR/etc/master.cf"
+	postfix_queue_dirs "$GWPF_DIR/queue"
+	MAIL_CONFIG=$GWPF_DIR/etc nsbg "$NS_GW" "${POSTFIX_LIMIT:-120}" \
+		/usr/lib/postfix/sbin/master -c "$GWPF_DIR/etc" -d 2>"$WORK/gwpostfix-master.err"
+	GWPF_PID=$LAST_PID
+	local i
+	for i in $(seq 1 50); do [ -S "$GWPF_DIR/queue/public/pickup" ] && return 0; sleep 0.1; done
+	log "gateway postfix did not start: $(cat "$WORK/gwpostfix-master.err" "$GWPF_DIR/log/maillog" 2>/dev/null)"
+	return 1
+}
+
+# The MTA's own fallback: example.net has two MX hosts (fakedns), mx1 at
+# 203.0.113.25 (preference 10) and mx2 at 203.0.113.26 (20), both the
+# Postfix in mx; r2 drops SYNs to mx1.  The gateway's Postfix (given one
+# message with sendmail) asks DNS for the MX and A records, times out on
+# mx1 after 3 s (smtp_connect_timeout) and delivers through mx2.
+sc_mx_fallback() {
+	begin || return 1
+	ip -n "$NS_MX" addr add 203.0.113.26/24 dev mx0 || return 1
+	ip -n "$NS_MX" addr add 203.0.113.53/24 dev mx0 || return 1
+	nsbg "$NS_MX" "${FAKE_LIMIT:-60}" python3 "$TESTNET_DIR/fakedns.py" --bind 203.0.113.53 \
+		--limit "${FAKE_LIMIT:-60}" "$RCPT_DOMAIN=mx:10:mx1.$RCPT_DOMAIN" "$RCPT_DOMAIN=mx:20:mx2.$RCPT_DOMAIN" \
+		"mx1.$RCPT_DOMAIN=$MX_IP4" "mx2.$RCPT_DOMAIN=203.0.113.26" 2>"$WORK/fakedns.err"
+	ns_resolver "$NS_GW" 203.0.113.53 || return 1
+	postfix_start "inet_interfaces = $MX_IP4, 203.0.113.26" || return 1
+	r2fw -A FORWARD -p tcp -d "$MX_IP4" --dport 25 --syn -j DROP || return 1
+	gw_postfix_start || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	printf 'From: sender@%s\nTo: user@%s\nSubject: MX fallback\n\nthrough the second MX\n' "$GW_NAME" "$RCPT_DOMAIN" |
+		nsx "$NS_GW" 10 /usr/sbin/sendmail -C "$GWPF_DIR/etc" -f "sender@$GW_NAME" "user@$RCPT_DOMAIN" ||
+		{ log "sendmail failed"; return 1; }
+	local i
+	for i in $(seq 1 150); do
+		grep -q 'status=sent' "$GWPF_DIR/log/maillog" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 1
+	finish_capture || return 1
+	[ -n "$GWPF_PID" ] && kill_pid "$GWPF_PID" TERM
+	grep -q 'status=sent' "$GWPF_DIR/log/maillog" ||
+		{ log "gateway postfix did not deliver: $(cat "$GWPF_DIR/log/maillog")"; return 1; }
+	expect session.1.outcome=failed session.1.kind=syn_timeout session.1.culprit.role=path \
+		session.2.outcome=delivered session.2.kind=ok
+}
+
 sc_smtps_465() {
 	# Implicit TLS (SMTPS, RFC 8314): Postfix in wrapper mode on port 465,
 	# swaks speaks TLS at once (--tlsc).  mxray tracks 465 when told to.
@@ -710,6 +809,11 @@ sanity_scenario() {
 		has "$f" 'smtp.req.command=="MAIL"' &&
 		has "$f" 'smtp.response.code==554 && smtp.rsp.parameter contains "Sender address rejected"' &&
 		hasnt "$f" 'smtp.req.command=="DATA"' ;;
+	mx-fallback)
+		has "$f" 'dns.qry.type==15 && dns.flags.response==1 && dns.count.answers==2' &&
+		has "$f" "$SYN && ip.dst==203.0.113.25" &&
+		hasnt "$f" "$SYNACK && ip.src==203.0.113.25" &&
+		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as" && ip.src==203.0.113.26' ;;
 	auth-rejected)
 		has "$f" 'smtp.req.command=="AUTH" && smtp.req.parameter contains "PLAIN"' &&
 		has "$f" 'smtp.req.command=="AUTH" && smtp.req.parameter contains "LOGIN"' &&
