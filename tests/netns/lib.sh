@@ -269,22 +269,8 @@ PF_DIR=
 PF_PID=
 postfix_start() {
 	PF_DIR=$WORK/postfix
-	mkdir -p "$PF_DIR/etc" "$PF_DIR/queue" "$PF_DIR/data" "$PF_DIR/log"
-	chown postfix:postfix "$PF_DIR/data"
-	chmod 755 "$PF_DIR" "$PF_DIR/etc" "$PF_DIR/log"
-	cat >"$PF_DIR/etc/main.cf" <<EOF
-compatibility_level = 3.6
-config_directory = $PF_DIR/etc
-queue_directory = $PF_DIR/queue
-data_directory = $PF_DIR/data
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-shlib_directory = /usr/lib/postfix
-meta_directory = /etc/postfix
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $PF_DIR/log/maillog
-maillog_file_prefixes = $WORK
+	postfix_instance "$PF_DIR" 'smtp      inet  n       -       n       -       -       smtpd'
+	cat >>"$PF_DIR/etc/main.cf" <<EOF
 myhostname = $MX_NAME
 mydomain = $RCPT_DOMAIN
 myorigin = \$mydomain
@@ -313,8 +299,48 @@ message_size_limit = 20480000
 EOF
 	local l
 	for l in "$@"; do printf '%s\n' "$l" >>"$PF_DIR/etc/main.cf"; done
-	cat >"$PF_DIR/etc/master.cf" <<'EOF'
-smtp      inet  n       -       n       -       -       smtpd
+	# PF_MASTER_EXTRA: more master.cf lines (e.g. an smtps listener on 465).
+	[ -n "${PF_MASTER_EXTRA:-}" ] && printf '%s\n' "$PF_MASTER_EXTRA" >>"$PF_DIR/etc/master.cf"
+	# Postfix waits (in 300 ms steps) while main.cf looks freshly modified: backdate it.
+	# (Lookup tables written just before start delay the first smtpd the same way.)
+	touch -d '-1 minute' "$PF_DIR/etc/main.cf" "$PF_DIR/etc/master.cf"
+	find "$WORK" -maxdepth 1 -type f -exec touch -d '-1 minute' {} +
+	if [ "${POSTFIX_CHECK:-0}" = 1 ]; then
+		nsx "$NS_MX" 20 postfix -c "$PF_DIR/etc" set-permissions >"$WORK/postfix-setup.log" 2>&1 &&
+		nsx "$NS_MX" 20 postfix -c "$PF_DIR/etc" check >>"$WORK/postfix-setup.log" 2>&1 ||
+			{ log "postfix check failed: $(cat "$WORK/postfix-setup.log")"; return 1; }
+	fi
+	MAIL_CONFIG=$PF_DIR/etc nsbg "$NS_MX" "${POSTFIX_LIMIT:-120}" \
+		/usr/lib/postfix/sbin/master -c "$PF_DIR/etc" -d 2>"$WORK/postfix-master.err"
+	PF_PID=$LAST_PID
+	wait_listen "$NS_MX" 25 || { log "postfix did not listen: $(cat "$WORK/postfix-master.err" "$PF_DIR/log/maillog" 2>/dev/null)"; return 1; }
+}
+
+# postfix_instance DIR SERVICE...: a private Postfix's folders, the main.cf
+# lines every instance shares (paths, owner, log) and its master.cf: the
+# SERVICE lines given, then the internal services all need.  Callers append
+# their own main.cf lines.
+postfix_instance() {
+	local dir=$1; shift
+	mkdir -p "$dir/etc" "$dir/queue" "$dir/data" "$dir/log"
+	chown postfix:postfix "$dir/data"
+	chmod 755 "$dir" "$dir/etc" "$dir/log"
+	cat >"$dir/etc/main.cf" <<EOF
+compatibility_level = 3.6
+config_directory = $dir/etc
+queue_directory = $dir/queue
+data_directory = $dir/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+shlib_directory = /usr/lib/postfix
+meta_directory = /etc/postfix
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $dir/log/maillog
+maillog_file_prefixes = $WORK
+EOF
+	printf '%s\n' "$@" >"$dir/etc/master.cf"
+	cat >>"$dir/etc/master.cf" <<'EOF'
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
@@ -333,22 +359,7 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
-	# PF_MASTER_EXTRA: more master.cf lines (e.g. an smtps listener on 465).
-	[ -n "${PF_MASTER_EXTRA:-}" ] && printf '%s\n' "$PF_MASTER_EXTRA" >>"$PF_DIR/etc/master.cf"
-	# Postfix waits (in 300 ms steps) while main.cf looks freshly modified: backdate it.
-	# (Lookup tables written just before start delay the first smtpd the same way.)
-	touch -d '-1 minute' "$PF_DIR/etc/main.cf" "$PF_DIR/etc/master.cf"
-	find "$WORK" -maxdepth 1 -type f -exec touch -d '-1 minute' {} +
-	postfix_queue_dirs "$PF_DIR/queue"
-	if [ "${POSTFIX_CHECK:-0}" = 1 ]; then
-		nsx "$NS_MX" 20 postfix -c "$PF_DIR/etc" set-permissions >"$WORK/postfix-setup.log" 2>&1 &&
-		nsx "$NS_MX" 20 postfix -c "$PF_DIR/etc" check >>"$WORK/postfix-setup.log" 2>&1 ||
-			{ log "postfix check failed: $(cat "$WORK/postfix-setup.log")"; return 1; }
-	fi
-	MAIL_CONFIG=$PF_DIR/etc nsbg "$NS_MX" "${POSTFIX_LIMIT:-120}" \
-		/usr/lib/postfix/sbin/master -c "$PF_DIR/etc" -d 2>"$WORK/postfix-master.err"
-	PF_PID=$LAST_PID
-	wait_listen "$NS_MX" 25 || { log "postfix did not listen: $(cat "$WORK/postfix-master.err" "$PF_DIR/log/maillog" 2>/dev/null)"; return 1; }
+	postfix_queue_dirs "$dir/queue"
 }
 
 # postfix_queue_dirs QUEUE: the queue directories as `postfix set-permissions`

@@ -562,22 +562,10 @@ print("delivered")
 GWPF_PID=
 gw_postfix_start() {
 	GWPF_DIR=$WORK/gwpostfix
-	mkdir -p "$GWPF_DIR/etc" "$GWPF_DIR/queue" "$GWPF_DIR/data" "$GWPF_DIR/log"
-	chown postfix:postfix "$GWPF_DIR/data"
-	chmod 755 "$GWPF_DIR" "$GWPF_DIR/etc" "$GWPF_DIR/log"
-	cat >"$GWPF_DIR/etc/main.cf" <<EOF
-compatibility_level = 3.6
-config_directory = $GWPF_DIR/etc
-queue_directory = $GWPF_DIR/queue
-data_directory = $GWPF_DIR/data
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-shlib_directory = /usr/lib/postfix
-meta_directory = /etc/postfix
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $GWPF_DIR/log/maillog
-maillog_file_prefixes = $WORK
+	postfix_instance "$GWPF_DIR" \
+		'pickup    unix  n       -       n       60      1       pickup' \
+		'smtp      unix  -       -       n       -       -       smtp'
+	cat >>"$GWPF_DIR/etc/main.cf" <<EOF
 myhostname = $GW_NAME
 mydomain = example.org
 myorigin = \$myhostname
@@ -590,28 +578,7 @@ smtp_connect_timeout = 3s
 smtp_tls_security_level = none
 smtp_address_preference = ipv4
 EOF
-	cat >"$GWPF_DIR/etc/master.cf" <<'EOF'
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-smtp      unix  -       -       n       -       -       smtp
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
 	touch -d '-1 minute' "$GWPF_DIR/etc/main.cf" "$GWPF_DIR/etc/master.cf"
-	postfix_queue_dirs "$GWPF_DIR/queue"
 	MAIL_CONFIG=$GWPF_DIR/etc nsbg "$NS_GW" "${POSTFIX_LIMIT:-120}" \
 		/usr/lib/postfix/sbin/master -c "$GWPF_DIR/etc" -d 2>"$WORK/gwpostfix-master.err"
 	GWPF_PID=$LAST_PID
