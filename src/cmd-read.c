@@ -230,12 +230,10 @@ int mx_cmd_read(int argc, char **argv)
     if (run.format == FORMAT_TEXT && !evidence_path) {
         g_autoptr(GError) text_error = NULL;
         run.text = mx_text_doc_begin(&run.report, stdout, &text_error);
-        if (!run.text) {
-            fprintf(stderr, "mxray: %s\n", text_error->message);
-            mx_source_free(src);
-            mx_report_clear(&run.report);
-            return MX_EXIT_USAGE;
-        }
+        /* No temporary file: the report still comes out, from sessions
+         * kept in memory as before streaming (say so: memory grows). */
+        if (!run.text)
+            fprintf(stderr, "mxray: %s: keeping the sessions in memory for the report\n", text_error->message);
     }
 
     /* --evidence picks its packets from every session: then all are kept. */
