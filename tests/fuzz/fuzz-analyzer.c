@@ -1,7 +1,10 @@
 /* fuzz-analyzer.c — libFuzzer target: hostile frames through the whole pipeline and every report.
  *
  * Input: byte 0 picks the link type, byte 1 the options (ports, ladders,
- * flow cap), then records of [length: 2 bytes LE][time: 1 byte][frame].
+ * flow cap, -v, live timers), then records of [length: 2 bytes LE][time:
+ * 1 byte][frame].  With live timers, `live`'s per-phase idle limits (2 s
+ * here, linger 1 s) run after every frame on the frames' clock, as the
+ * live loop runs them on the wall clock.
  * Time: the low 7 bits step the clock by that many 50 ms (127: 1,000 s,
  * past every idle timer); the high bit claims 100 bytes more on the wire
  * than were captured (snap length).  A cut record is given as it is.
@@ -18,6 +21,7 @@
 #include "analyzer.h"
 #include "decode.h"
 #include "diagnose.h"
+#include "live-timers.h"
 #include "report.h"
 
 #include <stdio.h>
@@ -71,6 +75,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                       on_session, &run);
     if (!ladders)
         mx_analyzer_skip_ladders(an);
+    mx_live_timers timers;
+    bool live_timers = opts & 16;
+    if (live_timers) {
+        mx_live_timers_default(&timers);
+        mx_live_timers_parse(&timers, "2", NULL);
+        mx_live_timers_set_linger(&timers, 1.0, NULL);
+    }
 
     int dlt = link_types[data[0] % G_N_ELEMENTS(link_types)];
     int64_t ts = 1700000000LL * 1000000;
@@ -88,6 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             .ts_us = ts, .frame = ++frame_no, .file_index = 0, .dlt = dlt,
         };
         mx_analyzer_frame(an, &f);
+        if (live_timers)
+            mx_analyzer_expire(an, ts, timers.linger_us, timers.min_idle_us, mx_live_idle_limit, &timers);
         at += len;
     }
     mx_analyzer_finish(an);

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """seeds.py OUTDIR PCAP... — fuzz-analyzer inputs from real captures (classic pcap).
 
-Each capture becomes one input in fuzz-analyzer's format (see
-fuzz-analyzer.c): its link type, options 0, then every frame as
-[length LE16][time step][bytes], the step rounded to 50 ms units.
+Each capture becomes two inputs in fuzz-analyzer's format (see
+fuzz-analyzer.c): its link type, options 0 (NAME.seed) or 16, live timers
+(NAME.live.seed), then every frame as [length LE16][time step][bytes],
+the step rounded to 50 ms units.
 Frames longer than 65,535 bytes or link types the target does not
 offer are skipped.  Used to seed the fuzzer and by the replay test.
 """
@@ -60,8 +61,10 @@ def main():
         name = os.path.splitext(os.path.basename(path))[0]
         with open(os.path.join(out, name + ".seed"), "wb") as f:
             f.write(blob)
+        with open(os.path.join(out, name + ".live.seed"), "wb") as f:
+            f.write(blob[:1] + bytes([16]) + blob[2:])
         n += 1
-    print("%d seeds in %s" % (n, out))
+    print("%d captures, %d seeds in %s" % (n, 2 * n, out))
 
 
 if __name__ == "__main__":
