@@ -21,10 +21,13 @@ flags="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize
 cflags="-std=c11 -D_GNU_SOURCE -I$build -I$top/src $(pkg-config --cflags glib-2.0 json-glib-1.0 libpcap)"
 libs="$(pkg-config --libs glib-2.0 json-glib-1.0 libpcap) -lnet -lresolv -lm -lpthread"
 objs=
+# Any header newer than an object rebuilds it: a struct that changed under
+# an object left stale is a fault the fuzzer then reports as mxray's.
+newest_h=$(ls -t "$top"/src/*.h | head -n 1)
 for c in "$top"/src/*.c; do
     case $(basename "$c") in main.c|cmd-*.c) continue ;; esac
     o=$out/obj/$(basename "$c" .c).o
-    if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ "$build/config.h" -nt "$o" ]; then
+    if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ "$build/config.h" -nt "$o" ] || [ "$newest_h" -nt "$o" ]; then
         # shellcheck disable=SC2086
         $CC $flags -fsanitize=fuzzer-no-link $cflags -c "$c" -o "$o"
     fi
