@@ -6,6 +6,7 @@
  * `read` streams it (mx_text_doc_*): blocks in the order sessions finish.
  */
 #include "report.h"
+#include "report-ticket.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -15,11 +16,6 @@
 #define ADDR_BUF 64
 
 
-static bool worth_listing(const mx_session *s, bool verbose)
-{
-    return verbose || mx_session_failed(s) || s->verdict.warnings->len > 0 ||
-           s->verdict.outcome == MX_OUTCOME_INCOMPLETE;
-}
 
 static void print_session(const mx_session *s, const mx_report *r, FILE *out)
 {
@@ -64,6 +60,16 @@ static void print_session(const mx_session *s, const mx_report *r, FILE *out)
     if (v->advice->len)
         fprintf(out, "   advice:   %s\n", v->advice->str);
     fputc('\n', out);
+}
+
+/* Prints s's block when the report lists it (failed, rejected, warned or
+ * incomplete, as the ticket reports; every session with -v); true if so. */
+static bool list_session(const mx_session *s, const mx_report *r, FILE *out)
+{
+    if (!r->verbose && !mx_ticket_listed(s))
+        return false;
+    print_session(s, r, out);
+    return true;
 }
 
 void mx_report_text_session(const mx_session *s, const mx_report *r, FILE *out)
@@ -122,13 +128,8 @@ void mx_report_text(const mx_report *r, FILE *out)
 {
     write_head(r, out);
     guint listed = 0;
-    for (guint i = 0; i < r->sessions->len; i++) {
-        const mx_session *s = g_ptr_array_index(r->sessions, i);
-        if (worth_listing(s, r->verbose)) {
-            print_session(s, r, out);
-            listed++;
-        }
-    }
+    for (guint i = 0; i < r->sessions->len; i++)
+        listed += list_session(g_ptr_array_index(r->sessions, i), r, out);
     write_tail(r, listed, out);
 }
 
@@ -169,10 +170,7 @@ mx_text_doc *mx_text_doc_begin(const mx_report *r, FILE *out, GError **error)
 
 void mx_text_doc_session(mx_text_doc *d, const mx_session *s)
 {
-    if (worth_listing(s, d->r->verbose)) {
-        print_session(s, d->r, d->spool);
-        d->listed++;
-    }
+    d->listed += list_session(s, d->r, d->spool);
 }
 
 gboolean mx_text_doc_end(mx_text_doc *d, GError **error)
