@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Builds the benchmark's own programs (bench-gencap, bench-floor and, when
 # json-glib and yajl are installed, bench-jsoncost) into DIR (default
 # /tmp/mxray-bench/bin).  Not part of `make` or `make check`: gencap and

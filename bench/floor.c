@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* floor.c — the floor of the benchmark: libpcap reading every record, nothing else.
  *
  * Usage: bench-floor [--buffer BYTES] FILE

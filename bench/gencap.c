@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* gencap.c — writes large, realistic, deterministic captures for the benchmark (issue 8).
  *
  * Usage:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* jsoncost.c — what writing mxray's session JSON costs with json-glib alone,
  * and with a streaming generator (yajl's yajl_gen) for comparison.
  *

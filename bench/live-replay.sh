@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # live-replay.sh -- how much `mxray live` keeps up with: replay captures into a
 # veth at top speed (tcpreplay) and report kernel drops (pcap_stats) and the
 # CPU time mxray used.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* addr.c — IP addresses as mxray prints and compares them. */
 #include "packet.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* analyzer.c — drives one frame through the pipeline; counts what it skips. */
 #include "analyzer.h"
 #include "decode.h"

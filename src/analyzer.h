@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* analyzer.h — the pipeline in one object: frame -> decode -> flow table -> diagnose -> session.
  *
  * Takes: raw frames (from a file source or a live capture).  Produces:

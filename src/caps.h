@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* caps.h — every limit and timer of mxray in one place, each with its reason.
  *
  * Memory must depend on concurrent flows, never on the size of the input:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd-live.c — `mxray live`: options in, mx_live_run() out. */
 #include "config.h"
 #include "caps.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd-probe.c — `mxray probe`: resolve the target, climb the TTL ladder, talk SMTP, judge, report.
  *
  * The order matters: the ladder first (it names the hop a passive capture

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd-read.c — `mxray read`: captures in, report out. */
 #include "config.h"
 #include "analyzer.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd.h — the subcommands main() dispatches to; each returns the exit status. */
 #ifndef MX_CMD_H
 #define MX_CMD_H

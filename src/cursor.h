@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cursor.h — bounds-checked reads: the only way decode touches packet bytes.
  *
  * A cursor is a pointer and the bytes left.  Every take_* fails (returns

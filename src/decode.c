@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* decode.c — one packet path, top to bottom: link -> IP -> TCP/UDP/ICMP.
  *
  * Every step is a guarded read through a cursor; a step that cannot go on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* decode.h — link layer, IPv4/IPv6, TCP, UDP and ICMP errors into an mx_packet.
  *
  * Takes: the capture's link type and one frame's bytes.  Produces: the

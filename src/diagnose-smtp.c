@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* diagnose-smtp.c: SMTP-phase rules, in the order the session happened.
  *
  * delivered -> mail loop -> greeting -> EHLO -> STARTTLS -> rejections ->

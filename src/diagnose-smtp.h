@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* diagnose-smtp.h — the SMTP-phase rules: from a connected flow's SMTP state to a verdict.
  *
  * Takes: a finished mx_flow whose TCP handshake completed (or that began

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* diagnose.c — connect-phase rules, resets, and the dispatch to SMTP-phase rules.
  *
  * Order matters and follows the packet story: an ICMP error or a RST that

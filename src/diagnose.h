@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* diagnose.h — rules over a finished flow: TCP, ICMP, SMTP state and the hop model -> verdict.
  *
  * Takes: a finished mx_flow.  Produces: an mx_session that owns its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* dns.c — parses DNS queries and responses (RFC 1035) enough for evidence.
  *
  * Only the question and the A, AAAA, MX and PTR answers matter; names are

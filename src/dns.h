@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* dns.h — DNS look-ups seen in the capture, kept as evidence for the sessions around them.
  *
  * Takes: UDP packets to or from port 53.  Produces: a bounded ring of

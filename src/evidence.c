@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* evidence.c — second pass over the inputs: select, redact and write the proving packets.
  *
  * Selection is by each chosen session's tuple (either direction) inside

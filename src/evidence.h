@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* evidence.h — the evidence capture: only the packets that prove the findings, redacted.
  *
  * Takes: the finished report (sessions with verdicts) and the input file

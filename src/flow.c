@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* flow.c — per-connection TCP state for SMTP-port flows, and the table that bounds it.
  *
  * A packet is looked up by its canonical tuple (client, server, ports; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* flow.h — the TCP flow table: per-direction state of every SMTP-port connection.
  *
  * Takes: decoded packets (TCP on a tracked port, ICMP errors quoting one).

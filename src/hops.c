@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hops.c — TTL arithmetic of the hop model (DESIGN.md, Hop model). */
 #include "hops.h"
 

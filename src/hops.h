@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hops.h — the hop model: how far from the client a packet's sender is.
  *
  * Hops are numbered as traceroute numbers them: the first router is hop 1,

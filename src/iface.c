@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* iface.c — pcap_create .. pcap_activate .. pcap_setfilter, errors in words a gateway admin can act on. */
 #include "iface.h"
 

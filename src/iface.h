@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* iface.h — opening a network interface with libpcap, for `live` and `probe` alike.
  *
  * Takes: an interface, capture settings and a complete BPF expression.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* ladder.c — a head plus a tail ring: the start of a session and how it ended. */
 #include "ladder.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* ladder.h — the packets of one session kept for a ladder diagram, bounded.
  *
  * Takes: every packet of a flow (TCP both ways, ICMP errors about it).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* live-capture.c — what `live` captures (its default filter) and dropping root after opening. */
 #include "live-capture.h"
 #include "iface.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* live-capture.h — what `live` captures, and giving up root after opening the interface.
  *
  * Takes: an interface name, the tracked SMTP ports and the user's BPF

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* live-dump.c — pcap_dump with tcpdump's -C/-G/-W rotation and logrotate-friendly reopen. */
 #include "live-dump.h"
 

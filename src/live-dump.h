@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* live-dump.h — `live -w`: the captured packets written to pcap files, rotated as tcpdump does.
  *
  * Takes: every captured frame.  Produces: pcap files (pcap_dump), a new one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* live-output.c — verdict stream, syslog lines and statistics for `live`. */
 #include "config.h"
 #include "live-output.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* live-output.h — where `live` sends what it finds: verdicts, statistics, syslog.
  *
  * Takes: finished sessions (and owns them from then on: each is written,

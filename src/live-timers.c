@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* live-timers.c — per-phase inactivity limits for live capture.
  *
  * The defaults are Postfix's smtp(8) client timers (postconf(5)), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* live-timers.h — how long `live` waits on a quiet connection before judging it.
  *
  * Takes: an open flow (its TCP handshake and SMTP state).  Produces: the

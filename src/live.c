@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* live.c — the capture loop: poll the capture, feed the analyzer, run the timers, obey signals.
  *
  * One thread.  poll() on pcap_get_selectable_fd() wakes for packets or

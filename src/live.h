@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* live.h — `mxray live`: capture on an interface and judge each session as it ends.
  *
  * Takes: a configuration (interface and filter, privileges to drop,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* main.c — `mxray COMMAND ...`: dispatch to the subcommands. */
 #include "config.h"
 #include "cmd.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* packet.h — the decoded packet, as decode produces it and every later stage reads it.
  *
  * Lives on the caller's stack; nothing in it is allocated.  Payload and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probe-capture.c — libpcap in immediate, non-blocking mode, driven by poll(). */
 #include "probe-capture.h"
 #include "iface.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probe-capture.h — a live libpcap capture for the probe: opened before the first packet, pumped while waiting.
  *
  * Takes: an interface and a BPF expression.  Produces: each matching frame,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probe-ladder.c — TTL-limited SYNs out with libnet, their answers in with libpcap.
  *
  * Each probe carries its number in the TCP sequence number (base + n), so

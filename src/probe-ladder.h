@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probe-ladder.h — the TTL ladder: TCP SYNs to the SMTP port with rising TTL, as tcptraceroute sends them.
  *
  * Takes: source and target address, ports, interface, limits.  Produces:

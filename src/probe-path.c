@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probe-path.c — the path verdict: which hop answers, which one forges, where silence begins.
  *
  * Takes: a finished ladder (and, when the SMTP dialogue saw one, the hop

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probe-report.c — the probe's text and JSON reports. */
 #include "config.h"
 #include "probe-report.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probe-report.h — one probe as text (a traceroute-like ladder, the verdict, the SMTP session) or JSON.
  *
  * Takes: what the stages produced for one target.  Produces: the text

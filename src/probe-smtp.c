@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probe-smtp.c — an ordinary SMTP client dialogue under a capture, judged by the analyzer. */
 #include "probe-smtp.h"
 #include "probe-capture.h"

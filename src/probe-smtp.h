@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probe-smtp.h — the probe's SMTP dialogue: connect, greeting, EHLO, optional STARTTLS, QUIT, all captured.
  *
  * Takes: source and target, the EHLO name, the waits.  Produces: a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probe.c — the probe's data model and vocabulary: ladder life cycle, reply and verdict names. */
 #include "probe.h"
 #include "hops.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probe.h — what `mxray probe` measures: the TTL ladder, the path verdict, and the probe's limits.
  *
  * The probe has four stages, one file each:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report-html.c — the support-ticket report as one self-contained HTML file.
  *
  * The same content as the Markdown report (report-markdown.c): answer,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report-json.c — the DESIGN.md JSON contract (schema version 1), built with json-glib. */
 #include "report.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report-ladder.c — the ladder lines of one session, and their monospace drawing. */
 #include "report-ladder.h"
 #include "evidence.h"

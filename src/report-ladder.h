@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report-ladder.h — a session's ladder diagram as lines, built once, drawn by every renderer.
  *
  * Takes: a finished session (its kept ladder steps, SMTP replies and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report-markdown.c — the support-ticket report in Markdown (GitLab, GitHub, Jira).
  *
  * The answer first (one paragraph), then a table of destinations and one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report-text.c — the report a mail administrator pastes into a ticket.
  *
  * Header (inputs and counts), one block per failed or warned session

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report-ticket.c — answer paragraph, failure groups and shared phrases of the ticket reports. */
 #include "report-ticket.h"
 #include "caps.h"

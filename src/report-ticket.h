@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report-ticket.h — what the support-ticket reports (Markdown, HTML) share beyond the ladder.
  *
  * Takes: the report model.  Produces: the one-paragraph answer (from the

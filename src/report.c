@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report.c — the report model shared by all renderers: destinations and ordering. */
 #include "report.h"
 

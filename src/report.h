@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report.h — what every renderer is given: the run's inputs, stats, sessions and destinations.
  *
  * One model, several renderers (report-text.c, report-json.c): they read

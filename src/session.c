@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* session.c — life cycle of the finished-session record. */
 #include "session.h"
 #include "smtp.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* session.h — a finished session as the reports see it: one model, several renderers.
  *
  * diagnose builds it from a flow (and its SMTP state) when the flow is

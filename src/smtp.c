@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* smtp.c — SMTP session state machine over both directions of a flow.
  *
  * Each direction is read in one of five modes:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* smtp.h — the SMTP session of one flow, rebuilt from its two reassembled streams.
  *
  * Takes: in-order stream bytes and gaps of both directions (from stream.c),

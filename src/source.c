@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* source.c — reads captures with libpcap and merges several in time order.
  *
  * Rotated captures (tcpdump -C/-G) are several files of one capture: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* source.h — capture input: pcap/pcapng files or stdin, several merged in time order.
  *
  * Takes: file names ("-" = stdin) and an optional BPF expression.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* stream.c — in-order delivery of one TCP direction, with bounded out-of-order holding.
  *
  * The common case (the next expected bytes arrive) is delivered straight

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* stream.h — TCP stream reassembly of one direction of one flow.
  *
  * Takes: the TCP segments of one direction that carry payload, in capture

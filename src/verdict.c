@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* verdict.c — the vocabulary table: one row per kind, with its JSON name,
  * the MTA queue status it most likely explains, and default advice. */
 #include "verdict.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* verdict.h — the DESIGN.md vocabulary as one set of enums, and the verdict a rule produces.
  *
  * verdict.c holds the one table that maps each enum to its JSON string and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* writer.c — a second thread that writes sessions, fed in batches.
  *
  * Sessions travel in batches of MX_WRITER_BATCH so the threads meet (a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* writer.h — writes finished sessions on a second thread.
  *
  * Takes: sessions as the analyzer finishes them, and a function that

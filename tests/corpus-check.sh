@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # corpus-check.sh — mxray read over every capture of ../shared/corpus (other projects' test
 # captures, many broken on purpose): no crash, no hang, no sanitizer report, and every file it
 # cannot read gets one line on stderr naming it.

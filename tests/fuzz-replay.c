@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz-replay.c — runs fuzz targets' inputs without libFuzzer, for `make check`.
  *
  * Usage: fuzz-replay FILE|DIR...  Each file (directories: each regular

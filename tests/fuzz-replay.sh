@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # fuzz-replay.sh — the fuzz target over every input worth keeping, in `make check`.
 #
 # Inputs: tests/fuzz/regress/TARGET/ (what a fuzzer once found a fault

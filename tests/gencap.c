@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* gencap.c — writes deterministic captures, one per failure story, for the pcap regression test.
  *
  * Usage: gencap DIR [NAME...]   writes DIR/NAME.pcap for every scenario (or those named)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # live-check.sh -- `mxray live` on a real interface, in network namespaces.
 #
 # Topology from tests/netns/lib.sh (gw -- r1 -- r2 -- mx, documentation

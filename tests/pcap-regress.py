@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """pcap-regress.py — mxray read against captures with known answers (run by `make check`).
 
   (a) tests/gencap writes its deterministic captures into a temporary folder;

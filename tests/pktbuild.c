@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pktbuild.c — test packets: libnet builds the IP packet, this file adds the link header,
  * fixes the checksums, writes captures and feeds mxray's pipeline.
  *

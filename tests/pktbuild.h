@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pktbuild.h — packets for tests: frames built with libnet, captures written with libpcap,
  * and the fixture that feeds them through mxray's decode and flow table.
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # probe-check.sh -- `mxray probe` against real routers, firewalls and an SMTP server in network namespaces.
 #
 # Topology (tests/netns/lib.sh): gw 198.51.100.10 -- r1 (hop 1) -- r2 (hop 2, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """report-check.py — the support-ticket bundle on the real captures in pcaps/.
 
 For every capture with a failed, rejected or warned session:

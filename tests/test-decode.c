@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test-decode.c — decode: every link type, IP options and extension headers, TCP options,
  * snap-length cuts, ICMP errors and hostile input, with exact values.
  *

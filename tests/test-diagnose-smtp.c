@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test-diagnose-smtp.c — /diagnose-smtp/...: SMTP-phase rules over hand-built flows.
  *
  * One table: a script that plays a session into a zeroed mx_flow (TCP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test-diagnose.c — connect-phase rules and RST origin, driven through the flow table.
  *
  * Each case plays a short packet story with pb_conv into decode + flow

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test-dns.c — DNS look-ups as evidence, through the real pipeline (mx_analyzer).
  *
  * Frames are built with pktbuild and fed as raw frames, so decode, the DNS

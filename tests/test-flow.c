@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test-flow.c — the flow table: direction, handshake, retransmissions, close, history,
  * ICMP matching, port reuse, eviction, expiry, byte counts.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test-json-numbers.c — numbers in mxray's JSON: what json-glib prints
  * with 17 digits comes out exactly as printf's %.15g would print it,
  * whether the digits were rounded by hand or by printf. */

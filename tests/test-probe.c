@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test-probe.c — the path verdict from hand-made ladders (probe-path.c).
  *
  * Topology of every case, as tests/probe-check.sh builds it for real:

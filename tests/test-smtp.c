@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test-smtp.c — /smtp/...: the session state machine fed stream bytes by hand.
  *
  * A fixture holds one session and the stream offset of each direction;

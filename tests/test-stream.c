@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test-stream.c — /stream/...: reassembly of one TCP direction.
  *
  * Each case is a list of segments (offset from base_seq, bytes, captured

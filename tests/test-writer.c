@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test-writer.c — the writer thread: every session written once, in the
  * order given, on a thread other than the caller's, and all of them freed
  * (the sanitizer build's leak check sees a lost one). */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """text-check.py — the text report (mxray read's default) read as a person reads it.
 
   (a) every pcaps/NAME.pcap: the text report is parsed (header counts,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # update-golden.sh — regenerates tests/golden/NAME.json from gencap's captures.
 #
 # Usage: tests/update-golden.sh BUILDDIR [NAME...]

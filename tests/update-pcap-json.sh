@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # update-pcap-json.sh MXRAY [NAME...]
 # Writes pcaps/<name>.json, the expected `mxray read --format json` output that
 # tests/pcap-regress.py diffs field by field, for every capture (or those

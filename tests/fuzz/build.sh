@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # tests/fuzz/build.sh BUILDDIR [OUTDIR] — builds the libFuzzer targets with clang.
 #
 # BUILDDIR is a configured mxray build (its config.h is used); OUTDIR

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz-analyzer.c — libFuzzer target: hostile frames through the whole pipeline and every report.
  *
  * Input: byte 0 picks the link type, byte 1 the options (ports, ladders,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz-smtp.c — libFuzzer target: the SMTP state machine fed hostile streams directly.
  *
  * fuzz-analyzer.c reaches SMTP only through valid TCP; here each input is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz-source.c — libFuzzer target: damaged capture files through source.c into the analyzer.
  *
  * The input is cut in two at a point its first byte chooses (0: one file

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """seeds.py OUTDIR PCAP... — fuzz-analyzer inputs from real captures (classic pcap).
 
 Each capture becomes two inputs in fuzz-analyzer's format (see

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # check-scenarios.sh -- the real-stack test (make check).
 #
 # Regenerates every capture scenario in fresh network namespaces into a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """compare.py EXPECT JSON [EXIT_STATUS] -- check an mxray read document
 against a scenario's .expect file.
 

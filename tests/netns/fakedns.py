@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """fakedns.py --bind ADDR --limit SECONDS NAME=ADDR... NAME=mx:PREF:HOST...
 
 A tiny authoritative answerer for the test network: A and AAAA records for

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """fakesmtp.py -- a small scripted SMTP server for mxray test captures.
 
 Behaviour no real MTA shows, selected by MODE:

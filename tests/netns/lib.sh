@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # lib.sh -- network-namespace test topology for mxray real-stack captures.
 #

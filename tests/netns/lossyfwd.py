@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """lossyfwd.py -- user-space Ethernet forwarder between two interfaces that
 delays every frame and drops chosen TCP segments (this kernel has no netem).
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # make-pcaps.sh [OUTDIR] [SCENARIO...]
 # Runs every scenario (fresh namespaces each) and writes OUTDIR/<name>.pcap and
 # OUTDIR/<name>.expect.  Default OUTDIR: the repository's pcaps/ directory.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # scenarios.sh -- one function per capture scenario, plus sanity checks.
 #

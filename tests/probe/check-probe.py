@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """check-probe.py -- compare one `mxray probe --format json` document with expectations.
 
 Usage: check-probe.py JSON SCHEMA [key=value ...]
