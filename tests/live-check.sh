@@ -141,7 +141,9 @@ s.recv(512)
 time.sleep(20)
 ' "$MX_IP4" >"$WORK/open.port"
 OPEN_PID=$LAST_PID
-sleep 1
+# Until the client is connected (a loaded machine takes more than a second to start python).
+for _ in $(seq 1 100); do [ -s "$WORK/open.port" ] && break; sleep 0.1; done
+sleep 0.5   # and greeted
 OPEN_PORT=$(head -n1 "$WORK/open.port")
 t0=$(date +%s%N)
 kill -INT "$MX_PID"
@@ -290,6 +292,33 @@ if id nobody >/dev/null 2>&1; then
 	[ "$rc" = 0 ] && [ "$zuser" = nobody ] && [ "$(stat -c %U "$WORK/z/z.pcap" 2>/dev/null)" = nobody ] &&
 		pass "-Z nobody: runs as nobody, -w file owned by nobody" ||
 		fail "-Z nobody: exit $rc, user '$zuser', $(cat "$WORK/z.err")"
+fi
+
+# The systemd unit's privileges (contrib/mxray-live@.service.in): an
+# unprivileged user whose only capability is CAP_NET_RAW (ambient and
+# bounding set), no new privileges, never root.  mxray live must open gw0 in
+# promiscuous mode and judge a session with that alone.
+if command -v setpriv >/dev/null 2>&1; then
+	mkdir -p "$WORK/caps" && chown 65534 "$WORK/caps"
+	nsbg "$NS_GW" 20 setpriv --reuid=65534 --regid=65534 --clear-groups \
+		--inh-caps=-all,+net_raw --ambient-caps=-all,+net_raw --bounding-set=-all,+net_raw \
+		--no-new-privs "$MXRAY" live -i gw0 --format jsonl --linger 1 --stats-interval 0 \
+		-o "$WORK/caps/out.jsonl" 2>"$WORK/caps.err"
+	CW=$LAST_PID
+	for _ in $(seq 1 30); do grep -q 'listening on' "$WORK/caps.err" 2>/dev/null && break; sleep 0.1; done
+	CP=$(ps -o pid= --ppid "$CW" | tr -d ' ' | head -n1)
+	capeff=$(awk '/^CapEff:/ {print $2}' "/proc/$CP/status" 2>/dev/null)
+	cuid=$(awk '/^Uid:/ {print $2 $3 $4 $5}' "/proc/$CP/status" 2>/dev/null)
+	client "$R2B_IP4" 2 >/dev/null
+	for _ in $(seq 1 50); do grep -q connect_refused "$WORK/caps/out.jsonl" 2>/dev/null && break; sleep 0.1; done
+	[ -n "$CP" ] && kill -INT "$CP"
+	wait "$CW"
+	rc=$?
+	# CapEff 0000000000002000: bit 13, CAP_NET_RAW, and nothing else.
+	[ "$rc" = 0 ] && [ "$capeff" = 0000000000002000 ] && [ "$cuid" = 65534655346553465534 ] &&
+		grep -q '"kind":"connect_refused"' "$WORK/caps/out.jsonl" 2>/dev/null &&
+		pass "CAP_NET_RAW only, uid 65534 (as the systemd unit runs it): captures and judges" ||
+		fail "CAP_NET_RAW only: exit $rc, CapEff '$capeff', uids '$cuid', $(cat "$WORK/caps.err")"
 fi
 
 [ "$FAILS" = 0 ] || { echo "live-check: $FAILS failure(s); mxray stderr:"; cat "$ERR"; exit 1; }
