@@ -11,6 +11,7 @@
 #include "caps.h"
 
 #include <json-glib/json-glib.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ADDR_BUF 64
@@ -193,6 +194,10 @@ void mx_queue_text(const mx_queue *q, FILE *out)
             const mx_logrec *r = rec(q, ai);
             char t[40];
             text_time(q, ai, t, sizeof t);
+            /* Whole seconds as the log wrote them: no ".000000". */
+            char *frac = strchr(t, '.');
+            if (frac && strcmp(frac, ".000000") == 0)
+                *frac = '\0';
             fprintf(out, "    %s %s%s%s: %s\n", t + 11, r->status, r->dsn[0] ? " " : "", r->dsn,
                     r->text ? r->text : "");
             connections(q, ai, conns);
@@ -238,6 +243,20 @@ void mx_queue_text(const mx_queue *q, FILE *out)
         fprintf(out, "  %" G_GUINT64_FORMAT " log records past the cap of %d, not joined\n", j->log->dropped,
                 MX_MAILLOG_RECORDS_MAX);
     fputc('\n', out);
+}
+
+char *mx_queue_text_string(const mx_queue *q)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return g_strdup("");
+    mx_queue_text(q, f);
+    fclose(f);
+    char *copy = g_strndup(buf, len);
+    free(buf);
+    return copy;
 }
 
 /* ---- JSON --------------------------------------------------------------------------------- */

@@ -9,7 +9,9 @@
       checked against pcaps/NAME.expect (key=value lines) when present.
   (c) every JSON document is validated against the read schema
       (../shared/schema/read-v1.schema.json, else tests/schema/), and every
-      --format jsonl line against its session sub-schema.
+      --format jsonl line against its session sub-schema; a document with a
+      `queue` (read --maillog) also against tests/schema/read-v1.schema.json,
+      the shared schema extended compatibly with queue and maillog.
   (d) exit status: 0 no failure, 1 a failed/rejected session, 2 input error.
   (e) the command line: missing, truncated, garbage and unsupported files,
       bad options, rotated files, stdin, a trailing BPF expression.
@@ -78,7 +80,8 @@ class Run:
 
 
 def read_json(path, extra=()):
-    return Run(["--format", "json", path] + list(extra))
+    # From the capture's folder: NAME.args names files beside it (--maillog NAME.maillog).
+    return Run(["--format", "json", path] + list(extra), cwd=os.path.dirname(os.path.abspath(path)))
 
 
 # ---- schema --------------------------------------------------------------------
@@ -98,6 +101,10 @@ except ImportError:              # python3-jsonschema is a build dependency; say
     jsonschema = None
 
 SCHEMA, SCHEMA_PATH = load_schema()
+# The shared schema is read-only here: tests/schema/ holds it extended with
+# `queue` and `maillog` (read --maillog), which documents that have them meet too.
+with open(os.path.join(TOP_SRCDIR, "tests", "schema", "read-v1.schema.json")) as _f:
+    QUEUE_SCHEMA = json.load(_f)
 
 
 def validator_for(schema):
@@ -115,11 +122,15 @@ def schema_problems(doc, session_only=False):
         schema = dict(SCHEMA["$defs"]["session"])
         schema["$defs"] = SCHEMA["$defs"]
         schema["$schema"] = SCHEMA.get("$schema")
-    v = validator_for(schema)
+    schemas = [schema]
+    if not session_only and isinstance(doc, dict) and ("queue" in doc or "maillog" in doc):
+        schemas.append(QUEUE_SCHEMA)
     out = []
-    for e in sorted(v.iter_errors(doc), key=lambda e: list(e.absolute_path)):
-        where = "".join("[%d]" % p if isinstance(p, int) else ".%s" % p for p in e.absolute_path)
-        out.append("schema: %s: %s" % (where.lstrip(".") or "(document)", e.message[:200]))
+    for schema in schemas:
+        v = validator_for(schema)
+        for e in sorted(v.iter_errors(doc), key=lambda e: list(e.absolute_path)):
+            where = "".join("[%d]" % p if isinstance(p, int) else ".%s" % p for p in e.absolute_path)
+            out.append("schema: %s: %s" % (where.lstrip(".") or "(document)", e.message[:200]))
     return out
 
 
@@ -188,7 +199,7 @@ def status_problems(run, doc, input_error=False):
 
 def jsonl_problems(path, doc):
     """--format jsonl: one valid session object a line, the same sessions as json."""
-    run = Run(["--format", "jsonl", path] + capture_args(path))
+    run = Run(["--format", "jsonl", path] + capture_args(path), cwd=os.path.dirname(os.path.abspath(path)))
     out = []
     lines = [l for l in run.out.splitlines() if l.strip()]
     sessions = []

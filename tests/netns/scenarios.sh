@@ -25,6 +25,7 @@ SCENARIOS=(
 	masked-greeting tls-stripped mail-loop mail-loop-hops mail-rejected relay-denied
 	data-body-dropped dot-unanswered pmtu-blackhole multi-session starttls slow-lossy
 	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected mx-fallback
+	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
 )
 
 # ------------------------------------------------------------------ helpers
@@ -557,9 +558,10 @@ print("delivered")
 		session.2.outcome=delivered session.2.kind=ok
 }
 
-# gw_postfix_start: the gateway's own Postfix, a second private instance in
-# the gw namespace that delivers by DNS MX (through /etc/netns/gw's resolver)
-# with a 3 s connect timeout; no listener: mail is handed in with sendmail.
+# gw_postfix_start [MAIN.CF LINE...]: the gateway's own Postfix, a second
+# private instance in the gw namespace that delivers by DNS MX (through
+# /etc/netns/gw's resolver) with a 3 s connect timeout, unless the lines
+# given say otherwise; no listener: mail is handed in with sendmail.
 GWPF_PID=
 gw_postfix_start() {
 	GWPF_DIR=$WORK/gwpostfix
@@ -579,6 +581,8 @@ smtp_connect_timeout = 3s
 smtp_tls_security_level = none
 smtp_address_preference = ipv4
 EOF
+	local l
+	for l in "$@"; do printf '%s\n' "$l" >>"$GWPF_DIR/etc/main.cf"; done
 	touch -d '-1 minute' "$GWPF_DIR/etc/main.cf" "$GWPF_DIR/etc/master.cf"
 	MAIL_CONFIG=$GWPF_DIR/etc nsbg "$NS_GW" "${POSTFIX_LIMIT:-120}" \
 		/usr/lib/postfix/sbin/master -c "$GWPF_DIR/etc" -d 2>"$WORK/gwpostfix-master.err"
@@ -616,11 +620,127 @@ sc_mx_fallback() {
 	done
 	sleep 1
 	finish_capture || return 1
-	[ -n "$GWPF_PID" ] && kill_pid "$GWPF_PID" TERM
-	grep -q 'status=sent' "$GWPF_DIR/log/maillog" ||
-		{ log "gateway postfix did not deliver: $(cat "$GWPF_DIR/log/maillog")"; return 1; }
+	gw_postfix_keep_log 'status=sent' || return 1
+	# One attempt, two connections: the note "connect to mx1...: timed out"
+	# and the status line naming mx2.
 	expect session.1.outcome=failed session.1.kind=syn_timeout session.1.culprit.role=path \
-		session.2.outcome=delivered session.2.kind=ok
+		session.2.outcome=delivered session.2.kind=ok \
+		queue.1.queue_id="$GW_QID" queue.1.status=sent \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=syn_timeout \
+		queue.1.attempts.1.connections.2.session=2 queue.1.attempts.1.connections.2.kind=ok
+}
+
+# ---- the gateway's Postfix delivers into a failure; its log is kept --------
+# Each postfix-* scenario relays one message from the gateway's Postfix
+# straight to [mx] (no DNS) into a failure, captures on gw0, and keeps the
+# Postfix's own log (maillog_file) as NAME.maillog beside NAME.pcap, with
+# NAME.args = --maillog NAME.maillog (read from the capture's folder).  The
+# .expect names the queue ID Postfix gave the message and the session its
+# attempt is joined to.
+
+# gw_postfix_send PATTERN SECONDS [BODY_FILE]: one message into the
+# gateway's Postfix, then wait (at most SECONDS) for PATTERN in its log.
+gw_postfix_send() {
+	local pattern=$1 secs=$2 body=${3:-} i
+	{
+		printf 'From: sender@%s\nTo: user@%s\nSubject: mxray %s\n\n' "$GW_NAME" "$RCPT_DOMAIN" "$(basename "$PCAP_FILE" .pcap)"
+		if [ -n "$body" ]; then cat "$body"; else echo "one line"; fi
+	} | nsx "$NS_GW" 10 /usr/sbin/sendmail -C "$GWPF_DIR/etc" -f "sender@$GW_NAME" "user@$RCPT_DOMAIN" ||
+		{ log "sendmail failed"; return 1; }
+	for i in $(seq 1 $((secs * 10))); do
+		grep -q "$pattern" "$GWPF_DIR/log/maillog" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 1
+}
+
+# gw_postfix_keep_log PATTERN: stops the gateway's Postfix, checks its log
+# shows PATTERN, keeps it beside the capture; sets GW_QID (the queue ID).
+gw_postfix_keep_log() {
+	[ -n "$GWPF_PID" ] && kill_pid "$GWPF_PID" TERM
+	GWPF_PID=
+	local logf=$GWPF_DIR/log/maillog name
+	grep -q -- "$1" "$logf" 2>/dev/null || { log "gateway postfix log lacks '$1': $(cat "$logf" 2>/dev/null)"; return 1; }
+	GW_QID=$(sed -n 's/.* postfix\/smtp\[[0-9]*\]: \([0-9A-Za-z]*\): to=.*/\1/p' "$logf" | head -1)
+	[ -n "$GW_QID" ] || { log "no queue ID in the gateway's log"; return 1; }
+	name=$(basename "$PCAP_FILE" .pcap)
+	cp "$logf" "${PCAP_FILE%.pcap}.maillog" || return 1
+	mxray_args --maillog "$name.maillog"
+}
+
+# gw_direct [MAIN.CF LINE...]: the gateway's Postfix relaying to [mx] by address.
+gw_direct() { gw_postfix_start "relayhost = [$MX_IP4]" "smtp_helo_timeout = 5s" "smtp_data_done_timeout = 5s" "$@"; }
+
+# SYNs dropped at r2: Postfix gives up after smtp_connect_timeout (3 s).
+sc_postfix_syn_timeout() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 --syn -j DROP || return 1
+	gw_direct || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_postfix_send 'status=' 15 || return 1
+	finish_capture || return 1
+	gw_postfix_keep_log 'Connection timed out' || return 1
+	expect outcome=failed kind=syn_timeout phase=connect culprit.role=path \
+		queue.1.queue_id="$GW_QID" queue.1.status=deferred queue.1.dsn=4.4.1 \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=syn_timeout \
+		queue.1.attempts.1.connections.1.finding=null
+}
+
+# Nothing listens on mx: its kernel answers the SYN with a RST.
+sc_postfix_refused() {
+	begin || return 1
+	gw_direct || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_postfix_send 'status=' 15 || return 1
+	finish_capture || return 1
+	gw_postfix_keep_log 'Connection refused' || return 1
+	expect outcome=failed kind=connect_refused phase=connect culprit.role=server \
+		queue.1.queue_id="$GW_QID" queue.1.status=deferred \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=connect_refused \
+		queue.1.attempts.1.connections.1.finding=null maillog.offset_basis=immediate
+}
+
+# r2 forges a RST when the message body passes (as sc_rst_mid_data).
+sc_postfix_rst_mid_data() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 -m string --string "MARKER-RESET" --algo bm \
+		-j REJECT --reject-with tcp-reset || return 1
+	local body; body=$(body_file body.txt 6000 "MARKER-RESET")
+	gw_direct || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_postfix_send 'status=' 15 "$body" || return 1
+	finish_capture || return 1
+	gw_postfix_keep_log 'status=deferred' || return 1
+	expect outcome=failed kind=reset phase=data culprit.role=firewall warning=forged_packet \
+		queue.1.queue_id="$GW_QID" queue.1.status=deferred \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=reset
+}
+
+# The server greets with 421 (fakesmtp greet421).
+sc_postfix_greeting_421() {
+	begin && fake_start greet421 || return 1
+	gw_direct || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_postfix_send 'status=' 15 || return 1
+	finish_capture || return 1
+	gw_postfix_keep_log 'status=deferred' || return 1
+	expect outcome=rejected kind=greeting_rejected phase=greeting culprit.role=server \
+		queue.1.queue_id="$GW_QID" queue.1.status=deferred \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=greeting_rejected
+}
+
+# The server greets, then never answers EHLO (fakesmtp noehlo): Postfix
+# waits smtp_helo_timeout (5 s here): the article's "no HELO/EHLO response".
+sc_postfix_ehlo_silent() {
+	begin && fake_start noehlo || return 1
+	gw_direct || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_postfix_send 'status=' 20 || return 1
+	finish_capture || return 1
+	gw_postfix_keep_log 'status=deferred' || return 1
+	expect outcome=failed kind=ehlo_no_reply phase=ehlo culprit.role=server \
+		queue.1.queue_id="$GW_QID" queue.1.status=deferred \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=ehlo_no_reply
 }
 
 sc_smtps_465() {
@@ -828,6 +948,21 @@ sanity_scenario() {
 		has "$f" "$SYN && ipv6.dst==2001:db8:3::25" 2 &&
 		hasnt "$f" "$SYNACK && ipv6.src==2001:db8:3::25" &&
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' ;;
+	postfix-syn-timeout)
+		has "$f" "$SYN && ip.dst==203.0.113.25" 2 &&
+		hasnt "$f" "$SYNACK" && hasnt "$f" "$RST" && hasnt "$f" "$ICMP_ERR" ;;
+	postfix-refused)
+		has "$f" "$RST && ip.src==203.0.113.25 && ip.ttl==62" &&
+		hasnt "$f" "$SYNACK" && hasnt "$f" "$ICMP_ERR" ;;
+	postfix-rst-mid-data)
+		has "$f" "$SYNACK && ip.ttl==62" && has "$f" 'smtp.response.code==354' &&
+		has "$f" "$RST && ip.ttl==63" && hasnt "$f" "$RST && ip.ttl==62" &&
+		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' ;;
+	postfix-greeting-421)
+		has "$f" 'smtp.response.code==421' && hasnt "$f" 'smtp.req.command=="MAIL"' ;;
+	postfix-ehlo-silent)
+		has "$f" 'smtp.response.code==220' && has "$f" 'smtp.req.command=="EHLO"' &&
+		hasnt "$f" 'smtp.response.code==250' ;;
 	smtps-465)
 		has "$f" 'tcp.dstport==465 && tls.handshake.type==1' &&
 		hasnt "$f" 'tcp.port==465 && frame contains "EHLO"' && hasnt "$f" "$RST && ip.src==203.0.113.25" ;;
