@@ -713,9 +713,16 @@ gboolean mx_maillog_read_file(mx_maillog *m, const char *path, GError **error)
     uint32_t file_index = m->files->len;
     g_hash_table_remove_all(m->pending);     /* processes do not go on across files */
     char *buf = g_malloc(MX_MAILLOG_LINE_MAX);
+    /* The buffer is zeroed before each read so that the newline shows
+     * where the line ends even when a NUL byte comes before it. */
+    memset(buf, 0, MX_MAILLOG_LINE_MAX);
     while (gzgets(gz, buf, MX_MAILLOG_LINE_MAX) != NULL) {
-        size_t len = strlen(buf);
-        bool whole = len > 0 && buf[len - 1] == '\n';
+        const char *nl = memchr(buf, '\n', MX_MAILLOG_LINE_MAX - 1);
+        size_t len = nl ? (size_t)(nl - buf) + 1 : strlen(buf);
+        bool whole = nl != NULL;
+        for (size_t i = 0; i < len; i++)
+            if (buf[i] == '\0')
+                buf[i] = '?';          /* a damaged line is still a line, counted */
         if (!whole && !gzeof(gz)) {
             /* Longer than the cap: parse its start, skip the rest. */
             char rest[1024];
@@ -725,8 +732,10 @@ gboolean mx_maillog_read_file(mx_maillog *m, const char *path, GError **error)
         while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
             buf[--len] = '\0';
         st.lines++;
-        if (len == 0)
+        if (len == 0) {
+            memset(buf, 0, MX_MAILLOG_LINE_MAX);
             continue;
+        }
         mx_logrec rec;
         switch (mx_maillog_parse_line(buf, &rec)) {
         case MX_LINE_RECORD:
@@ -753,6 +762,7 @@ gboolean mx_maillog_read_file(mx_maillog *m, const char *path, GError **error)
                 st.first_damaged = st.lines;
             break;
         }
+        memset(buf, 0, MX_MAILLOG_LINE_MAX);
     }
     int zerr = Z_OK;
     const char *msg = gzerror(gz, &zerr);
