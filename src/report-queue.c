@@ -208,11 +208,15 @@ void mx_queue_text(const mx_queue *q, FILE *out)
                 const mx_logrec *cr = rec(q, ci);
                 const mx_join_link *l = decisive_link(q, ci);
                 const mx_join_session *s = mx_join_session_of(j, ci);
+                /* The port only where the log names it (Exim's H= has none by default). */
                 char ep[80];
-                mx_addr_endpoint(&cr->ip, cr->port, ep, sizeof ep);
+                if (cr->port)
+                    mx_addr_endpoint(&cr->ip, cr->port, ep, sizeof ep);
+                else
+                    mx_addr_str(&cr->ip, ep, sizeof ep);
                 if (s)
-                    fprintf(out, "      %s -> session #%" G_GUINT64_FORMAT " %s: %s\n", cr->port ? ep : ep,
-                            s->id, mx_kind_name(s->kind), s->summary);
+                    fprintf(out, "      %s -> session #%" G_GUINT64_FORMAT " %s: %s\n", ep, s->id,
+                            mx_kind_name(s->kind), s->summary);
                 else
                     fprintf(out, "      %s -> no session: %s\n", ep, l->unmatched ? l->unmatched : "not joined");
                 if (l->finding)

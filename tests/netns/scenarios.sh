@@ -26,6 +26,7 @@ SCENARIOS=(
 	data-body-dropped dot-unanswered pmtu-blackhole multi-session starttls slow-lossy
 	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected mx-fallback
 	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
+	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
 )
 
 # ------------------------------------------------------------------ helpers
@@ -743,6 +744,125 @@ sc_postfix_ehlo_silent() {
 		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=ehlo_no_reply
 }
 
+# ---- the gateway's Exim delivers into a failure; its main log is kept ------
+# Exim (Debian's exim4-daemon-light, unpacked by tools/install-deps into
+# EXIM_ROOT: as a package it conflicts with postfix) runs once per message
+# in the gw namespace: `exim4 -C CONF -odi` delivers in the foreground, no
+# daemon, with its own spool and log under $WORK, routing everything to
+# [mx] with 3 s connect and 5 s command timeouts.  No Exim: skipped (3).
+EXIM_ROOT=${EXIM_ROOT:-/opt/mxray-test/exim}
+gw_exim_config() {
+	[ -x "$EXIM_ROOT/usr/sbin/exim4" ] && getent passwd Debian-exim >/dev/null ||
+		{ log "no unpacked exim4 in $EXIM_ROOT (tools/install-deps)"; return 3; }
+	GWEXIM_DIR=$WORK/gwexim
+	mkdir -p "$GWEXIM_DIR/spool" "$GWEXIM_DIR/log" || return 1
+	chown Debian-exim: "$GWEXIM_DIR/spool" "$GWEXIM_DIR/log"
+	cat >"$GWEXIM_DIR/exim.conf" <<EOF
+primary_hostname = $GW_NAME
+exim_path = $EXIM_ROOT/usr/sbin/exim4
+spool_directory = $GWEXIM_DIR/spool
+log_file_path = $GWEXIM_DIR/log/%slog
+keep_environment =
+# No TCP Fast Open, no chunking: a SYN and a DATA as every other client here.
+begin routers
+to_mx:
+  driver = manualroute
+  domains = *
+  transport = remote_smtp
+  route_list = * $MX_IP4
+begin transports
+remote_smtp:
+  driver = smtp
+  connect_timeout = 3s
+  command_timeout = 5s
+  data_timeout = 5s
+  final_timeout = 5s
+  hosts_try_fastopen = :
+  hosts_try_chunking = :
+  hosts_try_prdr = :
+  helo_data = $GW_NAME
+begin retry
+* * F,1h,15m
+EOF
+}
+
+# gw_exim_send [BODY_FILE]: one message, delivered (or deferred) before it returns.
+gw_exim_send() {
+	local body=${1:-}
+	{
+		printf 'From: sender@%s\nTo: user@%s\nSubject: mxray %s\n\n' "$GW_NAME" "$RCPT_DOMAIN" "$(basename "$PCAP_FILE" .pcap)"
+		if [ -n "$body" ]; then cat "$body"; else echo "one line"; fi
+	} | nsx "$NS_GW" 30 "$EXIM_ROOT/usr/sbin/exim4" -C "$GWEXIM_DIR/exim.conf" -odi -f "sender@$GW_NAME" \
+		"user@$RCPT_DOMAIN" >"$WORK/exim.out" 2>&1
+	sleep 1
+}
+
+# gw_exim_keep_log PATTERN: checks the main log shows PATTERN, keeps it
+# beside the capture; sets GW_QID (the message id).
+gw_exim_keep_log() {
+	local logf=$GWEXIM_DIR/log/mainlog name
+	grep -q -- "$1" "$logf" 2>/dev/null ||
+		{ log "exim's log lacks '$1': $(cat "$logf" "$WORK/exim.out" "$GWEXIM_DIR/log/paniclog" 2>/dev/null)"; return 1; }
+	GW_QID=$(sed -n 's/^[0-9-]* [0-9:.]* \([0-9A-Za-z-]*\) <= .*/\1/p' "$logf" | head -1)
+	[ -n "$GW_QID" ] || { log "no message id in exim's log"; return 1; }
+	name=$(basename "$PCAP_FILE" .pcap)
+	cp "$logf" "${PCAP_FILE%.pcap}.maillog" || return 1
+	mxray_args --maillog "$name.maillog"
+}
+
+# SYNs dropped at r2: Exim gives up after connect_timeout (3 s).
+sc_exim_syn_timeout() {
+	begin && postfix_start || return 1
+	gw_exim_config || return $?
+	r2fw -A FORWARD -p tcp --dport 25 --syn -j DROP || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_exim_send
+	finish_capture || return 1
+	gw_exim_keep_log ' == ' || return 1
+	expect outcome=failed kind=syn_timeout phase=connect culprit.role=path \
+		queue.1.queue_id="$GW_QID" queue.1.mta=exim queue.1.status=deferred \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=syn_timeout
+}
+
+# Nothing listens on mx: a RST answers the SYN.
+sc_exim_refused() {
+	begin || return 1
+	gw_exim_config || return $?
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_exim_send
+	finish_capture || return 1
+	gw_exim_keep_log 'Connection refused' || return 1
+	expect outcome=failed kind=connect_refused phase=connect culprit.role=server \
+		queue.1.queue_id="$GW_QID" queue.1.mta=exim queue.1.status=deferred \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=connect_refused
+}
+
+# The server greets with 421 (fakesmtp greet421).
+sc_exim_greeting_421() {
+	begin && fake_start greet421 || return 1
+	gw_exim_config || return $?
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_exim_send
+	finish_capture || return 1
+	gw_exim_keep_log ' == ' || return 1
+	expect outcome=rejected kind=greeting_rejected phase=greeting culprit.role=server \
+		queue.1.queue_id="$GW_QID" queue.1.mta=exim queue.1.status=deferred \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=greeting_rejected
+}
+
+# A clean delivery: "=>" with H= and C="250 ...".
+sc_exim_delivered() {
+	begin && postfix_start || return 1
+	gw_exim_config || return $?
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_exim_send
+	finish_capture || return 1
+	gw_exim_keep_log ' => ' || return 1
+	expect outcome=delivered kind=ok phase=none culprit.role=none \
+		queue.1.queue_id="$GW_QID" queue.1.mta=exim queue.1.status=sent \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=ok
+}
+
 sc_smtps_465() {
 	# Implicit TLS (SMTPS, RFC 8314): Postfix in wrapper mode on port 465,
 	# swaks speaks TLS at once (--tlsc).  mxray tracks 465 when told to.
@@ -963,6 +1083,17 @@ sanity_scenario() {
 	postfix-ehlo-silent)
 		has "$f" 'smtp.response.code==220' && has "$f" 'smtp.req.command=="EHLO"' &&
 		hasnt "$f" 'smtp.response.code==250' ;;
+	exim-syn-timeout)
+		has "$f" "$SYN && ip.dst==203.0.113.25" 2 &&
+		hasnt "$f" "$SYNACK" && hasnt "$f" "$RST" && hasnt "$f" "$ICMP_ERR" ;;
+	exim-refused)
+		has "$f" "$RST && ip.src==203.0.113.25 && ip.ttl==62" &&
+		hasnt "$f" "$SYNACK" && hasnt "$f" "$ICMP_ERR" ;;
+	exim-greeting-421)
+		has "$f" 'smtp.response.code==421' && hasnt "$f" 'smtp.req.command=="MAIL"' ;;
+	exim-delivered)
+		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
+		hasnt "$f" "$RST" ;;
 	smtps-465)
 		has "$f" 'tcp.dstport==465 && tls.handshake.type==1' &&
 		hasnt "$f" 'tcp.port==465 && frame contains "EHLO"' && hasnt "$f" "$RST && ip.src==203.0.113.25" ;;
