@@ -176,5 +176,14 @@
  * MX_MAILLOG_SLACK_US for the log's one-second resolution). */
 #define MX_MAILLOG_AFTER_US (660LL * 1000000)
 #define MX_MAILLOG_SLACK_US (2LL * 1000000)
+/* `live --maillog`: log records remembered (a ring; a few minutes of a
+ * busy gateway's deliveries, ~600 bytes each) and finished sessions held
+ * for their log line (past it the oldest goes out without). */
+#define MX_LIVE_MAILLOG_RECORDS 4096
+#define MX_LIVE_MAILLOG_HELD 4096
+/* How long a finished session waits for its log line by default: the log
+ * line of a connect timeout comes smtp_connect_timeout (Postfix: 30 s)
+ * after the first SYN. */
+#define MX_LIVE_MAILLOG_WAIT_US (60LL * 1000000)
 
 #endif
