@@ -277,65 +277,86 @@ static const char *queue_id(const char *p, mx_logrec *rec)
 
 /* ---- Postfix -------------------------------------------------------------------- */
 
-/* Fields of a "to=" line; the status value runs to the end of the line. */
-static mx_line_result postfix_delivery(const char *p, mx_logrec *rec)
+/* Walks "key=value, key=value, ..." (Postfix and Sendmail), calling
+ * field() for each key before `last`, whose value runs to the end of the
+ * line and is returned (NULL when the line has none).  A value ends at
+ * ", ": Sendmail's "to=<a>,<b>, delay=..." keeps its recipients. */
+typedef void (*field_fn)(const char *key, size_t klen, const char *v, size_t vl, mx_logrec *rec);
+static const char *walk_fields(const char *p, const char *last, field_fn field, mx_logrec *rec)
 {
-    bool has_status = false;
+    size_t last_len = strlen(last);
     while (*p) {
         const char *eq = strchr(p, '=');
         if (eq == NULL)
             break;
         size_t klen = (size_t)(eq - p);
         const char *v = eq + 1;
-        if (klen == 6 && strncmp(p, "status", 6) == 0) {
-            size_t w = 0;
-            while (v[w] && v[w] != ' ' && v[w] != ',')
-                w++;
-            copy_field(rec->status, sizeof rec->status, v, w);
-            const char *t = v + w;
-            while (*t == ' ' || *t == ',')
-                t++;
-            size_t tl = strlen(t);
-            if (tl >= 2 && t[0] == '(' && t[tl - 1] == ')') {
-                t++;
-                tl -= 2;
-            }
-            rec->text = dup_text(t, tl);
-            has_status = w > 0;
-            break;
-        }
+        if (klen == last_len && strncmp(p, last, klen) == 0)
+            return v;
         size_t vl = field_len(v);
-        if (klen == 2 && strncmp(p, "to", 2) == 0)
-            rec->recipient = address_list(v, vl);
-        else if (klen == 5 && strncmp(p, "relay", 5) == 0)
-            parse_host(v, vl, rec);
-        else if (klen == 5 && strncmp(p, "delay", 5) == 0) {
-            char *end;
-            rec->delay = g_ascii_strtod(v, &end);
-            rec->has_delay = end != v;
-        } else if (klen == 6 && strncmp(p, "delays", 6) == 0) {
-            const char *q = v;
-            int i = 0;
-            for (; i < 4; i++) {
-                char *end;
-                rec->delays[i] = g_ascii_strtod(q, &end);
-                if (end == q)
-                    break;
-                q = end;
-                if (i < 3 && *q++ != '/')
-                    break;
-            }
-            rec->has_delays = i == 4 || (i == 3 && q > v);
-        } else if (klen == 3 && strncmp(p, "dsn", 3) == 0)
-            copy_field(rec->dsn, sizeof rec->dsn, v, vl);
+        field(p, klen, v, vl, rec);
         p = v + vl;
         if (*p == ',')
             p++;
         while (*p == ' ')
             p++;
     }
-    if (!has_status || rec->recipient == NULL || rec->recipient[0] == '\0')
+    return NULL;
+}
+
+static bool is_key(const char *key, size_t klen, const char *name)
+{
+    return klen == strlen(name) && strncmp(key, name, klen) == 0;
+}
+
+static void postfix_field(const char *key, size_t klen, const char *v, size_t vl, mx_logrec *rec)
+{
+    if (is_key(key, klen, "to")) {
+        rec->recipient = address_list(v, vl);
+    } else if (is_key(key, klen, "relay")) {
+        parse_host(v, vl, rec);
+    } else if (is_key(key, klen, "delay")) {
+        char *end;
+        rec->delay = g_ascii_strtod(v, &end);
+        rec->has_delay = end != v;
+    } else if (is_key(key, klen, "delays")) {
+        /* a/b/c/d: before qmgr, in qmgr, connection setup, transmission. */
+        const char *q = v;
+        int i = 0;
+        for (; i < 4; i++) {
+            char *end;
+            rec->delays[i] = g_ascii_strtod(q, &end);
+            if (end == q)
+                break;
+            q = end;
+            if (i < 3 && *q++ != '/')
+                break;
+        }
+        rec->has_delays = i == 4 || (i == 3 && q > v);
+    } else if (is_key(key, klen, "dsn")) {
+        copy_field(rec->dsn, sizeof rec->dsn, v, vl);
+    }
+}
+
+/* A "to=" line; "status=word (text)" ends it. */
+static mx_line_result postfix_delivery(const char *p, mx_logrec *rec)
+{
+    const char *v = walk_fields(p, "status", postfix_field, rec);
+    size_t w = 0;
+    while (v && v[w] && v[w] != ' ' && v[w] != ',')
+        w++;
+    if (w == 0 || rec->recipient == NULL || rec->recipient[0] == '\0')
         return MX_LINE_DAMAGED;
+    copy_field(rec->status, sizeof rec->status, v, w);
+    const char *t = v + w;
+    while (*t == ' ' || *t == ',')
+        t++;
+    size_t tl = strlen(t);
+    if (tl >= 2 && t[0] == '(' && t[tl - 1] == ')') {
+        t++;
+        tl -= 2;
+    }
+    rec->text = dup_text(t, tl);
     rec->type = MX_LOGREC_DELIVERY;
     if (!rec->has_ip)
         host_from_text(rec->text, rec);   /* relay=none: the status names where it tried */
@@ -384,62 +405,40 @@ static mx_line_result postfix_line(const char *service, const char *p, mx_logrec
 
 /* ---- Sendmail ------------------------------------------------------------------- */
 
+static void sendmail_field(const char *key, size_t klen, const char *v, size_t vl, mx_logrec *rec)
+{
+    if (is_key(key, klen, "to"))
+        rec->recipient = address_list(v, vl);
+    else if (is_key(key, klen, "relay"))
+        parse_host(v, vl, rec);
+    else if (is_key(key, klen, "delay"))
+        rec->has_delay = hms_delay(v, &rec->delay);
+    else if (is_key(key, klen, "dsn"))
+        copy_field(rec->dsn, sizeof rec->dsn, v, vl);
+}
+
 static mx_line_result sendmail_line(const char *p, mx_logrec *rec)
 {
     rec->mta = MX_MTA_SENDMAIL;
     const char *body = queue_id(p, rec);
     if (body == NULL || strncmp(body, "to=", 3) != 0)
         return MX_LINE_IGNORED;
-    p = body;
-    bool has_stat = false;
-    while (*p) {
-        const char *eq = strchr(p, '=');
-        if (eq == NULL)
-            break;
-        size_t klen = (size_t)(eq - p);
-        const char *v = eq + 1;
-        if (klen == 4 && strncmp(p, "stat", 4) == 0) {
-            /* "Sent (...)", "Deferred: text", "User unknown": the word is the status. */
-            size_t w = 0;
-            while (v[w] && g_ascii_isalpha(v[w]))
-                w++;
-            char word[16];
-            copy_field(word, sizeof word, v, w);
-            const char *status = g_ascii_strcasecmp(word, "Sent") == 0       ? "sent"
-                                 : g_ascii_strcasecmp(word, "Deferred") == 0 ? "deferred"
-                                                                             : "bounced";
-            g_strlcpy(rec->status, status, sizeof rec->status);
-            rec->text = dup_text(v, strlen(v));
-            has_stat = true;
-            break;
-        }
-        /* to= may list several recipients, each in <>, separated by commas. */
-        size_t vl;
-        if (klen == 2 && strncmp(p, "to", 2) == 0) {
-            const char *e = v;
-            while (*e && !(e[0] == ',' && e[1] == ' '))
-                e++;
-            vl = (size_t)(e - v);
-            rec->recipient = address_list(v, vl);
-        } else {
-            vl = field_len(v);
-            if (klen == 5 && strncmp(p, "relay", 5) == 0)
-                parse_host(v, vl, rec);
-            else if (klen == 5 && strncmp(p, "delay", 5) == 0)
-                rec->has_delay = hms_delay(v, &rec->delay);
-            else if (klen == 3 && strncmp(p, "dsn", 3) == 0)
-                copy_field(rec->dsn, sizeof rec->dsn, v, vl);
-        }
-        p = v + vl;
-        if (*p == ',')
-            p++;
-        while (*p == ' ')
-            p++;
-    }
-    if (!has_stat || rec->recipient == NULL || rec->recipient[0] == '\0')
+    const char *v = walk_fields(body, "stat", sendmail_field, rec);
+    if (v == NULL || rec->recipient == NULL || rec->recipient[0] == '\0')
         return MX_LINE_DAMAGED;
-    /* Sendmail's relay= is "name." with no address when the connection
-     * failed: "Connection timed out with name." says no more. */
+    /* "Sent (...)", "Deferred: text", "User unknown": the word is the status.
+     * relay= is "name." with no address when the connection failed
+     * ("Connection timed out with name."): then no connection is named. */
+    size_t w = 0;
+    while (v[w] && g_ascii_isalpha(v[w]))
+        w++;
+    char word[16];
+    copy_field(word, sizeof word, v, w);
+    const char *status = g_ascii_strcasecmp(word, "Sent") == 0       ? "sent"
+                         : g_ascii_strcasecmp(word, "Deferred") == 0 ? "deferred"
+                                                                     : "bounced";
+    g_strlcpy(rec->status, status, sizeof rec->status);
+    rec->text = dup_text(v, strlen(v));
     rec->type = MX_LOGREC_DELIVERY;
     return MX_LINE_RECORD;
 }

@@ -672,33 +672,41 @@ gw_postfix_keep_log() {
 # gw_direct [MAIN.CF LINE...]: the gateway's Postfix relaying to [mx] by address.
 gw_direct() { gw_postfix_start "relayhost = [$MX_IP4]" "smtp_helo_timeout = 5s" "smtp_data_done_timeout = 5s" "$@"; }
 
+# expect_queue STATUS KIND: what every gateway-MTA scenario expects of the
+# join: one queue entry (the ID the MTA gave the message), its status, and
+# its attempt joined to session 1 of kind KIND.
+expect_queue() {
+	expect queue.1.queue_id="$GW_QID" queue.1.status="$1" \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind="$2"
+}
+
+# gw_postfix_case PATTERN SECONDS [BODY_FILE]: one message through the
+# gateway's Postfix while capturing; its log kept (must show PATTERN).
+gw_postfix_case() {
+	gw_direct || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_postfix_send 'status=' "$2" "${3:-}" || return 1
+	finish_capture || return 1
+	gw_postfix_keep_log "$1"
+}
+
 # SYNs dropped at r2: Postfix gives up after smtp_connect_timeout (3 s).
 sc_postfix_syn_timeout() {
 	begin && postfix_start || return 1
 	r2fw -A FORWARD -p tcp --dport 25 --syn -j DROP || return 1
-	gw_direct || return 1
-	start_capture "$WORK/cap.pcap" || return 1
-	gw_postfix_send 'status=' 15 || return 1
-	finish_capture || return 1
-	gw_postfix_keep_log 'Connection timed out' || return 1
-	expect outcome=failed kind=syn_timeout phase=connect culprit.role=path \
-		queue.1.queue_id="$GW_QID" queue.1.status=deferred queue.1.dsn=4.4.1 \
-		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=syn_timeout \
+	gw_postfix_case 'Connection timed out' 15 || return 1
+	expect outcome=failed kind=syn_timeout phase=connect culprit.role=path queue.1.dsn=4.4.1 \
 		queue.1.attempts.1.connections.1.finding=null
+	expect_queue deferred syn_timeout
 }
 
 # Nothing listens on mx: its kernel answers the SYN with a RST.
 sc_postfix_refused() {
 	begin || return 1
-	gw_direct || return 1
-	start_capture "$WORK/cap.pcap" || return 1
-	gw_postfix_send 'status=' 15 || return 1
-	finish_capture || return 1
-	gw_postfix_keep_log 'Connection refused' || return 1
+	gw_postfix_case 'Connection refused' 15 || return 1
 	expect outcome=failed kind=connect_refused phase=connect culprit.role=server \
-		queue.1.queue_id="$GW_QID" queue.1.status=deferred \
-		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=connect_refused \
 		queue.1.attempts.1.connections.1.finding=null maillog.offset_basis=immediate
+	expect_queue deferred connect_refused
 }
 
 # r2 forges a RST when the message body passes (as sc_rst_mid_data).
@@ -707,41 +715,26 @@ sc_postfix_rst_mid_data() {
 	r2fw -A FORWARD -p tcp --dport 25 -m string --string "MARKER-RESET" --algo bm \
 		-j REJECT --reject-with tcp-reset || return 1
 	local body; body=$(body_file body.txt 6000 "MARKER-RESET")
-	gw_direct || return 1
-	start_capture "$WORK/cap.pcap" || return 1
-	gw_postfix_send 'status=' 15 "$body" || return 1
-	finish_capture || return 1
-	gw_postfix_keep_log 'status=deferred' || return 1
-	expect outcome=failed kind=reset phase=data culprit.role=firewall warning=forged_packet \
-		queue.1.queue_id="$GW_QID" queue.1.status=deferred \
-		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=reset
+	gw_postfix_case 'status=deferred' 15 "$body" || return 1
+	expect outcome=failed kind=reset phase=data culprit.role=firewall warning=forged_packet
+	expect_queue deferred reset
 }
 
 # The server greets with 421 (fakesmtp greet421).
 sc_postfix_greeting_421() {
 	begin && fake_start greet421 || return 1
-	gw_direct || return 1
-	start_capture "$WORK/cap.pcap" || return 1
-	gw_postfix_send 'status=' 15 || return 1
-	finish_capture || return 1
-	gw_postfix_keep_log 'status=deferred' || return 1
-	expect outcome=rejected kind=greeting_rejected phase=greeting culprit.role=server \
-		queue.1.queue_id="$GW_QID" queue.1.status=deferred \
-		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=greeting_rejected
+	gw_postfix_case 'status=deferred' 15 || return 1
+	expect outcome=rejected kind=greeting_rejected phase=greeting culprit.role=server
+	expect_queue deferred greeting_rejected
 }
 
 # The server greets, then never answers EHLO (fakesmtp noehlo): Postfix
 # waits smtp_helo_timeout (5 s here): the article's "no HELO/EHLO response".
 sc_postfix_ehlo_silent() {
 	begin && fake_start noehlo || return 1
-	gw_direct || return 1
-	start_capture "$WORK/cap.pcap" || return 1
-	gw_postfix_send 'status=' 20 || return 1
-	finish_capture || return 1
-	gw_postfix_keep_log 'status=deferred' || return 1
-	expect outcome=failed kind=ehlo_no_reply phase=ehlo culprit.role=server \
-		queue.1.queue_id="$GW_QID" queue.1.status=deferred \
-		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=ehlo_no_reply
+	gw_postfix_case 'status=deferred' 20 || return 1
+	expect outcome=failed kind=ehlo_no_reply phase=ehlo culprit.role=server
+	expect_queue deferred ehlo_no_reply
 }
 
 # ---- the gateway's Exim delivers into a failure; its main log is kept ------
@@ -810,57 +803,47 @@ gw_exim_keep_log() {
 	mxray_args --maillog "$name.maillog"
 }
 
-# SYNs dropped at r2: Exim gives up after connect_timeout (3 s).
-sc_exim_syn_timeout() {
-	begin && postfix_start || return 1
+# gw_exim_case PATTERN: one message through the gateway's Exim while
+# capturing; its main log kept (must show PATTERN).
+gw_exim_case() {
 	gw_exim_config || return $?
-	r2fw -A FORWARD -p tcp --dport 25 --syn -j DROP || return 1
 	start_capture "$WORK/cap.pcap" || return 1
 	gw_exim_send
 	finish_capture || return 1
-	gw_exim_keep_log ' == ' || return 1
-	expect outcome=failed kind=syn_timeout phase=connect culprit.role=path \
-		queue.1.queue_id="$GW_QID" queue.1.mta=exim queue.1.status=deferred \
-		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=syn_timeout
+	gw_exim_keep_log "$1"
+}
+
+# SYNs dropped at r2: Exim gives up after connect_timeout (3 s).
+sc_exim_syn_timeout() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 --syn -j DROP || return 1
+	gw_exim_case ' == ' || return $?
+	expect outcome=failed kind=syn_timeout phase=connect culprit.role=path queue.1.mta=exim
+	expect_queue deferred syn_timeout
 }
 
 # Nothing listens on mx: a RST answers the SYN.
 sc_exim_refused() {
 	begin || return 1
-	gw_exim_config || return $?
-	start_capture "$WORK/cap.pcap" || return 1
-	gw_exim_send
-	finish_capture || return 1
-	gw_exim_keep_log 'Connection refused' || return 1
-	expect outcome=failed kind=connect_refused phase=connect culprit.role=server \
-		queue.1.queue_id="$GW_QID" queue.1.mta=exim queue.1.status=deferred \
-		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=connect_refused
+	gw_exim_case 'Connection refused' || return $?
+	expect outcome=failed kind=connect_refused phase=connect culprit.role=server queue.1.mta=exim
+	expect_queue deferred connect_refused
 }
 
 # The server greets with 421 (fakesmtp greet421).
 sc_exim_greeting_421() {
 	begin && fake_start greet421 || return 1
-	gw_exim_config || return $?
-	start_capture "$WORK/cap.pcap" || return 1
-	gw_exim_send
-	finish_capture || return 1
-	gw_exim_keep_log ' == ' || return 1
-	expect outcome=rejected kind=greeting_rejected phase=greeting culprit.role=server \
-		queue.1.queue_id="$GW_QID" queue.1.mta=exim queue.1.status=deferred \
-		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=greeting_rejected
+	gw_exim_case ' == ' || return $?
+	expect outcome=rejected kind=greeting_rejected phase=greeting culprit.role=server queue.1.mta=exim
+	expect_queue deferred greeting_rejected
 }
 
 # A clean delivery: "=>" with H= and C="250 ...".
 sc_exim_delivered() {
 	begin && postfix_start || return 1
-	gw_exim_config || return $?
-	start_capture "$WORK/cap.pcap" || return 1
-	gw_exim_send
-	finish_capture || return 1
-	gw_exim_keep_log ' => ' || return 1
-	expect outcome=delivered kind=ok phase=none culprit.role=none \
-		queue.1.queue_id="$GW_QID" queue.1.mta=exim queue.1.status=sent \
-		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=ok
+	gw_exim_case ' => ' || return $?
+	expect outcome=delivered kind=ok phase=none culprit.role=none queue.1.mta=exim
+	expect_queue sent ok
 }
 
 sc_smtps_465() {
