@@ -186,7 +186,8 @@ static void parse_host(const char *s, size_t len, mx_logrec *rec)
     const char *ipp = g_ascii_strncasecmp(ip, "ipv6:", 5) == 0 ? ip + 5 : ip;
     rec->has_ip = mx_addr_parse(ipp, &rec->ip);
     const char *after = close + 1;
-    if ((size_t)(after - s) < len && *after == ':' && g_ascii_isdigit(after[1])) {
+    /* A port only with an address: alone it names no connection. */
+    if (rec->has_ip && (size_t)(after - s) < len && *after == ':' && g_ascii_isdigit(after[1])) {
         unsigned long port = strtoul(after + 1, NULL, 10);
         if (port > 0 && port < 65536)
             rec->port = (uint16_t)port;
@@ -237,14 +238,16 @@ static void copy_field(char *dst, size_t size, const char *v, size_t len)
     dst[len] = '\0';
 }
 
-/* "<bob@example.net>" or "<a@x>,<b@y>" -> "bob@example.net", "a@x,b@y". */
-static char *address_list(const char *v, size_t len)
+/* "<bob@example.net>" or "<a@x>,<b@y>" -> "bob@example.net", "a@x,b@y";
+ * replaces *dst (a damaged line may say to= twice). */
+static void address_list(char **dst, const char *v, size_t len)
 {
     GString *out = g_string_new(NULL);
     for (size_t i = 0; i < len && out->len < MX_MAILLOG_TEXT_MAX; i++)
         if (v[i] != '<' && v[i] != '>')
             g_string_append_c(out, v[i]);
-    return g_string_free(out, FALSE);
+    g_free(*dst);
+    *dst = g_string_free(out, FALSE);
 }
 
 /* Sendmail's "00:00:05" or "1+17:52:54", in seconds. */
@@ -312,7 +315,7 @@ static bool is_key(const char *key, size_t klen, const char *name)
 static void postfix_field(const char *key, size_t klen, const char *v, size_t vl, mx_logrec *rec)
 {
     if (is_key(key, klen, "to")) {
-        rec->recipient = address_list(v, vl);
+        address_list(&rec->recipient, v, vl);
     } else if (is_key(key, klen, "relay")) {
         parse_host(v, vl, rec);
     } else if (is_key(key, klen, "delay")) {
@@ -408,7 +411,7 @@ static mx_line_result postfix_line(const char *service, const char *p, mx_logrec
 static void sendmail_field(const char *key, size_t klen, const char *v, size_t vl, mx_logrec *rec)
 {
     if (is_key(key, klen, "to"))
-        rec->recipient = address_list(v, vl);
+        address_list(&rec->recipient, v, vl);
     else if (is_key(key, klen, "relay"))
         parse_host(v, vl, rec);
     else if (is_key(key, klen, "delay"))
@@ -519,7 +522,7 @@ static mx_line_result exim_line(const char *p, mx_logrec *rec)
     size_t alen = strcspn(a, " ");
     if (alen == 0)
         return MX_LINE_DAMAGED;
-    rec->recipient = address_list(a, alen);
+    address_list(&rec->recipient, a, alen);
     exim_host(a + alen, rec);
     const char *text = "";
     if (status[0] == 's') {
