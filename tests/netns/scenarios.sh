@@ -1051,29 +1051,21 @@ sanity_scenario() {
 		has "$f" "$SYN && ipv6.dst==2001:db8:3::25" 2 &&
 		hasnt "$f" "$SYNACK && ipv6.src==2001:db8:3::25" &&
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' ;;
-	postfix-syn-timeout)
+	postfix-syn-timeout | exim-syn-timeout)
 		has "$f" "$SYN && ip.dst==203.0.113.25" 2 &&
 		hasnt "$f" "$SYNACK" && hasnt "$f" "$RST" && hasnt "$f" "$ICMP_ERR" ;;
-	postfix-refused)
+	postfix-refused | exim-refused)
 		has "$f" "$RST && ip.src==203.0.113.25 && ip.ttl==62" &&
 		hasnt "$f" "$SYNACK" && hasnt "$f" "$ICMP_ERR" ;;
 	postfix-rst-mid-data)
 		has "$f" "$SYNACK && ip.ttl==62" && has "$f" 'smtp.response.code==354' &&
 		has "$f" "$RST && ip.ttl==63" && hasnt "$f" "$RST && ip.ttl==62" &&
 		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' ;;
-	postfix-greeting-421)
+	postfix-greeting-421 | exim-greeting-421)
 		has "$f" 'smtp.response.code==421' && hasnt "$f" 'smtp.req.command=="MAIL"' ;;
 	postfix-ehlo-silent)
 		has "$f" 'smtp.response.code==220' && has "$f" 'smtp.req.command=="EHLO"' &&
 		hasnt "$f" 'smtp.response.code==250' ;;
-	exim-syn-timeout)
-		has "$f" "$SYN && ip.dst==203.0.113.25" 2 &&
-		hasnt "$f" "$SYNACK" && hasnt "$f" "$RST" && hasnt "$f" "$ICMP_ERR" ;;
-	exim-refused)
-		has "$f" "$RST && ip.src==203.0.113.25 && ip.ttl==62" &&
-		hasnt "$f" "$SYNACK" && hasnt "$f" "$ICMP_ERR" ;;
-	exim-greeting-421)
-		has "$f" 'smtp.response.code==421' && hasnt "$f" 'smtp.req.command=="MAIL"' ;;
 	exim-delivered)
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
 		hasnt "$f" "$RST" ;;
