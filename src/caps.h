@@ -158,4 +158,32 @@
 #define MX_WRITER_BATCH 32
 #define MX_WRITER_BATCHES 64
 
+/* `--maillog`: records (delivery and connection lines) kept from the
+ * MTA's logs, each ~300 bytes with its strings: a day of a busy gateway's
+ * deliveries fits; past it lines are counted as dropped.  Log lines
+ * longer than MX_MAILLOG_LINE_MAX are parsed on their first bytes (a
+ * Postfix status line is a few hundred); texts kept are cut at
+ * MX_MAILLOG_TEXT_MAX. */
+#define MX_MAILLOG_RECORDS_MAX 200000
+#define MX_MAILLOG_LINE_MAX 4096
+#define MX_MAILLOG_TEXT_MAX 400
+/* Sessions the join remembers (~150 bytes each): past it, later sessions
+ * are counted, not joined. */
+#define MX_MAILLOG_SESSIONS_MAX 200000
+/* A log line comes after the connection it reports: at most the longest
+ * wait of the MTA's (Postfix smtp_data_done_timeout 600 s) after the
+ * session's last packet, and not before its first one (with a
+ * MX_MAILLOG_SLACK_US for the log's one-second resolution). */
+#define MX_MAILLOG_AFTER_US (660LL * 1000000)
+#define MX_MAILLOG_SLACK_US (2LL * 1000000)
+/* `live --maillog`: log records remembered (a ring; a few minutes of a
+ * busy gateway's deliveries, ~600 bytes each) and finished sessions held
+ * for their log line (past it the oldest goes out without). */
+#define MX_LIVE_MAILLOG_RECORDS 4096
+#define MX_LIVE_MAILLOG_HELD 4096
+/* How long a finished session waits for its log line by default: the log
+ * line of a connect timeout comes smtp_connect_timeout (Postfix: 30 s)
+ * after the first SYN. */
+#define MX_LIVE_MAILLOG_WAIT_US (60LL * 1000000)
+
 #endif

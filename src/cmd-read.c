@@ -7,6 +7,9 @@
 #include "dns.h"
 #include "evidence.h"
 #include "cmd.h"
+#include "maillog.h"
+#include "maillog-join.h"
+#include "report-queue.h"
 #include "report.h"
 #include "report-ticket.h"
 #include "source.h"
@@ -28,6 +31,8 @@ typedef struct read_run {
     mx_text_doc *text;       /* text: the same, blocks held in a temporary file */
     GQueue *clean_kept;      /* markdown, html: clean sessions kept, oldest first */
     mx_analyzer *analyzer;   /* for the baselines a held refusal is judged with */
+    mx_join *join;           /* --maillog: every session remembered for the join, or NULL */
+    bool ticket;             /* markdown, html without --evidence */
 } read_run;
 
 static void write_session(void *doc, const mx_session *s)
@@ -38,6 +43,8 @@ static void write_session(void *doc, const mx_session *s)
 /* Hands a finished session to the streamed report, which owns it then. */
 static void emit(read_run *run, mx_session *s)
 {
+    if (run->join)
+        mx_join_add_session(run->join, s);
     if (run->writer) {
         mx_writer_session(run->writer, s);
     } else {
@@ -74,6 +81,8 @@ static void on_session(mx_session *s, void *ctx)
     if (mx_session_failed(s))
         run->any_failed = true;
     if (run->clean_kept) {
+        if (run->join)
+            mx_join_add_session(run->join, s);
         keep_for_ticket(run, s);
         return;
     }
@@ -132,6 +141,8 @@ int mx_cmd_read(int argc, char **argv)
     gint max_flows = MX_MAX_FLOWS;
     g_autofree char *evidence_path = NULL;
     gboolean keep_payload = FALSE, redact_addresses = FALSE;
+    g_auto(GStrv) maillogs = NULL;
+    g_autofree char *maillog_tz = NULL;
     GOptionEntry entries[] = {
         { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "Output: text (default), json, jsonl, markdown or html", "FORMAT" },
         { "ports", 'p', 0, G_OPTION_ARG_STRING, &ports_text, "SMTP ports to track (default 25)", "25,587" },
@@ -143,6 +154,10 @@ int mx_cmd_read(int argc, char **argv)
         { "keep-payload", 0, 0, G_OPTION_ARG_NONE, &keep_payload, "--evidence: keep message bodies and AUTH as captured", NULL },
         { "redact-addresses", 0, 0, G_OPTION_ARG_NONE, &redact_addresses,
           "--evidence: also replace the local parts of MAIL/RCPT addresses", NULL },
+        { "maillog", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &maillogs,
+          "The MTA's log (Postfix, Exim, Sendmail; plain or gzip; repeat for rotated files): the report leads with the queue", "FILE" },
+        { "maillog-tz", 0, 0, G_OPTION_ARG_STRING, &maillog_tz,
+          "Zone of log stamps that name none (traditional syslog): UTC (default), +01:00, Europe/Berlin", "ZONE" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("FILE... [BPF EXPRESSION] - explain SMTP failures in captures");
@@ -207,10 +222,36 @@ int mx_cmd_read(int argc, char **argv)
         }
     }
 
+    if (maillog_tz && !maillogs) {
+        fprintf(stderr, "mxray read: --maillog-tz goes with --maillog FILE\n");
+        return MX_EXIT_USAGE;
+    }
+    mx_maillog *maillog = NULL;
+    if (maillogs) {
+        maillog = mx_maillog_new();
+        for (char **m = maillogs; *m; m++) {
+            g_autoptr(GError) log_error = NULL;
+            if (!mx_maillog_read_file(maillog, *m, &log_error)) {
+                fprintf(stderr, "mxray: --maillog %s\n", log_error->message);
+                mx_maillog_free(maillog);
+                return MX_EXIT_USAGE;
+            }
+        }
+        g_autoptr(GError) tz_error = NULL;
+        run.join = mx_join_new(maillog, maillog_tz, &tz_error);
+        if (run.join == NULL) {
+            fprintf(stderr, "mxray read: %s\n", tz_error->message);
+            mx_maillog_free(maillog);
+            return MX_EXIT_USAGE;
+        }
+    }
+
     g_autoptr(GError) open_error = NULL;
     mx_source *src = mx_source_open((const char *const *)argv + 1, (size_t)(first_expr - 1), expr, &open_error);
     if (src == NULL) {
         fprintf(stderr, "mxray: %s\n", open_error->message);
+        mx_join_free(run.join);
+        mx_maillog_free(maillog);
         return MX_EXIT_USAGE;
     }
 
@@ -238,8 +279,10 @@ int mx_cmd_read(int argc, char **argv)
     }
 
     /* --evidence picks its packets from every session: then all are kept. */
-    if ((run.format == FORMAT_MARKDOWN || run.format == FORMAT_HTML) && !evidence_path)
+    if ((run.format == FORMAT_MARKDOWN || run.format == FORMAT_HTML) && !evidence_path) {
         run.clean_kept = g_queue_new();
+        run.ticket = true;
+    }
 
     mx_analyzer *an = mx_analyzer_new((const uint16_t *)ports->data, ports->len, (size_t)max_flows, on_session, &run);
     run.analyzer = an;
@@ -260,6 +303,15 @@ int mx_cmd_read(int argc, char **argv)
      * against the server's hop as later sessions showed it. */
     for (guint i = 0; i < run.report.sessions->len; i++)
         mx_diagnose_refine(g_ptr_array_index(run.report.sessions, i), mx_analyzer_baselines(an));
+    /* The log joined once every session is judged; the reports lead with the queue. */
+    mx_queue *queue = NULL;
+    if (run.join) {
+        for (guint i = 0; !run.ticket && i < run.report.sessions->len; i++)
+            mx_join_add_session(run.join, g_ptr_array_index(run.report.sessions, i));
+        mx_join_run(run.join);
+        queue = mx_queue_new(run.join);
+        run.report.queue = queue;
+    }
     g_autoptr(GHashTable) mx_hosts = mx_dns_mx_domains(mx_analyzer_dns(an));
     mx_report_set_mx_domains(&run.report, mx_hosts);
     mx_analyzer_free(an);
@@ -320,7 +372,18 @@ int mx_cmd_read(int argc, char **argv)
     const GPtrArray *errors = mx_source_errors(src);
     for (guint i = 0; i < errors->len; i++)
         fprintf(stderr, "mxray: %s\n", (const char *)g_ptr_array_index(errors, i));
-    int status = errors->len || evidence_failed || output_failed ? MX_EXIT_USAGE : run.any_failed ? MX_EXIT_FAILURES : MX_EXIT_OK;
+    bool log_failed = false;
+    for (guint i = 0; maillog && i < maillog->files->len; i++) {
+        const char *e = g_array_index(maillog->files, mx_maillog_file_stats, i).error;
+        if (e) {
+            fprintf(stderr, "mxray: --maillog %s\n", e);
+            log_failed = true;
+        }
+    }
+    mx_queue_free(queue);
+    mx_join_free(run.join);
+    mx_maillog_free(maillog);
+    int status = errors->len || log_failed || evidence_failed || output_failed ? MX_EXIT_USAGE : run.any_failed ? MX_EXIT_FAILURES : MX_EXIT_OK;
     mx_source_free(src);
     mx_report_clear(&run.report);
     return status;

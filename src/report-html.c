@@ -12,6 +12,7 @@
  * are attacker-controlled).
  */
 #include "report.h"
+#include "report-queue.h"
 #include "evidence.h"
 #include "report-ladder.h"
 #include "report-ticket.h"
@@ -427,6 +428,12 @@ void mx_report_html(const mx_report *r, const mx_evidence_file *ev, FILE *out_fi
     esc(out, answer);
     g_string_append(out, "</p>\n");
 
+    if (r->queue) {
+        g_autofree char *queue = mx_queue_text_string(r->queue);
+        g_string_append(out, "<h2>Queue (from the MTA's log)</h2>\n<pre class=\"queue\">");
+        esc(out, queue);
+        g_string_append(out, "</pre>\n");
+    }
     destinations(out, r, ev);
 
     g_autoptr(GPtrArray) groups = mx_ticket_groups(r);

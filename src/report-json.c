@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* report-json.c — the DESIGN.md JSON contract (schema version 1), built with json-glib. */
 #include "report.h"
+#include "report-queue.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -511,6 +512,8 @@ void mx_json_doc_prepare_end(mx_json_doc *d)
     g_autoptr(JsonBuilder) b = json_builder_new();
     JsonGenerator *pretty = d->pretty;
     json_builder_begin_object(b);
+    if (d->r->queue)
+        mx_queue_json(b, d->r->queue);
     add_stats(b, &d->r->stats);
     json_builder_end_object(b);
     d->tail = g_string_new(NULL);

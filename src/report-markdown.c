@@ -9,6 +9,7 @@
  * (server greetings are attacker-controlled).
  */
 #include "report.h"
+#include "report-queue.h"
 #include "evidence.h"
 #include "report-ladder.h"
 #include "report-ticket.h"
@@ -225,6 +226,11 @@ void mx_report_markdown(const mx_report *r, const mx_evidence_file *ev, FILE *ou
         fprintf(out, "%s\n\n", unlisted_md);
     }
 
+    if (r->queue) {
+        /* The log's lines as they are: a fenced block keeps them literal. */
+        g_autofree char *queue = mx_queue_text_string(r->queue);
+        fprintf(out, "## Queue (from the MTA's log)\n\n~~~~\n%s~~~~\n\n", queue);
+    }
     destinations(r, ev, out);
 
     g_autoptr(GPtrArray) groups = mx_ticket_groups(r);

@@ -7,6 +7,7 @@
  * `read` streams it (mx_text_doc_*): blocks in the order sessions finish.
  */
 #include "report.h"
+#include "report-queue.h"
 #include "report-ticket.h"
 
 #include <errno.h>
@@ -94,6 +95,8 @@ static void write_head(const mx_report *r, FILE *out)
         fprintf(out, "(%" G_GUINT64_FORMAT " packets skipped, %" G_GUINT64_FORMAT " cut by the snap length, %"
                 G_GUINT64_FORMAT " flows evicted)\n", r->stats.skipped, r->stats.truncated, r->stats.evicted);
     fputc('\n', out);
+    if (r->queue)
+        mx_queue_text(r->queue, out);
 
     guint verdicts = 0;
     for (guint i = 0; i < r->destinations->len; i++) {

@@ -45,6 +45,7 @@ typedef struct mx_report {
     uint32_t warned[MX_WARN_COUNT];      /* sessions that did not fail, per warning */
     uint64_t sessions_unlisted;          /* counted, not kept (ticket formats' cap) */
     bool verbose;
+    const struct mx_queue *queue;        /* --maillog: the queue the reports lead with, or NULL */
 } mx_report;
 
 void mx_report_init(mx_report *r);

@@ -9,7 +9,9 @@
       checked against pcaps/NAME.expect (key=value lines) when present.
   (c) every JSON document is validated against the read schema
       (../shared/schema/read-v1.schema.json, else tests/schema/), and every
-      --format jsonl line against its session sub-schema.
+      --format jsonl line against its session sub-schema; a document with a
+      `queue` (read --maillog) also against tests/schema/read-v1.schema.json,
+      the shared schema extended compatibly with queue and maillog.
   (d) exit status: 0 no failure, 1 a failed/rejected session, 2 input error.
   (e) the command line: missing, truncated, garbage and unsupported files,
       bad options, rotated files, stdin, a trailing BPF expression.
@@ -78,7 +80,8 @@ class Run:
 
 
 def read_json(path, extra=()):
-    return Run(["--format", "json", path] + list(extra))
+    # From the capture's folder: NAME.args names files beside it (--maillog NAME.maillog).
+    return Run(["--format", "json", path] + list(extra), cwd=os.path.dirname(os.path.abspath(path)))
 
 
 # ---- schema --------------------------------------------------------------------
@@ -98,6 +101,10 @@ except ImportError:              # python3-jsonschema is a build dependency; say
     jsonschema = None
 
 SCHEMA, SCHEMA_PATH = load_schema()
+# The shared schema is read-only here: tests/schema/ holds it extended with
+# `queue` and `maillog` (read --maillog), which documents that have them meet too.
+with open(os.path.join(TOP_SRCDIR, "tests", "schema", "read-v1.schema.json")) as _f:
+    QUEUE_SCHEMA = json.load(_f)
 
 
 def validator_for(schema):
@@ -115,11 +122,15 @@ def schema_problems(doc, session_only=False):
         schema = dict(SCHEMA["$defs"]["session"])
         schema["$defs"] = SCHEMA["$defs"]
         schema["$schema"] = SCHEMA.get("$schema")
-    v = validator_for(schema)
+    schemas = [schema]
+    if not session_only and isinstance(doc, dict) and ("queue" in doc or "maillog" in doc):
+        schemas.append(QUEUE_SCHEMA)
     out = []
-    for e in sorted(v.iter_errors(doc), key=lambda e: list(e.absolute_path)):
-        where = "".join("[%d]" % p if isinstance(p, int) else ".%s" % p for p in e.absolute_path)
-        out.append("schema: %s: %s" % (where.lstrip(".") or "(document)", e.message[:200]))
+    for schema in schemas:
+        v = validator_for(schema)
+        for e in sorted(v.iter_errors(doc), key=lambda e: list(e.absolute_path)):
+            where = "".join("[%d]" % p if isinstance(p, int) else ".%s" % p for p in e.absolute_path)
+            out.append("schema: %s: %s" % (where.lstrip(".") or "(document)", e.message[:200]))
     return out
 
 
@@ -188,7 +199,7 @@ def status_problems(run, doc, input_error=False):
 
 def jsonl_problems(path, doc):
     """--format jsonl: one valid session object a line, the same sessions as json."""
-    run = Run(["--format", "jsonl", path] + capture_args(path))
+    run = Run(["--format", "jsonl", path] + capture_args(path), cwd=os.path.dirname(os.path.abspath(path)))
     out = []
     lines = [l for l in run.out.splitlines() if l.strip()]
     sessions = []
@@ -580,6 +591,81 @@ def held_refusals(tmp):
     report("cli: held refusals capped at MX_HELD_REFUSALS (%d)" % held, problems)
 
 
+# ---- (f) --maillog: a shifted log, rotated and gzip files, bad lines, bad options ----------
+
+def shift_syslog(text, seconds):
+    """The traditional stamps ("Dec 03 08:15:21") of a log moved by seconds (year: 2026)."""
+    import datetime
+    out = []
+    for line in text.splitlines(True):
+        m = re.match(r"([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}:\d{2}:\d{2})(.*)", line, re.S)
+        if not m:
+            out.append(line)
+            continue
+        t = datetime.datetime.strptime("2026 %s %s %s" % m.group(1, 2, 3), "%Y %b %d %H:%M:%S")
+        t += datetime.timedelta(seconds=seconds)
+        out.append(t.strftime("%b %d %H:%M:%S") + m.group(4))
+    return "".join(out)
+
+
+def maillog(tmp):
+    import gzip
+    pcap = os.path.join(TOP_SRCDIR, "pcaps", "mx-fallback.pcap")
+    with open(os.path.join(TOP_SRCDIR, "pcaps", "mx-fallback.maillog")) as f:
+        log = f.read()
+    want = normalise(json.load(open(os.path.join(TOP_SRCDIR, "pcaps", "mx-fallback.json"))))
+
+    def joins(doc):
+        return [[(c["session"], c["kind"]) for a in e["attempts"] for c in a["connections"]]
+                for e in doc.get("queue", [])]
+
+    # A log in local time (+01:00) whose clock runs 3 min 20 s ahead of the capture's.
+    shifted = os.path.join(tmp, "shifted.maillog")
+    with open(shifted, "w") as f:
+        f.write(shift_syslog(log, 3600 + 200))
+    run = read_json(pcap, ["--maillog", shifted, "--maillog-tz", "+01:00"])
+    problems = schema_problems(run.doc) if run.doc else ["not JSON: %s" % run.err[:200]]
+    if run.doc:
+        if joins(run.doc) != joins(want):
+            problems.append("joins %s, expected %s" % (joins(run.doc), joins(want)))
+        off = run.doc["maillog"]["clock_offset_s"]
+        if not 199 <= off <= 201:
+            problems.append("clock_offset_s %s, expected 200 (+-1)" % off)
+    report("maillog: a log in +01:00, 200 s ahead, still joins", problems)
+
+    # The same log cut in two and rotated (older half gzip-compressed, given last),
+    # with junk and a damaged line: same joins, the bad lines counted and named.
+    lines = log.splitlines(True)
+    half = len(lines) // 2
+    older, newer = os.path.join(tmp, "mail.log.1.gz"), os.path.join(tmp, "mail.log")
+    with gzip.open(older, "wt") as f:
+        f.write("".join(lines[:half]))
+    with open(newer, "w") as f:
+        f.write("\x00\xff not a log line\n" + "".join(lines[half:]) +
+                "Dec 03 08:15:22 gw postfix/smtp[1]: 4F2A1C3D5E: to=<x@example.net>, relay=none, delay=1\n")
+    run = read_json(pcap, ["--maillog", newer, "--maillog", older])
+    problems = schema_problems(run.doc) if run.doc else ["not JSON: %s" % run.err[:200]]
+    if run.doc:
+        if joins(run.doc) != joins(want):
+            problems.append("joins %s, expected %s" % (joins(run.doc), joins(want)))
+        f0 = run.doc["maillog"]["files"][0]
+        if (f0["unknown"], f0["first_unknown"], f0["damaged"]) != (1, 1, 1):
+            problems.append("unknown/first/damaged %s" % [f0["unknown"], f0["first_unknown"], f0["damaged"]])
+        if run.status != 1 or run.stderr_lines():
+            problems.append("exit %d, stderr %r" % (run.status, run.err[:200]))
+    report("maillog: rotated, gzip, in any order, bad lines counted", problems)
+
+    # A log that cannot be opened or a zone that is none: one line, exit 2.
+    problems = []
+    for args, what in ((["--maillog", os.path.join(tmp, "missing.log")], "missing.log"),
+                       (["--maillog", newer, "--maillog-tz", "Mars/Olympus"], "Mars/Olympus"),
+                       (["--maillog-tz", "UTC"], "--maillog")):
+        r = Run(args + [pcap])
+        if r.status != 2 or len(r.stderr_lines()) != 1 or what not in r.err:
+            problems.append("%s: exit %d, stderr %r" % (" ".join(args), r.status, r.err[:200]))
+    report("maillog: bad --maillog and --maillog-tz are one-line errors", problems)
+
+
 def main():
     for tool in (MXRAY, GENCAP):
         if not os.access(tool, os.X_OK):
@@ -592,6 +678,7 @@ def main():
         real_captures()
         cli(tmp)
         held_refusals(tmp)
+        maillog(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))

@@ -25,6 +25,8 @@ SCENARIOS=(
 	masked-greeting tls-stripped mail-loop mail-loop-hops mail-rejected relay-denied
 	data-body-dropped dot-unanswered pmtu-blackhole multi-session starttls slow-lossy
 	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected mx-fallback
+	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
+	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
 )
 
 # ------------------------------------------------------------------ helpers
@@ -557,9 +559,10 @@ print("delivered")
 		session.2.outcome=delivered session.2.kind=ok
 }
 
-# gw_postfix_start: the gateway's own Postfix, a second private instance in
-# the gw namespace that delivers by DNS MX (through /etc/netns/gw's resolver)
-# with a 3 s connect timeout; no listener: mail is handed in with sendmail.
+# gw_postfix_start [MAIN.CF LINE...]: the gateway's own Postfix, a second
+# private instance in the gw namespace that delivers by DNS MX (through
+# /etc/netns/gw's resolver) with a 3 s connect timeout, unless the lines
+# given say otherwise; no listener: mail is handed in with sendmail.
 GWPF_PID=
 gw_postfix_start() {
 	GWPF_DIR=$WORK/gwpostfix
@@ -579,6 +582,8 @@ smtp_connect_timeout = 3s
 smtp_tls_security_level = none
 smtp_address_preference = ipv4
 EOF
+	local l
+	for l in "$@"; do printf '%s\n' "$l" >>"$GWPF_DIR/etc/main.cf"; done
 	touch -d '-1 minute' "$GWPF_DIR/etc/main.cf" "$GWPF_DIR/etc/master.cf"
 	MAIL_CONFIG=$GWPF_DIR/etc nsbg "$NS_GW" "${POSTFIX_LIMIT:-120}" \
 		/usr/lib/postfix/sbin/master -c "$GWPF_DIR/etc" -d 2>"$WORK/gwpostfix-master.err"
@@ -616,11 +621,229 @@ sc_mx_fallback() {
 	done
 	sleep 1
 	finish_capture || return 1
-	[ -n "$GWPF_PID" ] && kill_pid "$GWPF_PID" TERM
-	grep -q 'status=sent' "$GWPF_DIR/log/maillog" ||
-		{ log "gateway postfix did not deliver: $(cat "$GWPF_DIR/log/maillog")"; return 1; }
+	gw_postfix_keep_log 'status=sent' || return 1
+	# One attempt, two connections: the note "connect to mx1...: timed out"
+	# and the status line naming mx2.
 	expect session.1.outcome=failed session.1.kind=syn_timeout session.1.culprit.role=path \
-		session.2.outcome=delivered session.2.kind=ok
+		session.2.outcome=delivered session.2.kind=ok \
+		queue.1.queue_id="$GW_QID" queue.1.status=sent \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=syn_timeout \
+		queue.1.attempts.1.connections.2.session=2 queue.1.attempts.1.connections.2.kind=ok
+}
+
+# ---- the gateway's Postfix delivers into a failure; its log is kept --------
+# Each postfix-* scenario relays one message from the gateway's Postfix
+# straight to [mx] (no DNS) into a failure, captures on gw0, and keeps the
+# Postfix's own log (maillog_file) as NAME.maillog beside NAME.pcap, with
+# NAME.args = --maillog NAME.maillog (read from the capture's folder).  The
+# .expect names the queue ID Postfix gave the message and the session its
+# attempt is joined to.
+
+# gw_postfix_send PATTERN SECONDS [BODY_FILE]: one message into the
+# gateway's Postfix, then wait (at most SECONDS) for PATTERN in its log.
+gw_postfix_send() {
+	local pattern=$1 secs=$2 body=${3:-} i
+	{
+		printf 'From: sender@%s\nTo: user@%s\nSubject: mxray %s\n\n' "$GW_NAME" "$RCPT_DOMAIN" "$(basename "$PCAP_FILE" .pcap)"
+		if [ -n "$body" ]; then cat "$body"; else echo "one line"; fi
+	} | nsx "$NS_GW" 10 /usr/sbin/sendmail -C "$GWPF_DIR/etc" -f "sender@$GW_NAME" "user@$RCPT_DOMAIN" ||
+		{ log "sendmail failed"; return 1; }
+	for i in $(seq 1 $((secs * 10))); do
+		grep -q "$pattern" "$GWPF_DIR/log/maillog" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 1
+}
+
+# gw_postfix_keep_log PATTERN: stops the gateway's Postfix, checks its log
+# shows PATTERN, keeps it beside the capture; sets GW_QID (the queue ID).
+gw_postfix_keep_log() {
+	[ -n "$GWPF_PID" ] && kill_pid "$GWPF_PID" TERM
+	GWPF_PID=
+	local logf=$GWPF_DIR/log/maillog name
+	grep -q -- "$1" "$logf" 2>/dev/null || { log "gateway postfix log lacks '$1': $(cat "$logf" 2>/dev/null)"; return 1; }
+	GW_QID=$(sed -n 's/.* postfix\/smtp\[[0-9]*\]: \([0-9A-Za-z]*\): to=.*/\1/p' "$logf" | head -1)
+	[ -n "$GW_QID" ] || { log "no queue ID in the gateway's log"; return 1; }
+	name=$(basename "$PCAP_FILE" .pcap)
+	cp "$logf" "${PCAP_FILE%.pcap}.maillog" || return 1
+	mxray_args --maillog "$name.maillog"
+}
+
+# gw_direct [MAIN.CF LINE...]: the gateway's Postfix relaying to [mx] by address.
+gw_direct() { gw_postfix_start "relayhost = [$MX_IP4]" "smtp_helo_timeout = 5s" "smtp_data_done_timeout = 5s" "$@"; }
+
+# expect_queue STATUS KIND: what every gateway-MTA scenario expects of the
+# join: one queue entry (the ID the MTA gave the message), its status, and
+# its attempt joined to session 1 of kind KIND.
+expect_queue() {
+	expect queue.1.queue_id="$GW_QID" queue.1.status="$1" \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind="$2"
+}
+
+# gw_postfix_case PATTERN SECONDS [BODY_FILE]: one message through the
+# gateway's Postfix while capturing; its log kept (must show PATTERN).
+gw_postfix_case() {
+	gw_direct || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_postfix_send 'status=' "$2" "${3:-}" || return 1
+	finish_capture || return 1
+	gw_postfix_keep_log "$1"
+}
+
+# SYNs dropped at r2: Postfix gives up after smtp_connect_timeout (3 s).
+sc_postfix_syn_timeout() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 --syn -j DROP || return 1
+	gw_postfix_case 'Connection timed out' 15 || return 1
+	expect outcome=failed kind=syn_timeout phase=connect culprit.role=path queue.1.dsn=4.4.1 \
+		queue.1.attempts.1.connections.1.finding=null
+	expect_queue deferred syn_timeout
+}
+
+# Nothing listens on mx: its kernel answers the SYN with a RST.
+sc_postfix_refused() {
+	begin || return 1
+	gw_postfix_case 'Connection refused' 15 || return 1
+	expect outcome=failed kind=connect_refused phase=connect culprit.role=server \
+		queue.1.attempts.1.connections.1.finding=null maillog.offset_basis=immediate
+	expect_queue deferred connect_refused
+}
+
+# r2 forges a RST when the message body passes (as sc_rst_mid_data).
+sc_postfix_rst_mid_data() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 -m string --string "MARKER-RESET" --algo bm \
+		-j REJECT --reject-with tcp-reset || return 1
+	local body; body=$(body_file body.txt 6000 "MARKER-RESET")
+	gw_postfix_case 'status=deferred' 15 "$body" || return 1
+	expect outcome=failed kind=reset phase=data culprit.role=firewall warning=forged_packet
+	expect_queue deferred reset
+}
+
+# The server greets with 421 (fakesmtp greet421).
+sc_postfix_greeting_421() {
+	begin && fake_start greet421 || return 1
+	gw_postfix_case 'status=deferred' 15 || return 1
+	expect outcome=rejected kind=greeting_rejected phase=greeting culprit.role=server
+	expect_queue deferred greeting_rejected
+}
+
+# The server greets, then never answers EHLO (fakesmtp noehlo): Postfix
+# waits smtp_helo_timeout (5 s here): the article's "no HELO/EHLO response".
+sc_postfix_ehlo_silent() {
+	begin && fake_start noehlo || return 1
+	gw_postfix_case 'status=deferred' 20 || return 1
+	expect outcome=failed kind=ehlo_no_reply phase=ehlo culprit.role=server
+	expect_queue deferred ehlo_no_reply
+}
+
+# ---- the gateway's Exim delivers into a failure; its main log is kept ------
+# Exim (Debian's exim4-daemon-light, unpacked by tools/install-deps into
+# EXIM_ROOT: as a package it conflicts with postfix) runs once per message
+# in the gw namespace: `exim4 -C CONF -odi` delivers in the foreground, no
+# daemon, with its own spool and log under $WORK, routing everything to
+# [mx] with 3 s connect and 5 s command timeouts.  No Exim: skipped (3).
+EXIM_ROOT=${EXIM_ROOT:-/opt/mxray-test/exim}
+gw_exim_config() {
+	[ -x "$EXIM_ROOT/usr/sbin/exim4" ] && getent passwd Debian-exim >/dev/null ||
+		{ log "no unpacked exim4 in $EXIM_ROOT (tools/install-deps)"; return 3; }
+	GWEXIM_DIR=$WORK/gwexim
+	mkdir -p "$GWEXIM_DIR/spool" "$GWEXIM_DIR/log" || return 1
+	chown Debian-exim: "$GWEXIM_DIR/spool" "$GWEXIM_DIR/log"
+	cat >"$GWEXIM_DIR/exim.conf" <<EOF
+primary_hostname = $GW_NAME
+exim_path = $EXIM_ROOT/usr/sbin/exim4
+spool_directory = $GWEXIM_DIR/spool
+log_file_path = $GWEXIM_DIR/log/%slog
+keep_environment =
+# No TCP Fast Open, no chunking: a SYN and a DATA as every other client here.
+begin routers
+to_mx:
+  driver = manualroute
+  domains = *
+  transport = remote_smtp
+  route_list = * $MX_IP4
+begin transports
+remote_smtp:
+  driver = smtp
+  connect_timeout = 3s
+  command_timeout = 5s
+  data_timeout = 5s
+  final_timeout = 5s
+  hosts_try_fastopen = :
+  hosts_try_chunking = :
+  hosts_try_prdr = :
+  helo_data = $GW_NAME
+begin retry
+* * F,1h,15m
+EOF
+}
+
+# gw_exim_send [BODY_FILE]: one message, delivered (or deferred) before it returns.
+gw_exim_send() {
+	local body=${1:-}
+	{
+		printf 'From: sender@%s\nTo: user@%s\nSubject: mxray %s\n\n' "$GW_NAME" "$RCPT_DOMAIN" "$(basename "$PCAP_FILE" .pcap)"
+		if [ -n "$body" ]; then cat "$body"; else echo "one line"; fi
+	} | nsx "$NS_GW" 30 "$EXIM_ROOT/usr/sbin/exim4" -C "$GWEXIM_DIR/exim.conf" -odi -f "sender@$GW_NAME" \
+		"user@$RCPT_DOMAIN" >"$WORK/exim.out" 2>&1
+	sleep 1
+}
+
+# gw_exim_keep_log PATTERN: checks the main log shows PATTERN, keeps it
+# beside the capture; sets GW_QID (the message id).
+gw_exim_keep_log() {
+	local logf=$GWEXIM_DIR/log/mainlog name
+	grep -q -- "$1" "$logf" 2>/dev/null ||
+		{ log "exim's log lacks '$1': $(cat "$logf" "$WORK/exim.out" "$GWEXIM_DIR/log/paniclog" 2>/dev/null)"; return 1; }
+	GW_QID=$(sed -n 's/^[0-9-]* [0-9:.]* \([0-9A-Za-z-]*\) <= .*/\1/p' "$logf" | head -1)
+	[ -n "$GW_QID" ] || { log "no message id in exim's log"; return 1; }
+	name=$(basename "$PCAP_FILE" .pcap)
+	cp "$logf" "${PCAP_FILE%.pcap}.maillog" || return 1
+	mxray_args --maillog "$name.maillog"
+}
+
+# gw_exim_case PATTERN: one message through the gateway's Exim while
+# capturing; its main log kept (must show PATTERN).
+gw_exim_case() {
+	gw_exim_config || return $?
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_exim_send
+	finish_capture || return 1
+	gw_exim_keep_log "$1"
+}
+
+# SYNs dropped at r2: Exim gives up after connect_timeout (3 s).
+sc_exim_syn_timeout() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 --syn -j DROP || return 1
+	gw_exim_case ' == ' || return $?
+	expect outcome=failed kind=syn_timeout phase=connect culprit.role=path queue.1.mta=exim
+	expect_queue deferred syn_timeout
+}
+
+# Nothing listens on mx: a RST answers the SYN.
+sc_exim_refused() {
+	begin || return 1
+	gw_exim_case 'Connection refused' || return $?
+	expect outcome=failed kind=connect_refused phase=connect culprit.role=server queue.1.mta=exim
+	expect_queue deferred connect_refused
+}
+
+# The server greets with 421 (fakesmtp greet421).
+sc_exim_greeting_421() {
+	begin && fake_start greet421 || return 1
+	gw_exim_case ' == ' || return $?
+	expect outcome=rejected kind=greeting_rejected phase=greeting culprit.role=server queue.1.mta=exim
+	expect_queue deferred greeting_rejected
+}
+
+# A clean delivery: "=>" with H= and C="250 ...".
+sc_exim_delivered() {
+	begin && postfix_start || return 1
+	gw_exim_case ' => ' || return $?
+	expect outcome=delivered kind=ok phase=none culprit.role=none queue.1.mta=exim
+	expect_queue sent ok
 }
 
 sc_smtps_465() {
@@ -828,6 +1051,24 @@ sanity_scenario() {
 		has "$f" "$SYN && ipv6.dst==2001:db8:3::25" 2 &&
 		hasnt "$f" "$SYNACK && ipv6.src==2001:db8:3::25" &&
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' ;;
+	postfix-syn-timeout | exim-syn-timeout)
+		has "$f" "$SYN && ip.dst==203.0.113.25" 2 &&
+		hasnt "$f" "$SYNACK" && hasnt "$f" "$RST" && hasnt "$f" "$ICMP_ERR" ;;
+	postfix-refused | exim-refused)
+		has "$f" "$RST && ip.src==203.0.113.25 && ip.ttl==62" &&
+		hasnt "$f" "$SYNACK" && hasnt "$f" "$ICMP_ERR" ;;
+	postfix-rst-mid-data)
+		has "$f" "$SYNACK && ip.ttl==62" && has "$f" 'smtp.response.code==354' &&
+		has "$f" "$RST && ip.ttl==63" && hasnt "$f" "$RST && ip.ttl==62" &&
+		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' ;;
+	postfix-greeting-421 | exim-greeting-421)
+		has "$f" 'smtp.response.code==421' && hasnt "$f" 'smtp.req.command=="MAIL"' ;;
+	postfix-ehlo-silent)
+		has "$f" 'smtp.response.code==220' && has "$f" 'smtp.req.command=="EHLO"' &&
+		hasnt "$f" 'smtp.response.code==250' ;;
+	exim-delivered)
+		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
+		hasnt "$f" "$RST" ;;
 	smtps-465)
 		has "$f" 'tcp.dstport==465 && tls.handshake.type==1' &&
 		hasnt "$f" 'tcp.port==465 && frame contains "EHLO"' && hasnt "$f" "$RST && ip.src==203.0.113.25" ;;
