@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* analyzer.c — drives one frame through the pipeline; counts what it skips. */
 #include "analyzer.h"
+#include "caps.h"
 #include "decode.h"
 #include "diagnose.h"
 #include "flow.h"
@@ -15,7 +16,24 @@ struct mx_analyzer {
     mx_hop_baselines *baselines;
     mx_dns_table *dns;
     mx_run_stats stats;
+    GPtrArray *held;    /* refusals waiting for their server's hop; NULL: none held */
 };
+
+/* A refusal judged before its server's own hop was known is judged again
+ * here, before the caller counts or writes it: every report then tells
+ * the same story (held until the end of input, the oldest released early
+ * past MX_HELD_REFUSALS so that memory stays flat). */
+static void release(mx_analyzer *a, mx_session *s)
+{
+    mx_diagnose_refine(s, a->baselines);
+    a->on_session(s, a->ctx);
+}
+
+static gint held_cmp(gconstpointer x, gconstpointer y)
+{
+    const mx_session *p = *(mx_session *const *)x, *q = *(mx_session *const *)y;
+    return p->id < q->id ? -1 : p->id > q->id;
+}
 
 static void flow_finished(mx_flow *f, void *ctx)
 {
@@ -26,6 +44,12 @@ static void flow_finished(mx_flow *f, void *ctx)
         mx_hop_baselines_note(a->baselines, &f->key.server, mx_hop_of_ttl(f->synack_ttl), &f->synack);
     mx_session *s = mx_diagnose(f, &a->diag);
     a->stats.smtp_sessions++;
+    if (a->held && s->refusal.refused && !s->refusal.baseline_known) {
+        g_ptr_array_add(a->held, s);
+        if (a->held->len > MX_HELD_REFUSALS)
+            release(a, g_ptr_array_steal_index(a->held, 0));
+        return;
+    }
     a->on_session(s, a->ctx);
 }
 
@@ -48,10 +72,21 @@ void mx_analyzer_skip_ladders(mx_analyzer *a)
     mx_flow_table_skip_ladders(a->flows);
 }
 
+void mx_analyzer_hold_refusals(mx_analyzer *a)
+{
+    if (!a->held)
+        a->held = g_ptr_array_new();
+}
+
 void mx_analyzer_free(mx_analyzer *a)
 {
     if (!a)
         return;
+    if (a->held) {   /* not finished: never handed over */
+        for (guint i = 0; i < a->held->len; i++)
+            mx_session_free(g_ptr_array_index(a->held, i));
+        g_ptr_array_free(a->held, TRUE);
+    }
     mx_flow_table_free(a->flows);
     mx_hop_baselines_free(a->baselines);
     mx_dns_table_free(a->dns);
@@ -85,6 +120,12 @@ void mx_analyzer_frame(mx_analyzer *a, const mx_raw_frame *frame)
 void mx_analyzer_finish(mx_analyzer *a)
 {
     mx_flow_table_finish_all(a->flows);
+    if (!a->held)
+        return;
+    g_ptr_array_sort(a->held, held_cmp);
+    for (guint i = 0; i < a->held->len; i++)
+        release(a, g_ptr_array_index(a->held, i));
+    g_ptr_array_set_size(a->held, 0);   /* the callback owns them now */
 }
 
 void mx_analyzer_expire(mx_analyzer *a, int64_t now_us, int64_t linger_us, int64_t min_idle_us,
