@@ -531,6 +531,37 @@ def cli(tmp):
     report("cli: bad BPF expression -> exit 2", problems)
 
 
+def rotated_reset(tmp):
+    """pcaps/rst-mid-data.pcap cut between the client's last data (frame 21)
+    and the forged RST (frame 22, frame 1 of the second file): frame numbers
+    of different files do not compare, so the evidence must still name the
+    last data before the reset, as it does for the single file."""
+    src = os.path.join(TOP_SRCDIR, "pcaps", "rst-mid-data.pcap")
+    whole = read_json(src)
+    with open(src, "rb") as f:
+        data = f.read()
+    header, offsets = pcap_records(data)
+    split = 21
+    part1, part2 = os.path.join(tmp, "rst1.pcap"), os.path.join(tmp, "rst2.pcap")
+    with open(part1, "wb") as f:
+        f.write(data[:offsets[split]])
+    with open(part2, "wb") as f:
+        f.write(header + data[offsets[split]:])
+    run = Run(["--format", "json", part1, part2])
+    problems = []
+    if run.doc is None or whole.doc is None:
+        report("cli: rotated files: evidence order across files", ["no JSON: %s" % run.err.strip()])
+        return
+    want = [(e["frame"], e["fact"]) for e in whole.doc["sessions"][0]["evidence"]]
+    got = [(e["frame"] + (split if e.get("file") == part2 else 0), e["fact"])
+           for e in run.doc["sessions"][0]["evidence"]]
+    if got != want:
+        problems.append("evidence %s, expected (as the single file) %s" % (got, want))
+    if not any("last data from the client" in fact for _, fact in got):
+        problems.append("the client's last data before the reset is missing from the evidence")
+    report("cli: rotated files: evidence order across files (rst-mid-data cut before the RST)", problems)
+
+
 def held_refusals_capture(path, extra=100):
     """MX_HELD_REFUSALS + EXTRA refused SYNs to distinct servers (client
     ports from 20000), then one handshake with each server (from 40000):
@@ -592,6 +623,7 @@ def main():
         real_captures()
         cli(tmp)
         held_refusals(tmp)
+        rotated_reset(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
