@@ -7,6 +7,8 @@
 #include "flow.h"
 #include "dns.h"
 #include "hops.h"
+#include "smtp.h"
+#include "stream.h"
 
 struct mx_analyzer {
     mx_flow_table *flows;
@@ -23,10 +25,30 @@ struct mx_analyzer {
  * here, before the caller counts or writes it: every report then tells
  * the same story (held until the end of input, the oldest released early
  * past MX_HELD_REFUSALS so that memory stays flat). */
+static void hand_over(mx_analyzer *a, mx_session *s)
+{
+    a->stats.evidence_dropped += s->verdict.evidence_dropped;
+    a->on_session(s, a->ctx);
+}
+
 static void release(mx_analyzer *a, mx_session *s)
 {
     mx_diagnose_refine(s, a->baselines);
-    a->on_session(s, a->ctx);
+    hand_over(a, s);
+}
+
+/* The limits a flow met on its way (smtp.c, stream.c count them). */
+static void count_caps(mx_analyzer *a, const mx_flow *f)
+{
+    if (f->smtp) {
+        a->stats.lines_cut += f->smtp->lines_cut;
+        a->stats.pending_dropped += f->smtp->pending_dropped;
+        a->stats.replies_dropped += f->smtp->replies_dropped;
+        a->stats.extensions_dropped += f->smtp->extensions_dropped;
+    }
+    for (int d = 0; d < 2; d++)
+        if (f->stream[d])
+            a->stats.ooo_cap_hits += mx_stream_get_stats(f->stream[d])->cap_hits;
 }
 
 static gint held_cmp(gconstpointer x, gconstpointer y)
@@ -42,15 +64,18 @@ static void flow_finished(mx_flow *f, void *ctx)
      * session, including RSTs that answer a SYN. */
     if (f->synack_count > 0)
         mx_hop_baselines_note(a->baselines, &f->key.server, mx_hop_of_ttl(f->synack_ttl), &f->synack);
+    count_caps(a, f);
     mx_session *s = mx_diagnose(f, &a->diag);
     a->stats.smtp_sessions++;
     if (a->held && s->refusal.refused && !s->refusal.baseline_known) {
         g_ptr_array_add(a->held, s);
-        if (a->held->len > MX_HELD_REFUSALS)
+        if (a->held->len > MX_HELD_REFUSALS) {
+            a->stats.refusals_judged_early++;
             release(a, g_ptr_array_steal_index(a->held, 0));
+        }
         return;
     }
-    a->on_session(s, a->ctx);
+    hand_over(a, s);
 }
 
 mx_analyzer *mx_analyzer_new(const uint16_t *ports, size_t n_ports, size_t max_flows,
@@ -152,6 +177,13 @@ void mx_analyzer_stats(const mx_analyzer *a, mx_run_stats *out)
     const mx_flow_stats *fs = mx_flow_table_stats(a->flows);
     out->tcp_flows = fs->flows;
     out->evicted = fs->evicted;
+    out->icmp_unmatched = fs->icmp_unmatched;
+    out->active_max = fs->active_max;
+    out->baselines_full = mx_hop_baselines_full(a->baselines);
+    /* lines_cut is not in the sum: smtp.c counts snap-length cuts with it. */
+    out->cap_hits = out->evicted + out->pending_dropped + out->replies_dropped +
+                    out->extensions_dropped + out->ooo_cap_hits + out->baselines_full + out->evidence_dropped +
+                    out->refusals_judged_early;
 }
 
 const struct mx_dns_table *mx_analyzer_dns(const mx_analyzer *a)

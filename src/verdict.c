@@ -165,8 +165,10 @@ void mx_verdict_evidence(mx_verdict *v, const mx_frame_ref *at, const char *fmt,
             return;
         }
     }
-    if (v->evidence->len >= MX_EVIDENCE_MAX)
+    if (v->evidence->len >= MX_EVIDENCE_MAX) {
+        v->evidence_dropped++;
         return;
+    }
     mx_evidence e = { .at = *at };
     va_list ap;
     va_start(ap, fmt);

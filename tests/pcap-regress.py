@@ -562,6 +562,25 @@ def rotated_reset(tmp):
     report("cli: rotated files: evidence order across files (rst-mid-data cut before the RST)", problems)
 
 
+def flow_cap():
+    """--max-flows 1 on a capture with concurrent sessions: evictions are a
+    cap met, counted in stats (evicted, cap_hits) with the table's peak."""
+    src = os.path.join(TOP_SRCDIR, "pcaps", "multi-session.pcap")
+    run = Run(["--format", "json", "--max-flows", "1", src])
+    problems = []
+    if run.doc is None:
+        report("cli: --max-flows 1: evictions counted in stats", ["no JSON: %s" % run.err.strip()])
+        return
+    st = run.doc["stats"]
+    if not st.get("evicted"):
+        problems.append("stats.evicted %s: expected evictions with one flow at a time" % st.get("evicted"))
+    if st.get("active_max") != 1:
+        problems.append("stats.active_max %s, expected 1" % st.get("active_max"))
+    if st.get("cap_hits", 0) < st.get("evicted", 0):
+        problems.append("stats.cap_hits %s below evicted %s" % (st.get("cap_hits"), st.get("evicted")))
+    report("cli: --max-flows 1: evictions counted in stats (cap_hits, active_max)", problems)
+
+
 def held_refusals_capture(path, extra=100):
     """MX_HELD_REFUSALS + EXTRA refused SYNs to distinct servers (client
     ports from 20000), then one handshake with each server (from 40000):
@@ -607,6 +626,10 @@ def held_refusals(tmp):
                         % (len(low), low[:5], extra))
     if high != list(range(20000 + extra, 20000 + n)):
         problems.append("refusals judged again: %d, expected the %d newest" % (len(high), held))
+    st = run.doc["stats"]
+    if st.get("refusals_judged_early") != extra or st.get("cap_hits") != extra:
+        problems.append("stats: refusals_judged_early %s, cap_hits %s, expected %d each (the cap, counted)"
+                        % (st.get("refusals_judged_early"), st.get("cap_hits"), extra))
     problems += schema_problems(run.doc)
     report("cli: held refusals capped at MX_HELD_REFUSALS (%d)" % held, problems)
 
@@ -624,6 +647,7 @@ def main():
         cli(tmp)
         held_refusals(tmp)
         rotated_reset(tmp)
+        flow_cap()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))

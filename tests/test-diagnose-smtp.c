@@ -621,6 +621,7 @@ static void test_verdict_merge_then_cap(void)
     mx_frame_ref other_file = { 1, 1, 20000 };   /* frame 1 of the second file: another frame */
     mx_verdict_evidence(&v, &other_file, "dropped: the cap");
     g_assert_cmpuint(v.evidence->len, ==, MX_EVIDENCE_MAX);
+    g_assert_cmpuint(v.evidence_dropped, ==, 2);   /* counted for the stats */
 
     mx_verdict_warn(&v, MX_WARN_SLOW_PATH, "first");
     mx_verdict_warn(&v, MX_WARN_SLOW_PATH, "second");
