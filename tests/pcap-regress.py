@@ -268,6 +268,16 @@ def pcap_records(data):
     return data[:24], offsets
 
 
+def split_capture(data, split, part1, part2):
+    """A classic pcap as two rotated files: records [0, split) and the rest."""
+    header, offsets = pcap_records(data)
+    with open(part1, "wb") as f:
+        f.write(data[:offsets[split]])
+    with open(part2, "wb") as f:
+        f.write(header + data[offsets[split]:])
+    return part1, part2
+
+
 def write_pcap(path, linktype, frames, step_us=1000000):
     """Frames step_us apart (1 s unless told)."""
     with open(path, "wb") as f:
@@ -455,11 +465,7 @@ def cli(tmp):
     # Rotated files: the same capture in two parts gives the same sessions;
     # evidence names its file and numbers frames within it.
     split = 15
-    part1, part2 = os.path.join(tmp, "rot1.pcap"), os.path.join(tmp, "rot2.pcap")
-    with open(part1, "wb") as f:
-        f.write(data[:offsets[split]])
-    with open(part2, "wb") as f:
-        f.write(header + data[offsets[split]:])
+    part1, part2 = split_capture(data, split, os.path.join(tmp, "rot1.pcap"), os.path.join(tmp, "rot2.pcap"))
     run = Run(["--format", "json", part1, part2])
     problems = []
     if run.doc is None:
@@ -540,13 +546,8 @@ def rotated_reset(tmp):
     whole = read_json(src)
     with open(src, "rb") as f:
         data = f.read()
-    header, offsets = pcap_records(data)
     split = 21
-    part1, part2 = os.path.join(tmp, "rst1.pcap"), os.path.join(tmp, "rst2.pcap")
-    with open(part1, "wb") as f:
-        f.write(data[:offsets[split]])
-    with open(part2, "wb") as f:
-        f.write(header + data[offsets[split]:])
+    part1, part2 = split_capture(data, split, os.path.join(tmp, "rst1.pcap"), os.path.join(tmp, "rst2.pcap"))
     run = Run(["--format", "json", part1, part2])
     problems = []
     if run.doc is None or whole.doc is None:

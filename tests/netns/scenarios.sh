@@ -211,16 +211,9 @@ sc_rst_forged_syn_first() {
 	postfix_start || return 1
 	r2fw -A FORWARD -p tcp --dport 25 --syn -j REJECT --reject-with tcp-reset || return 1
 	start_capture "$WORK/cap.pcap" || return 1
-	nsx "$NS_GW" 15 python3 -c '
-import socket, sys
-try:
-    print("PTR answered:", socket.gethostbyaddr("203.0.113.25"), file=sys.stderr)
-except OSError as e:
-    print("PTR look-up failed:", e, file=sys.stderr)
-' 2>"$WORK/ptr.err"
-	grep -q "PTR look-up failed" "$WORK/ptr.err" || { log "PTR look-up: $(cat "$WORK/ptr.err")"; return 1; }
+	gw_ptr_lookup_fails || return 1
 	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
-	want_rc 2 && want_out "refused" || return 1
+	{ want_rc 2 && want_out "refused"; } || return 1
 	r2fw -D FORWARD -p tcp --dport 25 --syn -j REJECT --reject-with tcp-reset || return 1
 	sleep 0.5
 	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
@@ -529,6 +522,22 @@ ns_resolver() {
 	printf '127.0.0.1 localhost\n::1 localhost\n' >"/etc/netns/$1/hosts"
 }
 
+# gw_ptr_lookup_fails: the gateway looks up the PTR of 203.0.113.25 through
+# its resolver (as a gateway doing reverse DNS for outbound mail does); the
+# resolver must not answer.
+gw_ptr_lookup_fails() {
+	nsx "$NS_GW" 30 python3 -c '
+import socket, sys
+try:
+    print("PTR answered:", socket.gethostbyaddr("203.0.113.25"), file=sys.stderr)
+except OSError as e:
+    print("PTR look-up failed:", e, file=sys.stderr)
+' 2>"$WORK/ptr.err"
+	grep -q "PTR look-up failed" "$WORK/ptr.err" && return 0
+	log "PTR look-up: $(cat "$WORK/ptr.err")"
+	return 1
+}
+
 sc_slow_greeting_ptr() {
 	# The receiving Postfix looks up the gateway's PTR before its greeting
 	# (smtpd_peername_lookup = yes) through a resolver that never answers:
@@ -557,14 +566,7 @@ sc_gateway_ptr_timeout() {
 	ns_resolver "$NS_GW" 203.0.113.53 || return 1
 	postfix_start || return 1
 	start_capture "$WORK/cap.pcap" || return 1
-	nsx "$NS_GW" 15 python3 -c '
-import socket, sys
-try:
-    print("PTR answered:", socket.gethostbyaddr("203.0.113.25"), file=sys.stderr)
-except OSError as e:
-    print("PTR look-up failed:", e, file=sys.stderr)
-' 2>"$WORK/ptr.err"
-	grep -q "PTR look-up failed" "$WORK/ptr.err" || { log "PTR look-up: $(cat "$WORK/ptr.err")"; return 1; }
+	gw_ptr_lookup_fails || return 1
 	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
 	finish_capture || return 1
 	expect outcome=delivered kind=ok phase=none culprit.role=none warning=dns_timeout
