@@ -134,8 +134,9 @@
 /* Evidence entries per verdict: enough for the decisive frames. */
 #define MX_EVIDENCE_MAX 12
 
-/* `read --format json` holds a refusal judged before the server's own hop
- * was known, to judge it again with the whole capture's baselines; past
+/* `read` (every format) holds a refusal judged before the server's own hop
+ * was known, to judge it again with the whole capture's baselines before it
+ * is counted or written (mx_analyzer_hold_refusals); past
  * this many the oldest is judged with what is known by then and written
  * (a few MB: memory stays flat on long captures full of refusals). */
 #define MX_HELD_REFUSALS 1024

@@ -3,7 +3,6 @@
 #include "config.h"
 #include "analyzer.h"
 #include "caps.h"
-#include "diagnose.h"
 #include "dns.h"
 #include "evidence.h"
 #include "cmd.h"
@@ -30,7 +29,6 @@ typedef struct read_run {
     mx_writer *writer;       /* ... by this thread */
     mx_text_doc *text;       /* text: the same, blocks held in a temporary file */
     GQueue *clean_kept;      /* markdown, html: clean sessions kept, oldest first */
-    mx_analyzer *analyzer;   /* for the baselines a held refusal is judged with */
     mx_join *join;           /* --maillog: every session remembered for the join, or NULL */
     bool ticket;             /* markdown, html without --evidence */
 } read_run;
@@ -86,23 +84,13 @@ static void on_session(mx_session *s, void *ctx)
         keep_for_ticket(run, s);
         return;
     }
-    bool streamed = run->stream || run->text;
     /* Streamed as it finishes: memory stays flat however long the capture.
-     * A RST answering a SYN before the server's hop was known is judged
-     * again at the end (mx_diagnose_refine): kept until then (jsonl, like
-     * live, says what it knew when the session ended). */
-    if (streamed && (run->format == FORMAT_JSONL || !(s->refusal.refused && !s->refusal.baseline_known))) {
+     * Refusals arrive judged again already (mx_analyzer_hold_refusals). */
+    if (run->stream || run->text) {
         emit(run, s);
         return;
     }
     g_ptr_array_add(run->report.sessions, s);
-    if (streamed && run->report.sessions->len > MX_HELD_REFUSALS) {
-        /* Too many held: the oldest is judged with the baselines known
-         * now and written, so memory does not grow with the capture. */
-        mx_session *oldest = g_ptr_array_steal_index(run->report.sessions, 0);
-        mx_diagnose_refine(oldest, mx_analyzer_baselines(run->analyzer));
-        emit(run, oldest);
-    }
 }
 
 gboolean mx_parse_ports(const char *text, GArray *ports, GError **error)
@@ -285,7 +273,7 @@ int mx_cmd_read(int argc, char **argv)
     }
 
     mx_analyzer *an = mx_analyzer_new((const uint16_t *)ports->data, ports->len, (size_t)max_flows, on_session, &run);
-    run.analyzer = an;
+    mx_analyzer_hold_refusals(an);
     if (run.stream || run.text)
         mx_analyzer_skip_ladders(an);   /* JSON and text have no ladder */
     mx_raw_frame frame;
@@ -299,10 +287,6 @@ int mx_cmd_read(int argc, char **argv)
         g_queue_free(run.clean_kept);
         run.clean_kept = NULL;
     }
-    /* A RST that answered a SYN early in the capture is judged again
-     * against the server's hop as later sessions showed it. */
-    for (guint i = 0; i < run.report.sessions->len; i++)
-        mx_diagnose_refine(g_ptr_array_index(run.report.sessions, i), mx_analyzer_baselines(an));
     /* The log joined once every session is judged; the reports lead with the queue. */
     mx_queue *queue = NULL;
     if (run.join) {
@@ -315,7 +299,6 @@ int mx_cmd_read(int argc, char **argv)
     g_autoptr(GHashTable) mx_hosts = mx_dns_mx_domains(mx_analyzer_dns(an));
     mx_report_set_mx_domains(&run.report, mx_hosts);
     mx_analyzer_free(an);
-    run.analyzer = NULL;
 
     mx_report_sort(&run.report);
     if (run.writer) {
@@ -338,14 +321,9 @@ int mx_cmd_read(int argc, char **argv)
         }
     }
     if (run.stream) {
-        /* The sessions kept back (refusals judged again), then the tail. */
-        for (guint i = 0; i < run.report.sessions->len; i++)
-            mx_json_doc_session(run.stream, g_ptr_array_index(run.report.sessions, i));
         mx_json_doc_end(run.stream);
         run.stream = NULL;
     } else if (run.text) {
-        for (guint i = 0; i < run.report.sessions->len; i++)
-            mx_text_doc_session(run.text, g_ptr_array_index(run.report.sessions, i));
         g_autoptr(GError) text_error = NULL;
         if (!mx_text_doc_end(run.text, &text_error)) {
             fprintf(stderr, "mxray: %s\n", text_error->message);

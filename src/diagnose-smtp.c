@@ -317,20 +317,16 @@ static bool rule_mail_loop(dctx *c)
             said = s->helo[i].reply_text;
         }
     }
-    bool self = mx_addr_equal(&c->f->key.client, &c->f->key.server);
-    if (!at && !self)
+    /* (A connection to the gateway's own address never gets here:
+     * mx_diagnose judges it first, rule_self_loop.) */
+    if (!at)
         return false;
     mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_MAIL_LOOP, at == &s->greeting.first ? MX_PHASE_GREETING : MX_PHASE_EHLO,
-                   MX_ROLE_DNS, at ? MX_CONFIDENCE_HIGH : MX_CONFIDENCE_MEDIUM);
-    if (at) {
-        g_string_printf(v->summary, "Mail loop: %s introduces itself as %s, the gateway's own EHLO name: "
-                        "the destination's MX or A record, or a route, leads back to the gateway.", c->ip, ehlo);
-        mx_verdict_evidence(v, &s->helo[0].at, "client says EHLO %s", ehlo);
-        mx_verdict_evidence(v, at, "server names itself %s: %s", ehlo, said);
-    } else {
-        g_string_printf(v->summary, "Mail loop: the gateway connected to its own address %s.", c->ip);
-        mx_verdict_evidence(v, &c->connected, "connection from %s to itself", c->ip);
-    }
+                   MX_ROLE_DNS, MX_CONFIDENCE_HIGH);
+    g_string_printf(v->summary, "Mail loop: %s introduces itself as %s, the gateway's own EHLO name: "
+                    "the destination's MX or A record, or a route, leads back to the gateway.", c->ip, ehlo);
+    mx_verdict_evidence(v, &s->helo[0].at, "client says EHLO %s", ehlo);
+    mx_verdict_evidence(v, at, "server names itself %s: %s", ehlo, said);
     return true;
 }
 

@@ -215,8 +215,24 @@ static void rule_syn_timeout(const mx_flow *f, mx_verdict *v, const mx_diagnose_
         mx_verdict_evidence(v, last, "SYN #%u (%s); nothing came back", f->syn_count, schedule);
 }
 
+/* The SYN and the RST that answered it: facts that do not change when
+ * the refusal is judged again. */
+static void refusal_evidence(mx_session *out)
+{
+    mx_verdict *v = &out->verdict;
+    char server[ADDR_BUF], ep[ADDR_BUF + 8];
+    mx_addr_str(&out->server_ip, server, sizeof server);
+    mx_verdict_evidence(v, &out->refusal.syn, "SYN to %s", mx_addr_endpoint(&out->server_ip, out->server_port, ep, sizeof ep));
+    mx_verdict_evidence(v, &out->refusal.rst, "RST from %s (TTL %u: hop %d)", server, out->refusal.rst_ttl,
+                        mx_hop_of_ttl(out->refusal.rst_ttl));
+}
+
 /* A RST answering the SYN: the server's, unless it comes from fewer hops
- * than the server's own packets elsewhere in the capture. */
+ * than the server's own packets elsewhere in the capture.  Judging again
+ * (mx_diagnose_refine) rewrites only what this owns: outcome, kind, phase,
+ * culprit, summary, advice, status, and adds the baseline's evidence and
+ * the forged_packet warning; other rules' warnings and evidence (DNS,
+ * eviction) stay. */
 static void judge_refused(mx_session *out, const mx_hop_baselines *baselines)
 {
     mx_verdict *v = &out->verdict;
@@ -228,12 +244,8 @@ static void judge_refused(mx_session *out, const mx_hop_baselines *baselines)
     bool known = mx_hop_baselines_get(baselines, &out->server_ip, &server_hop, &seen);
     out->refusal.baseline_known = known;
 
-    mx_verdict_clear(v);
-    mx_verdict_init(v);
+    v->culprit = (mx_culprit){0};
     mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_CONNECT_REFUSED, MX_PHASE_CONNECT, MX_ROLE_SERVER, MX_CONFIDENCE_HIGH);
-    char ep[ADDR_BUF + 8];
-    mx_verdict_evidence(v, &out->refusal.syn, "SYN to %s", mx_addr_endpoint(&out->server_ip, out->server_port, ep, sizeof ep));
-    mx_verdict_evidence(v, &out->refusal.rst, "RST from %s (TTL %u: hop %d)", server, out->refusal.rst_ttl, rst_hop);
     if (known && rst_hop < server_hop) {
         v->culprit.role = MX_ROLE_FIREWALL;
         v->culprit.hops_from_client = rst_hop;
@@ -290,13 +302,26 @@ void mx_diagnose_refused_by_probe(mx_session *s, int forger_hop, const mx_addr *
                     "reset.", forger_hop, fw[0] ? ", " : "", fw, s->server_port, server);
 }
 
+static gint evidence_cmp(gconstpointer a, gconstpointer b);
+
 void mx_diagnose_refine(mx_session *s, const mx_hop_baselines *baselines)
 {
-    if (s->refusal.refused && !s->refusal.baseline_known)
+    if (s->refusal.refused && !s->refusal.baseline_known) {
         judge_refused(s, baselines);
+        g_array_sort(s->verdict.evidence, evidence_cmp);
+    }
 }
 
 /* ---- after the handshake ------------------------------------------------- */
+
+/* Did frame a come before frame b?  Frame numbers count within one file;
+ * across rotated files (merged in time order) only the times compare. */
+static bool frame_before(const mx_frame_ref *a, const mx_frame_ref *b)
+{
+    if (a->file_index == b->file_index)
+        return a->frame < b->frame;
+    return a->ts_us < b->ts_us;
+}
 
 /* A RST that claims the server's address is forged when it breaks what the
  * server's own packets show (Weaver, Sommer and Paxson, "Detecting Forged
@@ -317,7 +342,7 @@ static void rule_reset(const mx_flow *f, mx_verdict *v, int server_hop)
     g_array_set_size(v->evidence, 0);
     mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_RESET, phase, MX_ROLE_SERVER, MX_CONFIDENCE_MEDIUM);
     mx_verdict_evidence(v, &f->synack, "SYN-ACK from %s (TTL %u: hop %d)", server, f->synack_ttl, server_hop);
-    if (f->dir[MX_DIR_C2S].last_data.frame && f->dir[MX_DIR_C2S].last_data.frame < s->rst.frame)
+    if (f->dir[MX_DIR_C2S].last_data.frame && frame_before(&f->dir[MX_DIR_C2S].last_data, &s->rst))
         mx_verdict_evidence(v, &f->dir[MX_DIR_C2S].last_data, "last data from the client before the reset");
     mx_verdict_evidence(v, &s->rst, "RST from %s (TTL %u: hop %d)", server, s->rst_ttl, rst_hop);
 
@@ -637,6 +662,7 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
         out->refusal.syn = f->syn[0];
         out->refusal.rst = s->rst;
         out->refusal.rst_ttl = s->rst_ttl;
+        refusal_evidence(out);
         judge_refused(out, ctx->baselines);
     } else if (f->syn_count > 0) {
         rule_syn_timeout(f, v, ctx);

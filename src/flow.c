@@ -43,21 +43,84 @@ static inline bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0;
 
 /* ---- hashing ------------------------------------------------------------ */
 
+/* In live mode the tuples are chosen by whoever sends packets past the
+ * gateway: the table's hash is keyed with a per-run random key (SipHash-1-3,
+ * as Rust's HashMap and CPython use), so nobody can aim collisions at one
+ * bucket.  Nothing iterates the table: every order the reports show comes
+ * from the LRU lists and flow ids, so outputs do not depend on the key. */
+static uint64_t hash_key[2];
+
+#define ROTL64(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                 \
+    do {                                                                         \
+        v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32);            \
+        v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;                                 \
+        v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;                                 \
+        v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);            \
+    } while (0)
+
+static uint64_t siphash13(const uint8_t *in, size_t len, uint64_t k0, uint64_t k1)
+{
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
+    size_t full = len & ~(size_t)7;
+    for (size_t i = 0; i < full; i += 8) {
+        uint64_t m = 0;
+        for (int b = 7; b >= 0; b--)
+            m = m << 8 | in[i + (size_t)b];
+        v3 ^= m;
+        SIPROUND;
+        v0 ^= m;
+    }
+    uint64_t last = (uint64_t)len << 56;
+    for (size_t i = full; i < len; i++)
+        last |= (uint64_t)in[i] << (8 * (i - full));
+    v3 ^= last;
+    SIPROUND;
+    v0 ^= last;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+void mx_flow_hash_key(uint64_t k0, uint64_t k1)
+{
+    hash_key[0] = k0;
+    hash_key[1] = k1;
+}
+
+static void seed_hash_once(void)
+{
+    static gsize seeded = 0;
+    if (g_once_init_enter(&seeded)) {
+        /* GLib seeds its generator from /dev/urandom. */
+        if (hash_key[0] == 0 && hash_key[1] == 0)
+            mx_flow_hash_key((uint64_t)g_random_int() << 32 | g_random_int(),
+                             (uint64_t)g_random_int() << 32 | g_random_int());
+        g_once_init_leave(&seeded, 1);
+    }
+}
+
 static guint key_hash(gconstpointer p)
 {
     const mx_flow_key *k = p;
-    /* FNV-1a over the fields that matter: an IPv4 address is its first 4
-     * bytes (the rest are zero), so only those are hashed for it. */
-    guint32 h = 2166136261u;
-    size_t n = k->client.family == 6 ? 16 : 4;
-    for (size_t j = 0; j < n; j++)
-        h = (h ^ k->client.bytes[j]) * 16777619u;
-    for (size_t j = 0; j < n; j++)
-        h = (h ^ k->server.bytes[j]) * 16777619u;
-    h = (h ^ k->client_port) * 16777619u;
-    h = (h ^ k->server_port) * 16777619u;
-    h = (h ^ k->client.family) * 16777619u;
-    return h;
+    /* An IPv4 address is its first 4 bytes (the rest are zero), so only
+     * those are hashed for it; on the stack, nothing allocated. */
+    uint8_t buf[2 * 16 + 5];
+    size_t n = k->client.family == 6 ? 16 : 4, at = 0;
+    memcpy(buf + at, k->client.bytes, n);
+    at += n;
+    memcpy(buf + at, k->server.bytes, n);
+    at += n;
+    buf[at++] = (uint8_t)(k->client_port >> 8);
+    buf[at++] = (uint8_t)k->client_port;
+    buf[at++] = (uint8_t)(k->server_port >> 8);
+    buf[at++] = (uint8_t)k->server_port;
+    buf[at++] = (uint8_t)k->client.family;
+    uint64_t h = siphash13(buf, at, hash_key[0], hash_key[1]);
+    return (guint)(h ^ h >> 32);
 }
 
 static gboolean key_equal(gconstpointer a, gconstpointer b)
@@ -130,6 +193,7 @@ static mx_flow *oldest_not_closed(mx_flow_table *t)
 mx_flow_table *mx_flow_table_new(const uint16_t *ports, size_t n_ports, size_t max_flows,
                                  mx_flow_finish_fn finish, void *ctx)
 {
+    seed_hash_once();
     mx_flow_table *t = g_new0(mx_flow_table, 1);
     t->flows = g_hash_table_new(key_hash, key_equal);
     t->ports = g_memdup2(ports, n_ports * sizeof *ports);

@@ -158,6 +158,10 @@ typedef int64_t (*mx_flow_idle_fn)(const mx_flow *f, void *ctx);
 void mx_flow_table_expire_timed(mx_flow_table *t, int64_t now_us, int64_t linger_us,
                                 int64_t min_idle_us, mx_flow_idle_fn idle, void *ctx);
 
+/* The flow hash's key: random per run unless set before the first table
+ * is made (tests: the outputs must not depend on it). */
+void mx_flow_hash_key(uint64_t k0, uint64_t k1);
+
 /* Finishes every flow still open (end of input). */
 void mx_flow_table_finish_all(mx_flow_table *t);
 

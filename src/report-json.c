@@ -207,6 +207,21 @@ static void add_stats(JsonBuilder *b, const mx_run_stats *st)
     STAT(truncated);
     STAT(evicted);
 #undef STAT
+    /* Limits met, and two gauges: only when not 0 (docs/verdicts.md). */
+#define STAT_IF(name) if (st->name) { json_builder_set_member_name(b, #name); json_builder_add_int_value(b, (gint64)st->name); }
+    STAT_IF(cap_hits);
+    STAT_IF(lines_cut);
+    STAT_IF(pending_dropped);
+    STAT_IF(replies_dropped);
+    STAT_IF(extensions_dropped);
+    STAT_IF(ooo_cap_hits);
+    STAT_IF(baselines_full);
+    STAT_IF(evidence_dropped);
+    STAT_IF(refusals_judged_early);
+    STAT_IF(icmp_unmatched);
+    if (st->evicted)   /* what the table held at most, beside what it had to let go */
+        STAT_IF(active_max);
+#undef STAT_IF
     json_builder_end_object(b);
 }
 

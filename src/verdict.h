@@ -121,6 +121,7 @@ typedef struct mx_verdict {
     GString *mta_status;     /* empty = null in JSON */
     GArray *warnings;        /* of mx_warning */
     GArray *evidence;        /* of mx_evidence, in frame order of addition */
+    uint32_t evidence_dropped; /* facts about new frames past MX_EVIDENCE_MAX */
 } mx_verdict;
 
 /* The vocabulary, exactly as DESIGN.md spells it. */

@@ -279,6 +279,16 @@ def pcap_records(data):
     return data[:24], offsets
 
 
+def split_capture(data, split, part1, part2):
+    """A classic pcap as two rotated files: records [0, split) and the rest."""
+    header, offsets = pcap_records(data)
+    with open(part1, "wb") as f:
+        f.write(data[:offsets[split]])
+    with open(part2, "wb") as f:
+        f.write(header + data[offsets[split]:])
+    return part1, part2
+
+
 def write_pcap(path, linktype, frames, step_us=1000000):
     """Frames step_us apart (1 s unless told)."""
     with open(path, "wb") as f:
@@ -466,11 +476,7 @@ def cli(tmp):
     # Rotated files: the same capture in two parts gives the same sessions;
     # evidence names its file and numbers frames within it.
     split = 15
-    part1, part2 = os.path.join(tmp, "rot1.pcap"), os.path.join(tmp, "rot2.pcap")
-    with open(part1, "wb") as f:
-        f.write(data[:offsets[split]])
-    with open(part2, "wb") as f:
-        f.write(header + data[offsets[split]:])
+    part1, part2 = split_capture(data, split, os.path.join(tmp, "rot1.pcap"), os.path.join(tmp, "rot2.pcap"))
     run = Run(["--format", "json", part1, part2])
     problems = []
     if run.doc is None:
@@ -542,6 +548,51 @@ def cli(tmp):
     report("cli: bad BPF expression -> exit 2", problems)
 
 
+def rotated_reset(tmp):
+    """pcaps/rst-mid-data.pcap cut between the client's last data (frame 21)
+    and the forged RST (frame 22, frame 1 of the second file): frame numbers
+    of different files do not compare, so the evidence must still name the
+    last data before the reset, as it does for the single file."""
+    src = os.path.join(TOP_SRCDIR, "pcaps", "rst-mid-data.pcap")
+    whole = read_json(src)
+    with open(src, "rb") as f:
+        data = f.read()
+    split = 21
+    part1, part2 = split_capture(data, split, os.path.join(tmp, "rst1.pcap"), os.path.join(tmp, "rst2.pcap"))
+    run = Run(["--format", "json", part1, part2])
+    problems = []
+    if run.doc is None or whole.doc is None:
+        report("cli: rotated files: evidence order across files", ["no JSON: %s" % run.err.strip()])
+        return
+    want = [(e["frame"], e["fact"]) for e in whole.doc["sessions"][0]["evidence"]]
+    got = [(e["frame"] + (split if e.get("file") == part2 else 0), e["fact"])
+           for e in run.doc["sessions"][0]["evidence"]]
+    if got != want:
+        problems.append("evidence %s, expected (as the single file) %s" % (got, want))
+    if not any("last data from the client" in fact for _, fact in got):
+        problems.append("the client's last data before the reset is missing from the evidence")
+    report("cli: rotated files: evidence order across files (rst-mid-data cut before the RST)", problems)
+
+
+def flow_cap():
+    """--max-flows 1 on a capture with concurrent sessions: evictions are a
+    cap met, counted in stats (evicted, cap_hits) with the table's peak."""
+    src = os.path.join(TOP_SRCDIR, "pcaps", "multi-session.pcap")
+    run = Run(["--format", "json", "--max-flows", "1", src])
+    problems = []
+    if run.doc is None:
+        report("cli: --max-flows 1: evictions counted in stats", ["no JSON: %s" % run.err.strip()])
+        return
+    st = run.doc["stats"]
+    if not st.get("evicted"):
+        problems.append("stats.evicted %s: expected evictions with one flow at a time" % st.get("evicted"))
+    if st.get("active_max") != 1:
+        problems.append("stats.active_max %s, expected 1" % st.get("active_max"))
+    if st.get("cap_hits", 0) < st.get("evicted", 0):
+        problems.append("stats.cap_hits %s below evicted %s" % (st.get("cap_hits"), st.get("evicted")))
+    report("cli: --max-flows 1: evictions counted in stats (cap_hits, active_max)", problems)
+
+
 def held_refusals_capture(path, extra=100):
     """MX_HELD_REFUSALS + EXTRA refused SYNs to distinct servers (client
     ports from 20000), then one handshake with each server (from 40000):
@@ -587,6 +638,10 @@ def held_refusals(tmp):
                         % (len(low), low[:5], extra))
     if high != list(range(20000 + extra, 20000 + n)):
         problems.append("refusals judged again: %d, expected the %d newest" % (len(high), held))
+    st = run.doc["stats"]
+    if st.get("refusals_judged_early") != extra or st.get("cap_hits") != extra:
+        problems.append("stats: refusals_judged_early %s, cap_hits %s, expected %d each (the cap, counted)"
+                        % (st.get("refusals_judged_early"), st.get("cap_hits"), extra))
     problems += schema_problems(run.doc)
     report("cli: held refusals capped at MX_HELD_REFUSALS (%d)" % held, problems)
 
@@ -679,6 +734,8 @@ def main():
         cli(tmp)
         held_refusals(tmp)
         maillog(tmp)
+        rotated_reset(tmp)
+        flow_cap()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))

@@ -652,7 +652,8 @@ void pb_feed_emit(void *ctx, const pb_frame *f, int64_t ts_us)
 void pb_feed_finish(pb_feed *feed)
 {
     mx_flow_table_finish_all(feed->table);
-    /* As cmd-read.c does: refusals judged again with the whole capture's baselines. */
+    /* As mx_analyzer_hold_refusals does at the end: refusals judged again
+     * with the whole capture's baselines. */
     for (guint i = 0; i < feed->sessions->len; i++)
         mx_diagnose_refine(g_ptr_array_index(feed->sessions, i), feed->baselines);
 }

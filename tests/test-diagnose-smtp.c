@@ -575,6 +575,62 @@ static void test_case(gconstpointer data)
     mx_smtp_free(d.f.smtp);
 }
 
+/* A masked greeting and a masked STARTTLS are two findings of one kind:
+ * the one smtp_inspection warning keeps both details (issue 18). */
+static void test_masked_greeting_and_starttls(void)
+{
+    dfx d;
+    setup(&d);
+    S(&d, "220 ******************************0*0*0**\r\n", 4, 0.03);
+    C(&d, "EHLO gw.example.com\r\n", 5, 0.04);
+    S(&d, "250-mx.example.org\r\n250-PIPELINING\r\n250-XXXXXXXA\r\n250 8BITMIME\r\n", 6, 0.05);
+    C(&d, "QUIT\r\n", 7, 0.06);
+    S(&d, "221 Bye\r\n", 8, 0.07);
+    fin(&d, MX_DIR_C2S, 9, 0.08);
+    mx_smtp_finish(d.f.smtp);
+    mx_verdict v;
+    mx_verdict_init(&v);
+    g_assert_true(mx_diagnose_smtp(&d.f, d.f.last_ts, &v));
+    g_assert_cmpint(v.kind, ==, MX_KIND_TLS_STRIPPED);
+    g_assert_cmpuint(v.warnings->len, ==, 1);
+    const mx_warning *w = &g_array_index(v.warnings, mx_warning, 0);
+    g_assert_cmpint(w->kind, ==, MX_WARN_SMTP_INSPECTION);
+    g_assert_nonnull(strstr(w->detail, "greeting masked by an inspecting firewall"));
+    g_assert_nonnull(strstr(w->detail, "XXXXXXXA"));
+    g_assert_nonnull(strstr(w->detail, "(STARTTLS)"));
+    mx_verdict_clear(&v);
+    mx_smtp_free(d.f.smtp);
+}
+
+/* mx_verdict: a second fact about a frame already listed is merged even
+ * when the cap is reached; a new frame past the cap is dropped.  A warning
+ * of a kind already present adds its detail once. */
+static void test_verdict_merge_then_cap(void)
+{
+    mx_verdict v;
+    mx_verdict_init(&v);
+    for (uint64_t i = 1; i <= MX_EVIDENCE_MAX; i++) {
+        mx_frame_ref r = at(i, 0.01 * (double)i);
+        mx_verdict_evidence(&v, &r, "fact %u", (unsigned)i);
+    }
+    mx_frame_ref first = at(1, 0.01), over = at(MX_EVIDENCE_MAX + 1, 1.0);
+    mx_verdict_evidence(&v, &first, "more about frame 1");
+    mx_verdict_evidence(&v, &over, "one too many");
+    g_assert_cmpuint(v.evidence->len, ==, MX_EVIDENCE_MAX);
+    g_assert_cmpstr(g_array_index(v.evidence, mx_evidence, 0).fact, ==, "fact 1; more about frame 1");
+    mx_frame_ref other_file = { 1, 1, 20000 };   /* frame 1 of the second file: another frame */
+    mx_verdict_evidence(&v, &other_file, "dropped: the cap");
+    g_assert_cmpuint(v.evidence->len, ==, MX_EVIDENCE_MAX);
+    g_assert_cmpuint(v.evidence_dropped, ==, 2);   /* counted for the stats */
+
+    mx_verdict_warn(&v, MX_WARN_SLOW_PATH, "first");
+    mx_verdict_warn(&v, MX_WARN_SLOW_PATH, "second");
+    mx_verdict_warn(&v, MX_WARN_SLOW_PATH, "first");
+    g_assert_cmpuint(v.warnings->len, ==, 1);
+    g_assert_cmpstr(g_array_index(v.warnings, mx_warning, 0).detail, ==, "first; second");
+    mx_verdict_clear(&v);
+}
+
 /* Mid-session capture with nothing decisive: left to diagnose.c. */
 static void test_midstream_undecided(void)
 {
@@ -633,5 +689,7 @@ int main(int argc, char **argv)
     g_test_add_func("/diagnose-smtp/midstream-undecided", test_midstream_undecided);
     g_test_add_func("/diagnose-smtp/no-smtp-state", test_no_smtp_state);
     g_test_add_func("/diagnose-smtp/timers", test_timers);
+    g_test_add_func("/diagnose-smtp/masked-greeting-and-starttls", test_masked_greeting_and_starttls);
+    g_test_add_func("/verdict/merge-then-cap", test_verdict_merge_then_cap);
     return g_test_run();
 }

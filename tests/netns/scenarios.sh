@@ -27,6 +27,7 @@ SCENARIOS=(
 	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected mx-fallback
 	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
+	rst-forged-syn-first
 )
 
 # ------------------------------------------------------------------ helpers
@@ -193,6 +194,38 @@ sc_rst_forged_syn_baseline() {
 	expect session.2.outcome=failed session.2.kind=connect_refused session.2.phase=connect \
 		session.2.culprit.role=firewall session.2.warning=forged_packet
 	want_rc 2 && want_out "refused"
+}
+
+sc_rst_forged_syn_first() {
+	# rst-forged-syn-baseline the other way round: r2 answers the first SYN
+	# with a forged RST (TTL 63) before any packet of the server's own is in
+	# the capture; then the rule goes and a delivery shows the server's TTL
+	# (62).  Before both, the gateway's PTR look-up of the server goes
+	# unanswered (as in gateway-ptr-timeout).  The refusal must be judged
+	# again with the later baseline before anything counts it, and judging
+	# again must keep its dns_timeout warning.
+	begin || return 1
+	ip -n "$NS_MX" addr add 203.0.113.53/24 dev mx0 || return 1
+	blackhole_resolver "$NS_MX" 203.0.113.53
+	ns_resolver "$NS_GW" 203.0.113.53 || return 1
+	# swaks's look-up of the machine's own name answered locally: 10 s less per run.
+	printf '127.0.1.1 %s\n' "$(hostname)" >>"/etc/netns/$NS_GW/hosts" || return 1
+	postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 --syn -j REJECT --reject-with tcp-reset || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_ptr_lookup_fails || return 1
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
+	{ want_rc 2 && want_out "refused"; } || return 1
+	r2fw -D FORWARD -p tcp --dport 25 --syn -j REJECT --reject-with tcp-reset || return 1
+	sleep 0.5
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
+	finish_capture || return 1
+	expect session.1.outcome=failed session.1.kind=connect_refused session.1.phase=connect \
+		session.1.culprit.role=firewall session.1.culprit.hops_from_client=2 session.1.culprit.confidence=high \
+		session.1.warning=forged_packet session.1.warning=dns_timeout
+	expect session.2.outcome=delivered session.2.kind=ok session.2.phase=none session.2.culprit.role=none \
+		session.2.warning=dns_timeout
+	want_rc 0 && want_out "250 2.0.0 Ok: queued"
 }
 
 sc_rst_mid_data() {
@@ -491,6 +524,22 @@ ns_resolver() {
 	printf '127.0.0.1 localhost\n::1 localhost\n' >"/etc/netns/$1/hosts"
 }
 
+# gw_ptr_lookup_fails: the gateway looks up the PTR of 203.0.113.25 through
+# its resolver (as a gateway doing reverse DNS for outbound mail does); the
+# resolver must not answer.
+gw_ptr_lookup_fails() {
+	nsx "$NS_GW" 30 python3 -c '
+import socket, sys
+try:
+    print("PTR answered:", socket.gethostbyaddr("203.0.113.25"), file=sys.stderr)
+except OSError as e:
+    print("PTR look-up failed:", e, file=sys.stderr)
+' 2>"$WORK/ptr.err"
+	grep -q "PTR look-up failed" "$WORK/ptr.err" && return 0
+	log "PTR look-up: $(cat "$WORK/ptr.err")"
+	return 1
+}
+
 sc_slow_greeting_ptr() {
 	# The receiving Postfix looks up the gateway's PTR before its greeting
 	# (smtpd_peername_lookup = yes) through a resolver that never answers:
@@ -519,14 +568,7 @@ sc_gateway_ptr_timeout() {
 	ns_resolver "$NS_GW" 203.0.113.53 || return 1
 	postfix_start || return 1
 	start_capture "$WORK/cap.pcap" || return 1
-	nsx "$NS_GW" 15 python3 -c '
-import socket, sys
-try:
-    print("PTR answered:", socket.gethostbyaddr("203.0.113.25"), file=sys.stderr)
-except OSError as e:
-    print("PTR look-up failed:", e, file=sys.stderr)
-' 2>"$WORK/ptr.err"
-	grep -q "PTR look-up failed" "$WORK/ptr.err" || { log "PTR look-up: $(cat "$WORK/ptr.err")"; return 1; }
+	gw_ptr_lookup_fails || return 1
 	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
 	finish_capture || return 1
 	expect outcome=delivered kind=ok phase=none culprit.role=none warning=dns_timeout
@@ -901,6 +943,14 @@ has() { # FILE FILTER [MIN]
 	SANITY_MSG="capture lacks '$2' (found $n, need ${3:-1})"
 	return 1
 }
+before() { # FILE FILTER_A FILTER_B: the first frame matching A comes before any matching B
+	local a b
+	a=$(timeout 60 tshark -n -r "$1" -Y "$2" -T fields -e frame.number 2>/dev/null | head -1)
+	b=$(timeout 60 tshark -n -r "$1" -Y "$3" -T fields -e frame.number 2>/dev/null | head -1)
+	[ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ] && return 0
+	SANITY_MSG="'$2' (frame ${a:-none}) does not come before '$3' (frame ${b:-none})"
+	return 1
+}
 hasnt() { # FILE FILTER
 	local n; n=$(ts_count "$1" "$2")
 	[ "$n" -eq 0 ] && return 0
@@ -959,6 +1009,13 @@ sanity_scenario() {
 		has "$f" 'smtp.rsp.parameter contains "queued as"' &&
 		has "$f" "$RST && ip.src==203.0.113.25 && ip.ttl==63" &&
 		has "$f" "$SYN" 2 && hasnt "$f" "$ICMP_ERR" ;;
+	rst-forged-syn-first)
+		has "$f" "$RST && ip.src==203.0.113.25 && ip.ttl==63" &&
+		has "$f" "$SYNACK && ip.ttl==62" && hasnt "$f" "$SYNACK && ip.ttl!=62" &&
+		has "$f" 'smtp.rsp.parameter contains "queued as"' &&
+		has "$f" 'dns.qry.name=="25.113.0.203.in-addr.arpa" && dns.flags.response==0' &&
+		hasnt "$f" 'dns.flags.response==1' && has "$f" "$SYN" 2 && hasnt "$f" "$ICMP_ERR" &&
+		before "$f" "$RST && ip.src==203.0.113.25" "$SYNACK" ;;
 	rst-mid-data)
 		has "$f" "$SYNACK && ip.ttl==62" &&
 		has "$f" 'smtp.response.code==354' &&
