@@ -71,6 +71,12 @@
  * counted, never a reason to grow a buffer. */
 #define MX_SMTP_LINE_MAX 1024
 
+/* Stream ranges per direction the evidence file may keep (smtp.h
+ * mx_smtp_keep).  A plain dialogue is a handful (consecutive lines merge;
+ * each body splits them); TLS adds one per record header.  Past the cap
+ * the rest of that direction blanks in the evidence, counted. */
+#define MX_SMTP_KEEP_SPANS 256
+
 /* Replies remembered per session (for latency and reports); a session
  * that pipelines thousands of RCPTs keeps the first ones and counts the rest. */
 #define MX_SMTP_REPLIES_MAX 64

@@ -6,6 +6,7 @@
 #include "diagnose.h"
 #include "dns.h"
 #include "evidence.h"
+#include "redact.h"
 #include "cmd.h"
 #include "report.h"
 #include "report-ticket.h"
@@ -28,6 +29,7 @@ typedef struct read_run {
     mx_text_doc *text;       /* text: the same, blocks held in a temporary file */
     GQueue *clean_kept;      /* markdown, html: clean sessions kept, oldest first */
     mx_analyzer *analyzer;   /* for the baselines a held refusal is judged with */
+    mx_redactor *redactor;   /* --redact-addresses: every output's pseudonyms */
 } read_run;
 
 static void write_session(void *doc, const mx_session *s)
@@ -70,6 +72,7 @@ static void keep_for_ticket(read_run *run, mx_session *s)
 static void on_session(mx_session *s, void *ctx)
 {
     read_run *run = ctx;
+    mx_redact_session(run->redactor, s);
     mx_report_count(&run->report, s);
     if (mx_session_failed(s))
         run->any_failed = true;
@@ -142,7 +145,7 @@ int mx_cmd_read(int argc, char **argv)
           "Write the packets that prove the findings to FILE (pcap), message bodies and AUTH redacted", "FILE.pcap" },
         { "keep-payload", 0, 0, G_OPTION_ARG_NONE, &keep_payload, "--evidence: keep message bodies and AUTH as captured", NULL },
         { "redact-addresses", 0, 0, G_OPTION_ARG_NONE, &redact_addresses,
-          "--evidence: also replace the local parts of MAIL/RCPT addresses", NULL },
+          "Replace the local parts of mail addresses by pseudonyms in the report and the evidence", NULL },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("FILE... [BPF EXPRESSION] - explain SMTP failures in captures");
@@ -172,8 +175,19 @@ int mx_cmd_read(int argc, char **argv)
         fprintf(stderr, "mxray read: unknown format '%s' (text, json, jsonl, markdown or html)\n", format);
         return MX_EXIT_USAGE;
     }
-    if ((keep_payload || redact_addresses) && !evidence_path) {
-        fprintf(stderr, "mxray read: --keep-payload and --redact-addresses go with --evidence FILE.pcap\n");
+    if (keep_payload && !evidence_path) {
+        fprintf(stderr, "mxray read: --keep-payload goes with --evidence FILE.pcap\n");
+        return MX_EXIT_USAGE;
+    }
+    if (keep_payload && redact_addresses) {
+        /* Kept payload holds addresses in bodies no parser reads for sure. */
+        fprintf(stderr, "mxray read: --redact-addresses cannot hold with --keep-payload (bodies keep their "
+                        "addresses): choose one\n");
+        return MX_EXIT_USAGE;
+    }
+    if (evidence_path && strcmp(evidence_path, "-") == 0) {
+        /* The report goes to standard output: a pcap there would be mixed into it. */
+        fprintf(stderr, "mxray read: --evidence needs a file name: standard output carries the report\n");
         return MX_EXIT_USAGE;
     }
     if (evidence_path && run.format == FORMAT_JSONL) {
@@ -241,6 +255,8 @@ int mx_cmd_read(int argc, char **argv)
     if ((run.format == FORMAT_MARKDOWN || run.format == FORMAT_HTML) && !evidence_path)
         run.clean_kept = g_queue_new();
 
+    if (redact_addresses)
+        run.redactor = mx_redactor_new();
     mx_analyzer *an = mx_analyzer_new((const uint16_t *)ports->data, ports->len, (size_t)max_flows, on_session, &run);
     run.analyzer = an;
     if (run.stream || run.text)
@@ -258,8 +274,10 @@ int mx_cmd_read(int argc, char **argv)
     }
     /* A RST that answered a SYN early in the capture is judged again
      * against the server's hop as later sessions showed it. */
-    for (guint i = 0; i < run.report.sessions->len; i++)
+    for (guint i = 0; i < run.report.sessions->len; i++) {
         mx_diagnose_refine(g_ptr_array_index(run.report.sessions, i), mx_analyzer_baselines(an));
+        mx_redact_session(run.redactor, g_ptr_array_index(run.report.sessions, i));
+    }
     g_autoptr(GHashTable) mx_hosts = mx_dns_mx_domains(mx_analyzer_dns(an));
     mx_report_set_mx_domains(&run.report, mx_hosts);
     mx_analyzer_free(an);
@@ -277,7 +295,8 @@ int mx_cmd_read(int argc, char **argv)
     mx_evidence_file *ev = NULL;
     bool evidence_failed = false, output_failed = false;
     if (evidence_path) {
-        mx_evidence_options eopt = { .keep_payload = keep_payload, .redact_addresses = redact_addresses };
+        mx_evidence_options eopt = { .keep_payload = keep_payload, .redact_addresses = redact_addresses,
+                                     .redactor = run.redactor };
         g_autoptr(GError) ev_error = NULL;
         ev = mx_evidence_write(&run.report, evidence_path, &eopt, &ev_error);
         if (ev == NULL) {
@@ -312,7 +331,7 @@ int mx_cmd_read(int argc, char **argv)
     if (ev && (run.format == FORMAT_TEXT || run.format == FORMAT_JSON)) {
         /* The ticket formats carry the whole note; here one line says where the file went. */
         fprintf(stderr, "mxray: evidence: %" G_GUINT64_FORMAT " frames written to %s (%s)\n", ev->frames, ev->path,
-                ev->redacted ? "bodies and AUTH redacted, checksums left as they were" : "payload kept");
+                ev->redacted ? "payload blanked but SMTP commands and replies, checksums recomputed" : "payload kept");
     }
     mx_evidence_file_free(ev);
 
@@ -323,5 +342,6 @@ int mx_cmd_read(int argc, char **argv)
     int status = errors->len || evidence_failed || output_failed ? MX_EXIT_USAGE : run.any_failed ? MX_EXIT_FAILURES : MX_EXIT_OK;
     mx_source_free(src);
     mx_report_clear(&run.report);
+    mx_redactor_free(run.redactor);
     return status;
 }
