@@ -77,6 +77,17 @@
  * the rest of that direction blanks in the evidence, counted. */
 #define MX_SMTP_KEEP_SPANS 256
 
+/* Destination rows (one per server address) in the reports.  A gateway
+ * talks to a few thousand MX hosts a day; 1M SYNs to 1M addresses made a
+ * 1M-row table (~600 MB).  Past the cap a new address gets no row: its
+ * sessions count in the totals and in destination_sessions_dropped, which
+ * every report names. */
+#define MX_MAX_DESTINATIONS 65536
+
+/* Destination rows and sections the Markdown and HTML reports list (the
+ * failing first); the rest are counted ("N more destinations not listed"). */
+#define MX_TICKET_DESTINATION_ROWS 500
+
 /* Replies remembered per session (for latency and reports); a session
  * that pipelines thousands of RCPTs keeps the first ones and counts the rest. */
 #define MX_SMTP_REPLIES_MAX 64

@@ -265,7 +265,9 @@ int mx_cmd_read(int argc, char **argv)
     while (mx_source_next(src, &frame))
         mx_analyzer_frame(an, &frame);
     mx_analyzer_finish(an);
+    uint64_t dest_dropped = run.report.stats.destination_sessions_dropped;   /* counted by the report */
     mx_analyzer_stats(an, &run.report.stats);
+    run.report.stats.destination_sessions_dropped = dest_dropped;
     if (run.clean_kept) {
         for (mx_session *s; (s = g_queue_pop_head(run.clean_kept)) != NULL;)
             g_ptr_array_add(run.report.sessions, s);

@@ -205,6 +205,9 @@ static void add_stats(JsonBuilder *b, const mx_run_stats *st)
     STAT(skipped);
     STAT(truncated);
     STAT(evicted);
+    if (st->destination_sessions_dropped) {
+        STAT(destination_sessions_dropped);
+    }
 #undef STAT
     json_builder_end_object(b);
 }

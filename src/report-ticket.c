@@ -57,6 +57,11 @@ void mx_ticket_rows_free(mx_ticket_rows *t)
     g_free(t);
 }
 
+static gint uint_cmp(const guint *a, const guint *b)
+{
+    return *a < *b ? -1 : *a > *b;
+}
+
 char *mx_ticket_unlisted(const mx_report *r)
 {
     if (r->sessions_unlisted == 0)
@@ -65,6 +70,37 @@ char *mx_ticket_unlisted(const mx_report *r)
                            "failures first); the other %" G_GUINT64_FORMAT " are in the counts and the destinations "
                            "table only: `mxray read --format jsonl` writes every one.",
                            r->sessions->len, r->stats.smtp_sessions, MX_TICKET_SESSIONS_KEPT, r->sessions_unlisted);
+}
+
+GArray *mx_ticket_destinations(const mx_report *r, guint *more)
+{
+    GArray *rows = g_array_new(FALSE, FALSE, sizeof(guint));
+    guint n = r->destinations->len;
+    /* Two passes, failing rows then the rest, each in table order. */
+    for (int pass = 0; pass < 2; pass++)
+        for (guint i = 0; i < n && rows->len < MX_TICKET_DESTINATION_ROWS; i++)
+            if ((g_array_index(r->destinations, mx_destination, i).failed > 0) == (pass == 0))
+                g_array_append_val(rows, i);
+    g_array_sort(rows, (GCompareFunc)uint_cmp);
+    *more = n - rows->len;
+    return rows;
+}
+
+char *mx_ticket_destinations_unlisted(const mx_report *r, guint more)
+{
+    uint64_t dropped = r->stats.destination_sessions_dropped;
+    if (more == 0 && dropped == 0)
+        return NULL;
+    GString *s = g_string_new(NULL);
+    if (more)
+        g_string_append_printf(s, "%u more destination%s not listed (a ticket lists at most %d, failing ones first; "
+                               "`mxray read --format json` has every row).", more, more == 1 ? "" : "s",
+                               MX_TICKET_DESTINATION_ROWS);
+    if (dropped)
+        g_string_append_printf(s, "%s%" G_GUINT64_FORMAT " session%s went to servers past the first %d, which have no "
+                               "row (they are in the counts).", s->len ? " " : "", dropped, dropped == 1 ? "" : "s",
+                               MX_MAX_DESTINATIONS);
+    return g_string_free(s, FALSE);
 }
 
 /* Similar failures: same kind, same culprit (role and address, or hop

@@ -51,6 +51,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(mx_ticket_rows, mx_ticket_rows_free)
  * counted but not kept, or NULL when every session is listed.  Caller frees. */
 char *mx_ticket_unlisted(const mx_report *r);
 
+/* The destination rows a ticket lists, as row indexes in table order: the
+ * failing ones first, at most MX_TICKET_DESTINATION_ROWS; *more gets how
+ * many are left out.  Caller frees (g_array_unref). */
+GArray *mx_ticket_destinations(const mx_report *r, guint *more);
+/* "N more destinations not listed ..." and the sessions the table had no
+ * row for (MX_MAX_DESTINATIONS), or NULL when nothing was left out. */
+char *mx_ticket_destinations_unlisted(const mx_report *r, guint more);
+
 /* "firewall 198.18.0.2, hop 2 from the gateway (confidence high)", as the
  * text report words it; "none" for no culprit. Caller frees. */
 char *mx_ticket_culprit(const mx_culprit *c);

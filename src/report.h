@@ -16,6 +16,7 @@ typedef struct mx_run_stats {
     uint64_t tcp_flows, smtp_sessions;
     uint64_t skipped, truncated;
     uint64_t evicted;
+    uint64_t destination_sessions_dropped; /* sessions to servers past MX_MAX_DESTINATIONS rows (report.c) */
 } mx_run_stats;
 
 /* One row per server address: attempts and counts per kind. */
@@ -44,6 +45,11 @@ typedef struct mx_report {
     uint32_t outcomes[MX_OUTCOME_COUNT]; /* every session counted, kept or not */
     uint32_t warned[MX_WARN_COUNT];      /* sessions that did not fail, per warning */
     uint64_t sessions_unlisted;          /* counted, not kept (ticket formats' cap) */
+    /* Built by mx_report_sort: delivering rows by DNS name and family, and
+     * by MX domain, so a row's verdict finds its twin and its sibling MX
+     * host without comparing every row with every other. */
+    GHashTable *twin_index;  /* "family name" -> row index + 1 (the last delivering one) */
+    GHashTable *domain_index;/* mx_domain -> (first delivering row + 1) | (first with another name + 1) << 32 */
     bool verbose;
 } mx_report;
 
