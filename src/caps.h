@@ -87,6 +87,12 @@
 /* Destination rows and sections the Markdown and HTML reports list (the
  * failing first); the rest are counted ("N more destinations not listed"). */
 #define MX_TICKET_DESTINATION_ROWS 500
+/* Failure sections (one per kind, culprit and server, each with a worked
+ * example and its ladder, a few KB) the Markdown and HTML reports write;
+ * 1M servers made 5,000 of them (24 MB of HTML).  The rest are counted. */
+#define MX_TICKET_GROUP_SECTIONS 200
+/* Failing destinations the ticket's one-paragraph answer phrases. */
+#define MX_TICKET_ANSWER_DESTINATIONS 20
 
 /* Replies remembered per session (for latency and reports); a session
  * that pipelines thousands of RCPTs keeps the first ones and counts the rest. */

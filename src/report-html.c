@@ -442,8 +442,14 @@ void mx_report_html(const mx_report *r, const mx_evidence_file *ev, FILE *out_fi
     g_string_append(out, "<h2>Failures</h2>\n");
     if (groups->len == 0)
         g_string_append(out, "<p>No failed session.</p>\n");
-    for (guint i = 0; i < groups->len; i++)
+    for (guint i = 0; i < mx_ticket_groups_shown(groups); i++)
         group_section(out, g_ptr_array_index(groups, i), i + 1, r, ev);
+    g_autofree char *groups_unlisted = mx_ticket_groups_unlisted(groups);
+    if (groups_unlisted) {
+        g_string_append(out, "<p>");
+        esc(out, groups_unlisted);
+        g_string_append(out, "</p>\n");
+    }
 
     if (ev) {
         g_autofree char *note = mx_evidence_note(ev);

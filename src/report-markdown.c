@@ -237,8 +237,13 @@ void mx_report_markdown(const mx_report *r, const mx_evidence_file *ev, FILE *ou
     g_autoptr(GPtrArray) groups = mx_ticket_groups(r);
     if (groups->len == 0)
         fprintf(out, "No failed session.\n\n");
-    for (guint i = 0; i < groups->len; i++)
+    for (guint i = 0; i < mx_ticket_groups_shown(groups); i++)
         group_section(g_ptr_array_index(groups, i), i + 1, r, ev, out);
+    g_autofree char *groups_unlisted = mx_ticket_groups_unlisted(groups);
+    if (groups_unlisted) {
+        g_autofree char *u = md(groups_unlisted);
+        fprintf(out, "%s\n\n", u);
+    }
 
     if (ev) {
         g_autofree char *note = mx_evidence_note(ev);

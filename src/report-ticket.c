@@ -170,11 +170,22 @@ char *mx_ticket_counts(const mx_report *r)
 char *mx_ticket_answer(const mx_report *r)
 {
     GString *s = g_string_new(NULL);
+    guint said = 0, more = 0;
     for (guint i = 0; i < r->destinations->len; i++) {
-        g_autofree char *line = mx_report_destination_verdict(r, &g_array_index(r->destinations, mx_destination, i));
-        if (line)
+        const mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
+        if (d->failed && said >= MX_TICKET_ANSWER_DESTINATIONS) {
+            more++;          /* counted, not phrased: one sentence each made 7 MB for 65k servers */
+            continue;
+        }
+        g_autofree char *line = mx_report_destination_verdict(r, d);
+        if (line) {
             g_string_append_printf(s, "%s%s", s->len ? " " : "", line);
+            said++;
+        }
     }
+    if (more)
+        g_string_append_printf(s, " %u more destination%s failed (see the destinations table).", more,
+                               more == 1 ? "" : "s");
     if (s->len == 0) {
         g_autofree char *counts = mx_ticket_counts(r);
         g_string_append_printf(s, "No session failed (%s).", counts);
@@ -220,3 +231,22 @@ char *mx_ticket_frame_name(const mx_frame_ref *at, const GPtrArray *inputs, cons
     return g_string_free(s, FALSE);
 }
 
+
+guint mx_ticket_groups_shown(const GPtrArray *groups)
+{
+    return MIN(groups->len, (guint)MX_TICKET_GROUP_SECTIONS);
+}
+
+char *mx_ticket_groups_unlisted(const GPtrArray *groups)
+{
+    guint shown = mx_ticket_groups_shown(groups);
+    if (shown == groups->len)
+        return NULL;
+    uint64_t sessions = 0;
+    for (guint i = shown; i < groups->len; i++)
+        sessions += 1 + ((const mx_failure_group *)g_ptr_array_index(groups, i))->others->len;
+    return g_strdup_printf("%u more failure group%s (%" G_GUINT64_FORMAT " session%s) not written: a ticket writes "
+                           "the first %d; the destinations table and `mxray read --format json` have them.",
+                           groups->len - shown, groups->len - shown == 1 ? "" : "s", sessions,
+                           sessions == 1 ? "" : "s", MX_TICKET_GROUP_SECTIONS);
+}

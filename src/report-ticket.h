@@ -27,6 +27,10 @@ typedef struct mx_failure_group {
 /* Groups of the listed sessions in order of their first session (of
  * mx_failure_group*, the array frees them). */
 GPtrArray *mx_ticket_groups(const mx_report *r);
+/* How many groups a ticket writes (MX_TICKET_GROUP_SECTIONS at most), and
+ * the sentence for the rest ("N more failure groups ..."), or NULL. */
+guint mx_ticket_groups_shown(const GPtrArray *groups);
+char *mx_ticket_groups_unlisted(const GPtrArray *groups);
 
 /* The answer: one sentence per failing destination, or the counts when
  * nothing failed, then the warnings in a few words.  Caller frees. */
