@@ -253,6 +253,15 @@ class Session:
         self.c(b"EHLO gw.example.org\r\n")
         self.s(b"250-mx.example.net\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n")
 
+    def envelope(self, go=b"354 go ahead\r\n"):
+        """MAIL, RCPT, DATA, each accepted, up to the 354."""
+        self.c(b"MAIL FROM:<a@gw.example.org>\r\n")
+        self.s(b"250 2.1.0 Ok\r\n")
+        self.c(b"RCPT TO:<b@example.net>\r\n")
+        self.s(b"250 2.1.5 Ok\r\n")
+        self.c(b"DATA\r\n")
+        self.s(go)
+
     def rst(self):
         self.add(True, 0x04, b"")
 
@@ -268,12 +277,7 @@ def crafted():
     # Bare LF "." ends the body for some servers only: what follows is body to the others.
     s = Session(40001)
     s.hello()
-    s.c(b"MAIL FROM:<a@gw.example.org>\r\n")
-    s.s(b"250 2.1.0 Ok\r\n")
-    s.c(b"RCPT TO:<b@example.net>\r\n")
-    s.s(b"250 2.1.5 Ok\r\n")
-    s.c(b"DATA\r\n")
-    s.s(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+    s.envelope(b"354 End data with <CR><LF>.<CR><LF>\r\n")
     s.c(b"Subject: x\r\n\r\nline SECRET-A1\n.\nMAIL FROM:<SECRET-A2@x>\r\nRCPT TO:<SECRET-A3@y>\r\nDATA\r\n"
         b"SECRET-A4 smuggled\r\n.\r\n")
     s.s(b"554 5.7.1 bare LF rejected\r\n")
@@ -283,12 +287,7 @@ def crafted():
     # A retransmission whose copies differ: each copy judged on its own.
     s = Session(40002)
     s.hello()
-    s.c(b"MAIL FROM:<a@gw.example.org>\r\n")
-    s.s(b"250 2.1.0 Ok\r\n")
-    s.c(b"RCPT TO:<b@example.net>\r\n")
-    s.s(b"250 2.1.5 Ok\r\n")
-    s.c(b"DATA\r\n")
-    s.s(b"354 go ahead\r\n")
+    s.envelope()
     at = s.cseq
     s.c(b"SECRET-B1 body line one\r\n")
     s.add(True, 0x18, b"QUIT\r\nRSET\r\nNOOP\r\nNOOP\r\n", seq=at)        # same length, later copy
@@ -358,12 +357,7 @@ def crafted():
     for port, v6 in ((40010, False), (40011, True)):
         s = Session(port, v6=v6)
         s.hello()
-        s.c(b"MAIL FROM:<a@gw.example.org>\r\n")
-        s.s(b"250 2.1.0 Ok\r\n")
-        s.c(b"RCPT TO:<b@example.net>\r\n")
-        s.s(b"250 2.1.5 Ok\r\n")
-        s.c(b"DATA\r\n")
-        s.s(b"354 go ahead\r\n")
+        s.envelope()
         big = s.c((b"SECRET-H1 " + b"body " * 20 + b"\r\n") * 12)
         s.frames.append(icmp_error(RT6 if v6 else RT4, s.gw, big))
         s.frames.append(tcp_seg(s.gw, s.mx, port, 25, 0x18, s.cseq - 0, s.sseq, b""))
