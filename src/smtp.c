@@ -437,7 +437,7 @@ static void client_line(struct mx_smtp *s, const char *line, size_t n, mx_frame_
             size_t mech = (size_t)(arg - line), m = mech;
             while (m < n && (g_ascii_isalnum(line[m]) || line[m] == '-' || line[m] == '_'))
                 m++;
-            keep_add(s, MX_DIR_C2S, start_offset, start_offset + (m < n ? mech + (m - mech) : n));
+            keep_add(s, MX_DIR_C2S, start_offset, start_offset + m);
             keep_add(s, MX_DIR_C2S, start_offset + n, end_offset);   /* the line end */
         } else {
             keep_add(s, MX_DIR_C2S, start_offset, end_offset);
