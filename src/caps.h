@@ -71,6 +71,29 @@
  * counted, never a reason to grow a buffer. */
 #define MX_SMTP_LINE_MAX 1024
 
+/* Stream ranges per direction the evidence file may keep (smtp.h
+ * mx_smtp_keep).  A plain dialogue is a handful (consecutive lines merge;
+ * each body splits them); TLS adds one per record header.  Past the cap
+ * the rest of that direction blanks in the evidence, counted. */
+#define MX_SMTP_KEEP_SPANS 256
+
+/* Destination rows (one per server address) in the reports.  A gateway
+ * talks to a few thousand MX hosts a day; 1M SYNs to 1M addresses made a
+ * 1M-row table (~600 MB).  Past the cap a new address gets no row: its
+ * sessions count in the totals and in destination_sessions_dropped, which
+ * every report names. */
+#define MX_MAX_DESTINATIONS 65536
+
+/* Destination rows and sections the Markdown and HTML reports list (the
+ * failing first); the rest are counted ("N more destinations not listed"). */
+#define MX_TICKET_DESTINATION_ROWS 500
+/* Failure sections (one per kind, culprit and server, each with a worked
+ * example and its ladder, a few KB) the Markdown and HTML reports write;
+ * 1M servers made 5,000 of them (24 MB of HTML).  The rest are counted. */
+#define MX_TICKET_GROUP_SECTIONS 200
+/* Failing destinations the ticket's one-paragraph answer phrases. */
+#define MX_TICKET_ANSWER_DESTINATIONS 20
+
 /* Replies remembered per session (for latency and reports); a session
  * that pipelines thousands of RCPTs keeps the first ones and counts the rest. */
 #define MX_SMTP_REPLIES_MAX 64

@@ -5,6 +5,7 @@
 #include "caps.h"
 #include "dns.h"
 #include "evidence.h"
+#include "redact.h"
 #include "cmd.h"
 #include "maillog.h"
 #include "maillog-join.h"
@@ -31,6 +32,7 @@ typedef struct read_run {
     GQueue *clean_kept;      /* markdown, html: clean sessions kept, oldest first */
     mx_join *join;           /* --maillog: every session remembered for the join, or NULL */
     bool ticket;             /* markdown, html without --evidence */
+    mx_redactor *redactor;   /* --redact-addresses: every output's pseudonyms */
 } read_run;
 
 static void write_session(void *doc, const mx_session *s)
@@ -75,6 +77,7 @@ static void keep_for_ticket(read_run *run, mx_session *s)
 static void on_session(mx_session *s, void *ctx)
 {
     read_run *run = ctx;
+    mx_redact_session(run->redactor, s);
     mx_report_count(&run->report, s);
     if (mx_session_failed(s))
         run->any_failed = true;
@@ -141,7 +144,7 @@ int mx_cmd_read(int argc, char **argv)
           "Write the packets that prove the findings to FILE (pcap), message bodies and AUTH redacted", "FILE.pcap" },
         { "keep-payload", 0, 0, G_OPTION_ARG_NONE, &keep_payload, "--evidence: keep message bodies and AUTH as captured", NULL },
         { "redact-addresses", 0, 0, G_OPTION_ARG_NONE, &redact_addresses,
-          "--evidence: also replace the local parts of MAIL/RCPT addresses", NULL },
+          "Replace the local parts of mail addresses by pseudonyms in the report and the evidence", NULL },
         { "maillog", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &maillogs,
           "The MTA's log (Postfix, Exim, Sendmail; plain or gzip; repeat for rotated files): the report leads with the queue", "FILE" },
         { "maillog-tz", 0, 0, G_OPTION_ARG_STRING, &maillog_tz,
@@ -175,8 +178,19 @@ int mx_cmd_read(int argc, char **argv)
         fprintf(stderr, "mxray read: unknown format '%s' (text, json, jsonl, markdown or html)\n", format);
         return MX_EXIT_USAGE;
     }
-    if ((keep_payload || redact_addresses) && !evidence_path) {
-        fprintf(stderr, "mxray read: --keep-payload and --redact-addresses go with --evidence FILE.pcap\n");
+    if (keep_payload && !evidence_path) {
+        fprintf(stderr, "mxray read: --keep-payload goes with --evidence FILE.pcap\n");
+        return MX_EXIT_USAGE;
+    }
+    if (keep_payload && redact_addresses) {
+        /* Kept payload holds addresses in bodies no parser reads for sure. */
+        fprintf(stderr, "mxray read: --redact-addresses cannot hold with --keep-payload (bodies keep their "
+                        "addresses): choose one\n");
+        return MX_EXIT_USAGE;
+    }
+    if (evidence_path && strcmp(evidence_path, "-") == 0) {
+        /* The report goes to standard output: a pcap there would be mixed into it. */
+        fprintf(stderr, "mxray read: --evidence needs a file name: standard output carries the report\n");
         return MX_EXIT_USAGE;
     }
     if (evidence_path && run.format == FORMAT_JSONL) {
@@ -272,6 +286,8 @@ int mx_cmd_read(int argc, char **argv)
         run.ticket = true;
     }
 
+    if (redact_addresses)
+        run.redactor = mx_redactor_new();
     mx_analyzer *an = mx_analyzer_new((const uint16_t *)ports->data, ports->len, (size_t)max_flows, on_session, &run);
     mx_analyzer_hold_refusals(an);
     if (run.stream || run.text)
@@ -280,7 +296,9 @@ int mx_cmd_read(int argc, char **argv)
     while (mx_source_next(src, &frame))
         mx_analyzer_frame(an, &frame);
     mx_analyzer_finish(an);
+    uint64_t dest_dropped = run.report.stats.destination_sessions_dropped;   /* counted by the report */
     mx_analyzer_stats(an, &run.report.stats);
+    run.report.stats.destination_sessions_dropped = dest_dropped;
     if (run.clean_kept) {
         for (mx_session *s; (s = g_queue_pop_head(run.clean_kept)) != NULL;)
             g_ptr_array_add(run.report.sessions, s);
@@ -312,7 +330,8 @@ int mx_cmd_read(int argc, char **argv)
     mx_evidence_file *ev = NULL;
     bool evidence_failed = false, output_failed = false;
     if (evidence_path) {
-        mx_evidence_options eopt = { .keep_payload = keep_payload, .redact_addresses = redact_addresses };
+        mx_evidence_options eopt = { .keep_payload = keep_payload, .redact_addresses = redact_addresses,
+                                     .redactor = run.redactor };
         g_autoptr(GError) ev_error = NULL;
         ev = mx_evidence_write(&run.report, evidence_path, &eopt, &ev_error);
         if (ev == NULL) {
@@ -342,7 +361,7 @@ int mx_cmd_read(int argc, char **argv)
     if (ev && (run.format == FORMAT_TEXT || run.format == FORMAT_JSON)) {
         /* The ticket formats carry the whole note; here one line says where the file went. */
         fprintf(stderr, "mxray: evidence: %" G_GUINT64_FORMAT " frames written to %s (%s)\n", ev->frames, ev->path,
-                ev->redacted ? "bodies and AUTH redacted, checksums left as they were" : "payload kept");
+                ev->redacted ? "payload blanked but SMTP commands and replies, checksums recomputed" : "payload kept");
     }
     mx_evidence_file_free(ev);
 
@@ -364,5 +383,6 @@ int mx_cmd_read(int argc, char **argv)
     int status = errors->len || log_failed || evidence_failed || output_failed ? MX_EXIT_USAGE : run.any_failed ? MX_EXIT_FAILURES : MX_EXIT_OK;
     mx_source_free(src);
     mx_report_clear(&run.report);
+    mx_redactor_free(run.redactor);
     return status;
 }

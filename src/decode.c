@@ -292,6 +292,7 @@ static bool decode_quoted(mx_cursor c, mx_quoted *q)
         return false;
     }
     if (q->proto == 6 || q->proto == 17) {
+        q->transport = c.p;
         if (mx_take_be16(&c, &q->sport) && mx_take_be16(&c, &q->dport))
             q->has_ports = true;
         if (q->proto == 6 && mx_take_be32(&c, &q->seq))
@@ -335,6 +336,8 @@ static void decode_icmp(mx_cursor c, uint32_t segment_len, bool v6, mx_packet *p
 
 static void decode_transport(mx_cursor c, uint32_t segment_len, mx_packet *pkt)
 {
+    pkt->transport = c.p;
+    pkt->transport_len = segment_len;
     switch (pkt->proto) {
     case 6:
         decode_tcp(c, segment_len, pkt);
@@ -475,6 +478,7 @@ static void decode_ip(mx_cursor c, mx_packet *pkt)
         pkt->skip = MX_SKIP_TRUNCATED;
         return;
     }
+    pkt->net = c.p;
     switch (c.p[0] >> 4) {
     case 4:
         decode_ipv4(c, pkt);

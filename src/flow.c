@@ -620,8 +620,10 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
 
         if (f->smtp == NULL)
             f->smtp = mx_smtp_new();
-        if (f->stream[dir] == NULL)
+        if (f->stream[dir] == NULL) {
             f->stream[dir] = mx_stream_new(dir, d->isn + 1, deliver_to_smtp, gap_to_smtp, f);
+            mx_smtp_stream_base(f->smtp, dir, d->isn + 1, (d->flags_seen & MX_TCP_SYN) != 0);
+        }
         mx_stream_segment(f->stream[dir], pkt);
     }
 

@@ -52,6 +52,7 @@ typedef struct mx_quoted {
     uint16_t sport, dport;
     bool has_seq;
     uint32_t seq;
+    const uint8_t *transport;    /* the quoted transport header's first byte (NULL: not reached) */
 } mx_quoted;
 
 typedef struct mx_packet {
@@ -73,6 +74,9 @@ typedef struct mx_packet {
     bool df;
     uint8_t proto;           /* transport protocol after IPv6 extension headers */
     uint32_t ip_len;         /* IP total length claimed by the header */
+    const uint8_t *net;      /* the IP header's first byte in the frame (NULL: not IP) */
+    const uint8_t *transport;/* the transport header's first byte (NULL: not reached) */
+    uint32_t transport_len;  /* transport header + payload as the IP header claims */
 
     mx_l4 l4;
 

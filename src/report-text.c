@@ -94,6 +94,9 @@ static void write_head(const mx_report *r, FILE *out)
     if (r->stats.skipped || r->stats.truncated || r->stats.evicted)
         fprintf(out, "(%" G_GUINT64_FORMAT " packets skipped, %" G_GUINT64_FORMAT " cut by the snap length, %"
                 G_GUINT64_FORMAT " flows evicted)\n", r->stats.skipped, r->stats.truncated, r->stats.evicted);
+    if (r->stats.destination_sessions_dropped)
+        fprintf(out, "(%" G_GUINT64_FORMAT " sessions went to servers past the first %d, which have no destination "
+                "row)\n", r->stats.destination_sessions_dropped, MX_MAX_DESTINATIONS);
     fputc('\n', out);
     if (r->queue)
         mx_queue_text(r->queue, out);

@@ -30,6 +30,7 @@ typedef struct mx_run_stats {
     /* Not limits, also only when not 0. */
     uint64_t icmp_unmatched;     /* ICMP errors quoting no tracked flow */
     uint64_t active_max;         /* most flows tracked at once */
+    uint64_t destination_sessions_dropped; /* sessions to servers past MX_MAX_DESTINATIONS rows (report.c) */
 } mx_run_stats;
 
 /* One row per server address: attempts and counts per kind. */
@@ -58,6 +59,11 @@ typedef struct mx_report {
     uint32_t outcomes[MX_OUTCOME_COUNT]; /* every session counted, kept or not */
     uint32_t warned[MX_WARN_COUNT];      /* sessions that did not fail, per warning */
     uint64_t sessions_unlisted;          /* counted, not kept (ticket formats' cap) */
+    /* Built by mx_report_sort: delivering rows by DNS name and family, and
+     * by MX domain, so a row's verdict finds its twin and its sibling MX
+     * host without comparing every row with every other. */
+    GHashTable *twin_index;  /* "family name" -> row index + 1 (the last delivering one) */
+    GHashTable *domain_index;/* mx_domain -> (first delivering row + 1) | (first with another name + 1) << 32 */
     bool verbose;
     const struct mx_queue *queue;        /* --maillog: the queue the reports lead with, or NULL */
 } mx_report;

@@ -48,11 +48,15 @@ struct mx_smtp_dirparse {
     bool in_line;                /* some bytes of the current line were read */
     bool line_cut;
     bool resync;                 /* after a gap: drop bytes up to the next line end */
+    bool last_cut;               /* the line just handed over was cut (too long, or by a gap) */
+    uint64_t line_end;           /* stream offset after the line just handed over */
     mx_frame_ref line_first;     /* segment where the current line began */
     uint64_t line_start;         /* stream offset of its first byte */
 
     /* BODY */
     enum body_state body;
+    bool bol_crlf;               /* the line start in hand follows CRLF (not a bare LF) */
+    bool prev_cr;                /* the last body byte read was CR */
     uint64_t dot_offset;
     mx_frame_ref dot_at;
 
@@ -61,6 +65,7 @@ struct mx_smtp_dirparse {
     bool chunk_last;
 
     /* TLS */
+    uint64_t hdr_start;          /* stream offset of the record header being read */
     uint8_t hdr[5];
     uint8_t hdr_len;
     uint8_t rec_type;
@@ -107,6 +112,86 @@ static mx_frame_ref ref_of(const mx_packet *pkt)
         r.ts_us = pkt->ts_us;
     }
     return r;
+}
+
+/* ---- what the evidence may keep (smtp.h mx_smtp_keep) ---------------- */
+
+static void keep_lose(struct mx_smtp *s, int dir)
+{
+    s->keep[dir].lost = true;
+}
+
+static void keep_add(struct mx_smtp *s, int dir, uint64_t from, uint64_t to)
+{
+    mx_smtp_keep *k = &s->keep[dir];
+    if (!k->started || k->lost || to <= from)
+        return;
+    if (k->spans == NULL)
+        k->spans = g_array_sized_new(FALSE, FALSE, sizeof(mx_smtp_span), 4);
+    if (k->spans->len > 0) {
+        mx_smtp_span *last = &g_array_index(k->spans, mx_smtp_span, k->spans->len - 1);
+        if (from < last->to)
+            return;              /* never out of order: a range read twice is a bug, keep nothing */
+        if (from == last->to) {
+            last->to = to;
+            return;
+        }
+    }
+    if (k->spans->len >= MX_SMTP_KEEP_SPANS) {
+        k->dropped++;
+        k->lost = true;          /* past the cap everything blanks */
+        return;
+    }
+    mx_smtp_span sp = { from, to };
+    g_array_append_val(k->spans, sp);
+}
+
+/* A client line is read as a command only when nothing waiting for a
+ * reply could have turned the next bytes into a body, a chunk, TLS or
+ * credentials. */
+static bool client_lines_sure(const struct mx_smtp *s)
+{
+    const mx_smtp_keep *k = &s->keep[MX_DIR_C2S];
+    if (!k->started || k->lost || !k->sure || s->auth_continue)
+        return false;
+    for (guint i = 0; i < s->pending->len; i++) {
+        switch (g_array_index(s->pending, mx_smtp_cmd, i).verb) {
+        case MX_SMTP_DATA:
+        case MX_SMTP_END_OF_DATA:
+        case MX_SMTP_BDAT:
+        case MX_SMTP_AUTH:
+        case MX_SMTP_STARTTLS:
+        case MX_SMTP_OTHER:
+        case MX_SMTP_UNMATCHED:
+            return false;
+        default:
+            break;
+        }
+    }
+    return true;
+}
+
+/* Printable ASCII (client) or anything but control characters (server:
+ * SMTPUTF8 replies) — a line with other bytes is no command or reply. */
+static bool line_plain(const char *line, size_t n, bool utf8)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = (uint8_t)line[i];
+        if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8))
+            return false;
+    }
+    return true;
+}
+
+void mx_smtp_stream_base(struct mx_smtp *s, int dir, uint32_t base_seq, bool from_syn)
+{
+    if (dir != MX_DIR_C2S && dir != MX_DIR_S2C)
+        return;
+    mx_smtp_keep *k = &s->keep[dir];
+    k->started = true;
+    k->base_seq = base_seq;
+    k->from_syn = from_syn;
+    k->sure = from_syn;
 }
 
 char *mx_smtp_escape(const uint8_t *p, size_t n)
@@ -193,6 +278,9 @@ void mx_smtp_free(struct mx_smtp *s)
     if (!s)
         return;
     g_free(s->greeting.text);
+    for (int d = 0; d < 2; d++)
+        if (s->keep[d].spans)
+            g_array_free(s->keep[d].spans, TRUE);
     for (guint i = 0; i < MX_SMTP_HELO_MAX; i++) {
         g_free(s->helo[i].arg);
         g_free(s->helo[i].reply_text);
@@ -221,6 +309,7 @@ static void push_cmd(struct mx_smtp *s, mx_smtp_verb verb, bool bdat_last, mx_fr
 {
     if (s->pending->len >= MX_SMTP_PENDING_MAX) {
         s->pending_dropped++;
+        keep_lose(s, MX_DIR_C2S);   /* pairing is lost with it */
         return;
     }
     mx_smtp_cmd c = { .verb = verb, .bdat_last = bdat_last, .at = at, .end_offset = end_offset };
@@ -253,6 +342,16 @@ static void start_body(struct mx_smtp *s, mx_smtp_xfer mode, mx_frame_ref data_a
 static void end_of_data(struct mx_smtp *s, mx_frame_ref at, uint64_t end_offset)
 {
     mx_smtp_dirparse *dp = s->dp[MX_DIR_C2S];
+    /* Only CRLF "." CRLF ends a body for sure (a bare LF end is the
+     * smuggling shape: what follows may be body to the server). */
+    if (dp->body == BODY_DOT_CR && dp->bol_crlf) {
+        uint64_t from = dp->dot_offset >= s->msg.first_offset + 2 ? dp->dot_offset - 2 : dp->dot_offset;
+        if (s->keep[MX_DIR_C2S].sure)
+            keep_add(s, MX_DIR_C2S, from, end_offset);
+        s->keep[MX_DIR_C2S].sure = true;
+    } else {
+        keep_lose(s, MX_DIR_C2S);
+    }
     s->msg.dot_seen = true;
     s->msg.dot_at = dp->dot_at;
     s->msg.dot_offset = dp->dot_offset;
@@ -320,12 +419,29 @@ static void client_line(struct mx_smtp *s, const char *line, size_t n, mx_frame_
         s->msg.first_byte = dp->line_first;
         dp->mode = MODE_BODY;
         dp->body = BODY_BOL;
+        dp->bol_crlf = false;            /* where this line began is not known */
+        dp->prev_cr = false;
         if (n == 1 && line[0] == '.') {
             dp->dot_offset = start_offset;
             dp->dot_at = dp->line_first;
             end_of_data(s, at, end_offset);
         }
         return;
+    }
+
+    /* The evidence keeps a command line read for sure: AUTH only up to its
+     * mechanism (an initial response is a credential), unknown verbs never
+     * (AUTH<TAB>PLAIN is one). */
+    if (verb != MX_SMTP_OTHER && !dp->last_cut && client_lines_sure(s) && line_plain(line, n, false)) {
+        if (verb == MX_SMTP_AUTH) {
+            size_t mech = (size_t)(arg - line), m = mech;
+            while (m < n && (g_ascii_isalnum(line[m]) || line[m] == '-' || line[m] == '_'))
+                m++;
+            keep_add(s, MX_DIR_C2S, start_offset, start_offset + m);
+            keep_add(s, MX_DIR_C2S, start_offset + n, end_offset);   /* the line end */
+        } else {
+            keep_add(s, MX_DIR_C2S, start_offset, end_offset);
+        }
     }
 
     s->commands++;
@@ -500,6 +616,8 @@ static void apply_reply(struct mx_smtp *s, const mx_smtp_cmd *c, const mx_smtp_r
             if (cdp->mode == MODE_LINE && !cdp->in_line) {
                 cdp->mode = MODE_BODY;
                 cdp->body = BODY_BOL;
+                cdp->bol_crlf = true;    /* after the DATA line */
+                cdp->prev_cr = false;
             }
         }
         break;
@@ -591,8 +709,14 @@ static void complete_reply(struct mx_smtp *s, mx_frame_ref end)
         s->last_error = r;
         s->last_error.text = g_strdup(r.text);
     }
-    if (!greeting)
+    if (!greeting) {
         apply_reply(s, &cmd, &r);
+        /* A 354 not opening a body where we read it, or a 334 to anything
+         * but AUTH: the pairing is off, so client lines are not sure. */
+        if ((r.code == 354 && (cmd.verb != MX_SMTP_DATA || s->dp[MX_DIR_C2S]->mode != MODE_BODY)) ||
+            (r.code == 334 && cmd.verb != MX_SMTP_AUTH))
+            keep_lose(s, MX_DIR_C2S);
+    }
 
     if (s->replies->len < MX_SMTP_REPLIES_MAX) {
         g_array_append_val(s->replies, r);
@@ -610,6 +734,18 @@ static void server_line(struct mx_smtp *s, const char *line, size_t n, mx_frame_
     if (!reply || code < 200 || code > 599) {
         s->bad_lines++;
         return;
+    }
+    /* The evidence keeps a whole reply line read from a known line start
+     * (a direction seen from mid-session may begin mid-line); of a 334
+     * challenge only the code. */
+    mx_smtp_dirparse *sdp = s->dp[MX_DIR_S2C];
+    if (!sdp->last_cut && (s->keep[MX_DIR_S2C].from_syn || sdp->line_start > 0) && line_plain(line, n, true)) {
+        if (code == 334 && n > 4) {
+            keep_add(s, MX_DIR_S2C, sdp->line_start, sdp->line_start + 4);
+            keep_add(s, MX_DIR_S2C, sdp->line_start + n, sdp->line_end);
+        } else {
+            keep_add(s, MX_DIR_S2C, sdp->line_start, sdp->line_end);
+        }
     }
     bool more = n > 3 && line[3] == '-';
     const char *text = n > 4 ? line + 4 : "";
@@ -696,6 +832,8 @@ static size_t feed_line(struct mx_smtp *s, int dir, const uint8_t *data, size_t 
     dp->line[ln] = '\0';
     if (dp->line_cut)
         s->lines_cut++;
+    dp->last_cut = dp->line_cut;
+    dp->line_end = dp->offset + n;
     dp->line_len = 0;
     dp->in_line = false;
     dp->line_cut = false;
@@ -727,6 +865,7 @@ static size_t feed_body(struct mx_smtp *s, const uint8_t *data, size_t len, cons
                 i = len;
                 continue;
             }
+            dp->bol_crlf = lf > data ? lf[-1] == '\r' : dp->prev_cr;
             i = (size_t)(lf - data) + 1;
             dp->body = BODY_BOL;
             continue;
@@ -738,6 +877,8 @@ static size_t feed_body(struct mx_smtp *s, const uint8_t *data, size_t len, cons
                 dp->dot_at = ref_of(pkt);
             } else if (c != '\n') {
                 dp->body = BODY_MID;
+            } else {
+                dp->bol_crlf = false;    /* an empty line ended by a bare LF */
             }
             break;
         case BODY_DOT:
@@ -754,6 +895,7 @@ static size_t feed_body(struct mx_smtp *s, const uint8_t *data, size_t len, cons
         i++;
     }
     s->msg.bytes = dp->offset + len - s->msg.first_offset;
+    dp->prev_cr = data[len - 1] == '\r';
     return len;
 end:
     i++;
@@ -866,6 +1008,8 @@ static size_t feed_tls(struct mx_smtp *s, int dir, const uint8_t *data, size_t l
     size_t i = 0;
     while (i < len) {
         if (dp->hdr_len < 5) {
+            if (dp->hdr_len == 0)
+                dp->hdr_start = dp->offset + i;
             dp->hdr[dp->hdr_len++] = data[i++];
             if (dp->hdr_len < 5)
                 continue;
@@ -880,6 +1024,7 @@ static size_t feed_tls(struct mx_smtp *s, int dir, const uint8_t *data, size_t l
                 return len;
             }
             tls_record_start(s, dir, ref_of(pkt));
+            keep_add(s, dir, dp->hdr_start, dp->hdr_start + 5);   /* a record header: type, version, length */
             if (dp->rec_len == 0)
                 dp->hdr_len = 0;
             continue;
@@ -914,6 +1059,10 @@ void mx_smtp_gap(struct mx_smtp *s, int dir, uint64_t offset, uint64_t missing,
     s->gaps[dir]++;
     s->gap_bytes[dir] += missing;
     dp->offset = end;
+    /* A hole in the client's commands may have hidden a DATA, an AUTH or
+     * a STARTTLS: from here on nothing of it is read for sure. */
+    if (dir == MX_DIR_C2S && dp->mode != MODE_BODY)
+        keep_lose(s, dir);
 
     switch (dp->mode) {
     case MODE_LINE:
@@ -925,6 +1074,7 @@ void mx_smtp_gap(struct mx_smtp *s, int dir, uint64_t offset, uint64_t missing,
             uint32_t ln = dp->line_len < MX_SMTP_LINE_MAX ? dp->line_len : MX_SMTP_LINE_MAX;
             dp->line[ln] = '\0';
             s->lines_cut++;
+            dp->last_cut = true;
             if (dir == MX_DIR_C2S)
                 client_line(s, dp->line, ln, dp->line_first, dp->line_start, offset);
             else if (!s->cur.active)    /* a cut continuation line would be a bogus extension */
@@ -941,6 +1091,7 @@ void mx_smtp_gap(struct mx_smtp *s, int dir, uint64_t offset, uint64_t missing,
         break;
     case MODE_BODY:
         dp->body = BODY_MID;    /* a dot line after the gap still ends the body */
+        dp->prev_cr = false;
         break;
     case MODE_CHUNK:
         if (missing < dp->chunk_left) {
