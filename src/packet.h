@@ -73,6 +73,8 @@ typedef struct mx_packet {
     bool df;
     uint8_t proto;           /* transport protocol after IPv6 extension headers */
     uint32_t ip_len;         /* IP total length claimed by the header */
+    bool offload_len;        /* the header claimed 0 (TSO / BIG TCP super-segment, or an
+                              * IPv6 jumbogram): ip_len is the frame's or the jumbo option's */
 
     mx_l4 l4;
 

@@ -205,6 +205,10 @@ static void add_stats(JsonBuilder *b, const mx_run_stats *st)
     STAT(skipped);
     STAT(truncated);
     STAT(evicted);
+    /* Only when there are any: most captures are taken with offloads off. */
+    if (st->offload_length) {
+        STAT(offload_length);
+    }
 #undef STAT
     json_builder_end_object(b);
 }

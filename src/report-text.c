@@ -93,6 +93,9 @@ static void write_head(const mx_report *r, FILE *out)
     if (r->stats.skipped || r->stats.truncated || r->stats.evicted)
         fprintf(out, "(%" G_GUINT64_FORMAT " packets skipped, %" G_GUINT64_FORMAT " cut by the snap length, %"
                 G_GUINT64_FORMAT " flows evicted)\n", r->stats.skipped, r->stats.truncated, r->stats.evicted);
+    if (r->stats.offload_length)
+        fprintf(out, "(%" G_GUINT64_FORMAT " segmentation-offload packet%s with IP length 0: length taken from the "
+                "frame)\n", r->stats.offload_length, r->stats.offload_length == 1 ? "" : "s");
     fputc('\n', out);
 
     guint verdicts = 0;

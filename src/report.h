@@ -16,6 +16,7 @@ typedef struct mx_run_stats {
     uint64_t tcp_flows, smtp_sessions;
     uint64_t skipped, truncated;
     uint64_t evicted;
+    uint64_t offload_length; /* IP length 0 (segmentation offload): length taken from the frame */
 } mx_run_stats;
 
 /* One row per server address: attempts and counts per kind. */
