@@ -183,6 +183,13 @@ static void decode_tcp_options(mx_cursor opt, mx_packet *pkt)
         case 4:
             pkt->sack_ok = true;
             break;
+        case 5:
+            /* The blocks say which data beyond the ACK arrived: the PMTU
+             * rule asks whether smaller segments still cross the path. */
+            while (pkt->sack_blocks < 4 && mx_take_be32(&body, &pkt->sack[pkt->sack_blocks][0]) &&
+                   mx_take_be32(&body, &pkt->sack[pkt->sack_blocks][1]))
+                pkt->sack_blocks++;
+            break;
         case 8:
             if (len == 10 && mx_take_be32(&body, &pkt->ts_val) && mx_take_be32(&body, &pkt->ts_ecr))
                 pkt->has_timestamps = true;

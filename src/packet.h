@@ -86,6 +86,8 @@ typedef struct mx_packet {
     uint16_t mss;            /* 0 = option absent */
     int8_t wscale;           /* -1 = option absent */
     bool sack_ok;
+    uint8_t sack_blocks;     /* SACK option blocks (RFC 2018), at most 4 */
+    uint32_t sack[4][2];     /* left, right edge of each */
     bool has_timestamps;
     uint32_t ts_val, ts_ecr;
     const uint8_t *payload;  /* captured payload bytes */
