@@ -215,6 +215,79 @@ static void rule_syn_timeout(const mx_flow *f, mx_verdict *v, const mx_diagnose_
         mx_verdict_evidence(v, last, "SYN #%u (%s); nothing came back", f->syn_count, schedule);
 }
 
+/* Only the client's packets are in the capture (asymmetric routing, a SPAN
+ * port or a filter of one direction), yet its ACKs prove the handshake and
+ * the server's answers: a client in SYN-SENT sends no ACK, and each rise of
+ * its ACK number acknowledges bytes the server sent.  What the server said
+ * is not in the capture: the outcome is unknown, never "no answer". */
+static bool one_sided_client(const mx_flow *f)
+{
+    return f->dir[MX_DIR_S2C].packets == 0 && f->dir[MX_DIR_C2S].ack_known && f->icmp_count == 0;
+}
+
+static mx_phase client_reached(const struct mx_smtp *s)
+{
+    if (s == NULL)
+        return MX_PHASE_GREETING;
+    if (s->quit_sent)
+        return MX_PHASE_QUIT;
+    if (s->msg.dot_seen || s->msg.bdat_last_sent)
+        return MX_PHASE_DATA_END;
+    if (s->msg.mode != MX_SMTP_XFER_NONE)
+        return MX_PHASE_DATA;
+    if (s->tls.requested)
+        return MX_PHASE_TLS;
+    if (s->rcpt_commands)
+        return MX_PHASE_RCPT;
+    if (s->mail_commands)
+        return MX_PHASE_MAIL;
+    if (s->n_helo)
+        return MX_PHASE_EHLO;
+    return MX_PHASE_GREETING;
+}
+
+static void rule_one_sided(const mx_flow *f, mx_verdict *v)
+{
+    const mx_dir_state *c = &f->dir[MX_DIR_C2S];
+    const struct mx_smtp *s = f->smtp;
+    char server[ADDR_BUF], ep[ADDR_BUF + 8];
+    mx_addr_str(&f->key.server, server, sizeof server);
+    uint32_t answered = c->max_ack - c->first_ack;
+    mx_phase phase = client_reached(s);
+    mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, phase, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
+    mx_verdict_warn(v, MX_WARN_ONE_SIDED_CAPTURE, "no packet from %s is in the capture, but the client "
+                    "acknowledged its SYN-ACK and %u bytes it sent after: only the client's direction was captured",
+                    server, answered);
+    g_string_printf(v->summary, "Only the gateway's side of this session is in the capture: its ACKs show that %s "
+                    "answered the handshake and sent %u bytes, none of them captured", server, answered);
+    /* Without the 354 the parser cannot tell the body from commands: a DATA
+     * (or BDAT) still waiting and a QUIT after it are what the client shows. */
+    bool data_sent = s && (s->msg.dot_seen || s->msg.bdat_last_sent);
+    for (guint i = 0; s && s->pending && i < s->pending->len && !data_sent; i++) {
+        mx_smtp_verb verb = g_array_index(s->pending, mx_smtp_cmd, i).verb;
+        data_sent = verb == MX_SMTP_DATA || verb == MX_SMTP_BDAT || verb == MX_SMTP_END_OF_DATA;
+    }
+    if (data_sent && s->quit_sent)
+        g_string_append(v->summary, "; the client sent DATA, the message and then QUIT, as a client does once "
+                        "the server has answered the end of data, but whether that answer accepted the message "
+                        "only the server's packets can show.");
+    else if (s && s->commands)
+        g_string_append_printf(v->summary, "; the client went as far as %s; the server's replies are not in the "
+                               "capture, so the outcome is unknown.", mx_phase_name(phase));
+    else
+        g_string_append(v->summary, "; the outcome is unknown.");
+    g_string_assign(v->advice, "Capture both directions: on an interface that carries the server's replies too "
+                    "(with asymmetric routing, on both paths), or both directions of a SPAN port; then run mxray "
+                    "again on that capture.");
+    if (f->syn_count > 0)
+        mx_verdict_evidence(v, &f->syn[0], "SYN to %s", mx_addr_endpoint(&f->key.server, f->key.server_port, ep,
+                                                                         sizeof ep));
+    mx_verdict_evidence(v, &c->first_ack_at, "the client acknowledges a SYN-ACK that is not in the capture");
+    if (answered > 1 && c->max_ack_at.frame != c->first_ack_at.frame)
+        mx_verdict_evidence(v, &c->max_ack_at, "the client's ACK reaches %u bytes of the server's data (not in "
+                            "the capture)", answered);
+}
+
 /* A RST answering the SYN: the server's, unless it comes from fewer hops
  * than the server's own packets elsewhere in the capture. */
 static void judge_refused(mx_session *out, const mx_hop_baselines *baselines)
@@ -630,6 +703,8 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
         rule_self_loop(f, out, ctx);
     } else if (connected) {
         judge_session(f, v, server_hop, ctx->capture_end_us);
+    } else if (one_sided_client(f)) {
+        rule_one_sided(f, v);
     } else if (f->icmp_count > 0) {
         rule_icmp(f, v, MX_PHASE_CONNECT);
     } else if (s->rst.frame != 0 && f->syn_count > 0) {

@@ -574,8 +574,13 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
 
     if (flags & MX_TCP_ACK) {
         if (!d->ack_known || seq_gt(pkt->ack, d->max_ack)) {
+            if (!d->ack_known) {
+                d->first_ack = pkt->ack;
+                d->first_ack_at = here;
+            }
             d->ack_known = true;
             d->max_ack = pkt->ack;
+            d->max_ack_at = here;
             note_acked(peer, pkt->ack);
             /* Data the peer acknowledged but the capture never showed will
              * not come again: let reassembly give up on that hole now. */

@@ -35,6 +35,8 @@ typedef struct mx_dir_state {
     uint32_t seq_end;             /* highest seq + len sent (absolute) */
     bool ack_known;
     uint32_t max_ack;             /* highest ACK this side sent (absolute) */
+    uint32_t first_ack;           /* the first ACK this side sent: the peer's ISN + 1 after a handshake */
+    mx_frame_ref first_ack_at, max_ack_at;
     uint32_t window;
 
     uint8_t flags_seen;           /* OR of every TCP flag byte */

@@ -25,7 +25,7 @@ SCENARIOS=(
 	masked-greeting tls-stripped mail-loop mail-loop-hops mail-rejected relay-denied
 	data-body-dropped dot-unanswered pmtu-blackhole multi-session starttls slow-lossy
 	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected mx-fallback
-	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k
+	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 )
 
 # ------------------------------------------------------------------ helpers
@@ -686,6 +686,18 @@ sc_smtps_465() {
 	want_rc 0 && want_out "250 2.0.0 Ok: queued"
 }
 
+sc_one_direction() {
+	# A clean delivery captured in one direction only, as a SPAN port of one
+	# direction or asymmetric routing gives it: tcpdump keeps only what the
+	# gateway sends.  The client's ACKs still rise through the server's replies.
+	begin && postfix_start || return 1
+	start_capture "$WORK/cap.pcap" src host "$GW_IP4" and tcp port 25 || return 1
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
+	finish_capture || return 1
+	expect outcome=incomplete kind=incomplete phase=quit culprit.role=none warning=one_sided_capture
+	want_rc 0 && want_out "250 2.0.0 Ok: queued"
+}
+
 sc_offload_bigtcp() {
 	# IPv4 BIG TCP (Linux >= 6.3) on the gateway's interface: with TSO/GSO on and
 	# gso_ipv4_max_size above 64 KB, the capture on the sender sees super-segments
@@ -915,6 +927,9 @@ sanity_scenario() {
 		has "$f" 'tcp.analysis.retransmission && tcp.dstport==25' 2 &&
 		hasnt "$f" 'tcp.srcport==25 && tcp.options.sack.count>=1' &&
 		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' && hasnt "$f" "$ICMP_ERR" ;;
+	one-direction)
+		has "$f" "$SYN" && hasnt "$f" 'tcp.srcport==25' &&
+		has "$f" 'smtp.req.command=="QUIT"' ;;
 	offload-bigtcp)
 		has "$f" 'ip[2:2]==00:00 && tcp.dstport==25 && frame.len > 65600' &&
 		has "$f" 'smtp.rsp.parameter contains "queued as"' && hasnt "$f" "$RST" ;;
