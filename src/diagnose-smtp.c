@@ -774,9 +774,10 @@ static void explain_lost_data(dctx *c, const char *default_advice)
                             d->through_len, d->max_retransmitted);
         mx_verdict_evidence(v, &d->through_ack, "the server's %s shows the %u-byte segment arrived", how,
                             d->through_len);
-        g_string_assign(v->advice, "Path MTU black hole: a link on the path has a smaller MTU and the ICMP "
-                        "fragmentation-needed messages are filtered. Let ICMP type 3 code 4 (ICMPv6 packet too "
-                        "big) through the firewalls, or clamp the MSS on the gateway's side of the path.");
+        g_string_assign(v->advice, "Path MTU black hole: packets above some size vanish on the path and no ICMP "
+                        "fragmentation-needed comes back (a link with a smaller MTU whose ICMP errors are filtered, "
+                        "or a filter on packet length). Let ICMP type 3 code 4 (ICMPv6 packet too big) through the "
+                        "firewalls, or clamp the MSS on the gateway's side of the path.");
     } else if (pmtu == PMTU_ALL_DROPPED) {
         mx_verdict_evidence(v, small_lost, "a smaller (%u-byte) segment sent after the lost ones got no answer either",
                             small_len);
