@@ -355,6 +355,14 @@ static uint32_t tcp_options(const pb_tcp *t, uint8_t out[40])
     if (t->has_wscale) {
         out[n++] = 1, out[n++] = 3, out[n++] = 3, out[n++] = t->wscale;
     }
+    if (t->sack_blocks) {
+        out[n++] = 1, out[n++] = 1, out[n++] = 5, out[n++] = (uint8_t)(2 + 8 * t->sack_blocks);
+        for (int b = 0; b < t->sack_blocks; b++) {
+            put32(out + n, t->sack[b][0]);
+            put32(out + n + 4, t->sack[b][1]);
+            n += 8;
+        }
+    }
     return n;
 }
 

@@ -92,6 +92,8 @@ typedef struct pb_tcp {
     bool sack_ok;
     bool timestamps;
     uint32_t ts_val, ts_ecr;
+    uint8_t sack_blocks;     /* SACK option blocks (at most 3 with timestamps) */
+    uint32_t sack[4][2];     /* left, right edge */
     const void *payload;
     uint32_t payload_len;
 } pb_tcp;
