@@ -337,6 +337,10 @@ static void decode_icmp(mx_cursor c, uint32_t segment_len, bool v6, mx_packet *p
         pkt->icmp_mtu = w2;              /* RFC 1191 next-hop MTU */
     if (v6 && type == 2)
         pkt->icmp_mtu = (((uint32_t)w1 << 16) | w2) > 0xffff ? 0xffff : w2;
+    /* The quoted packet is the payload: the evidence writer blanks what it
+     * quotes of the message (Linux quotes up to 576 bytes). */
+    pkt->payload = c.p;
+    pkt->payload_caplen = (uint32_t)c.left;
     if (decode_quoted(c, &pkt->quoted))
         pkt->l4 = MX_L4_ICMP_ERROR;
     else

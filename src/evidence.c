@@ -418,6 +418,34 @@ static GByteArray *apply_patches(stream_buf *b, GArray *patches)
     return changed;
 }
 
+/* An ICMP error quotes the packet it answers, and a frag-needed answering
+ * a data segment quotes message bytes: keep the quoted IP and TCP headers
+ * (they name the session), blank what follows. */
+static void blank_quoted_data(kept_frame *kf, const mx_packet *p, mx_evidence_file *ev)
+{
+    const uint8_t *q = p->payload;
+    uint32_t n = p->payload_caplen, keep;
+    if (q == NULL || n == 0)
+        return;
+    keep = (q[0] >> 4) == 4 ? (q[0] & 0x0fu) * 4u : 40u;
+    if (p->quoted.proto == 6 && n > keep + 12)
+        keep += (q[keep + 12] >> 4) * 4u;
+    else
+        keep += 8;                       /* RFC 792's 8 bytes: ports (and the TCP sequence number) */
+    uint8_t *w = kf->data + (q - kf->data);
+    uint32_t changed = 0;
+    for (uint32_t j = keep; j < n; j++) {
+        if (w[j] != FILLER) {
+            w[j] = FILLER;
+            changed++;
+        }
+    }
+    if (changed) {
+        ev->segments_changed++;
+        ev->bytes_changed += changed;
+    }
+}
+
 static void redact_target(redactor *rd, target *t, GPtrArray *kept, mx_evidence_file *ev)
 {
     const mx_session *s = t->s;
@@ -433,6 +461,10 @@ static void redact_target(redactor *rd, target *t, GPtrArray *kept, mx_evidence_
         kept_frame *kf = g_ptr_array_index(kept, fi);
         mx_packet p = { .frame = kf->frame, .file_index = kf->file_index, .ts_us = kf->ts_us };
         mx_decode(kf->dlt, kf->data, kf->caplen, kf->wirelen, &p);
+        if (p.l4 == MX_L4_ICMP_ERROR && !rd->opt->keep_payload) {
+            blank_quoted_data(kf, &p, ev);
+            continue;
+        }
         if (p.l4 != MX_L4_TCP)
             continue;
         int d = mx_addr_equal(&p.src, &s->client_ip) && p.sport == s->client_port ? MX_DIR_C2S : MX_DIR_S2C;

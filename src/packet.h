@@ -90,7 +90,7 @@ typedef struct mx_packet {
     uint32_t sack[4][2];     /* left, right edge of each */
     bool has_timestamps;
     uint32_t ts_val, ts_ecr;
-    const uint8_t *payload;  /* captured payload bytes */
+    const uint8_t *payload;  /* captured payload bytes (ICMP errors: the quoted packet) */
     uint32_t payload_caplen; /* bytes of payload present in the capture */
     uint32_t payload_len;    /* payload length the IP header claims */
 
