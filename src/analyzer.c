@@ -132,6 +132,8 @@ void mx_analyzer_frame(mx_analyzer *a, const mx_raw_frame *frame)
         a->diag.capture_end_us = frame->ts_us;
     if (pkt.skip == MX_SKIP_TRUNCATED || pkt.snapped)
         a->stats.truncated++;
+    if (pkt.offload_len)
+        a->stats.offload_length++;
     if (pkt.skip == MX_SKIP_FRAGMENT || pkt.skip == MX_SKIP_MALFORMED || pkt.skip == MX_SKIP_TRUNCATED)
         a->stats.skipped++;
     if (pkt.skip != MX_SKIP_NONE)

@@ -721,14 +721,76 @@ static bool rule_rejected(dctx *c)
     return true;
 }
 
-static bool pmtu_pattern(const mx_flow *f)
+typedef enum pmtu_class {
+    PMTU_NONE,                   /* not full-size segments lost, or PMTU discovery answered */
+    PMTU_BLACKHOLE,              /* a smaller segment sent after the lost ones crossed */
+    PMTU_ALL_DROPPED,            /* a smaller one sent after them vanished too: a filter */
+    PMTU_OPEN,                   /* nothing smaller was sent after them: cannot tell */
+} pmtu_class;
+
+/* Full-size segments lost again and again with no ICMP fragmentation-needed:
+ * what separates a PMTU black hole from a filter that stops the flow is
+ * whether anything smaller than the lost segments still crosses the path
+ * after them (SACKed or answered by a duplicate ACK), not the sizes alone. */
+static pmtu_class pmtu_judge(const mx_flow *f, const mx_frame_ref **small_lost, uint16_t *small_len)
 {
-    const mx_dir_state *d = &f->dir[MX_DIR_C2S];
-    /* Only full-size segments go unacknowledged while smaller ones pass,
-     * and no ICMP frag-needed came back: a PMTU black hole. */
-    return d->max_retransmitted > 0 && d->max_retransmitted >= d->max_segment &&
-           d->max_acked_segment > 0 && d->max_acked_segment < d->max_retransmitted &&
-           f->frag_needed.frame == 0;
+    const mx_dir_state *d = &f->dir[MX_DIR_C2S], *s = &f->dir[MX_DIR_S2C];
+    uint16_t lost = d->max_retransmitted;
+    if (lost == 0 || lost < d->max_segment || f->frag_needed.frame != 0)
+        return PMTU_NONE;
+    if (d->through_len != 0)
+        return d->through_len < lost ? PMTU_BLACKHOLE : PMTU_NONE;
+    for (int i = 0; i < MX_INFLIGHT_RING; i++) {
+        uint32_t start = d->inflight[i].seq_end - d->inflight[i].len;
+        if (d->inflight[i].len == 0 || d->inflight[i].len >= lost || d->inflight[i].resent ||
+            !s->ack_known || (int32_t)(start - s->max_ack) <= 0)
+            continue;
+        *small_lost = &d->inflight[i].at;
+        *small_len = d->inflight[i].len;
+        return PMTU_ALL_DROPPED;
+    }
+    return PMTU_OPEN;
+}
+
+/* Message data lost in the path: the pmtu_blackhole warning, evidence and
+ * advice when the lost segments are full-size; else default_advice. */
+static void explain_lost_data(dctx *c, const char *default_advice)
+{
+    mx_verdict *v = c->v;
+    const mx_dir_state *d = &c->f->dir[MX_DIR_C2S];
+    const mx_frame_ref *small_lost = NULL;
+    uint16_t small_len = 0;
+    pmtu_class pmtu = pmtu_judge(c->f, &small_lost, &small_len);
+    if (pmtu == PMTU_BLACKHOLE) {
+        const char *how = d->through_by_sack ? "SACK" : "duplicate ACK";
+        mx_verdict_warn(v, MX_WARN_PMTU_BLACKHOLE, "%u-byte segments are lost again and again while a %u-byte "
+                        "segment sent after them crossed the path (the server's %s shows it arrived), and no ICMP "
+                        "fragmentation-needed came back", d->max_retransmitted, d->through_len, how);
+        mx_verdict_evidence(v, &d->through_seg, "pmtu_blackhole: a %u-byte segment sent after the lost %u-byte ones",
+                            d->through_len, d->max_retransmitted);
+        mx_verdict_evidence(v, &d->through_ack, "the server's %s shows the %u-byte segment arrived", how,
+                            d->through_len);
+        g_string_assign(v->advice, "Path MTU black hole: packets above some size vanish on the path and no ICMP "
+                        "fragmentation-needed comes back (a link with a smaller MTU whose ICMP errors are filtered, "
+                        "or a filter on packet length). Let ICMP type 3 code 4 (ICMPv6 packet too big) through the "
+                        "firewalls, or clamp the MSS on the gateway's side of the path.");
+    } else if (pmtu == PMTU_ALL_DROPPED) {
+        mx_verdict_evidence(v, small_lost, "a smaller (%u-byte) segment sent after the lost ones got no answer either",
+                            small_len);
+        g_string_printf(v->advice, "Small segments are lost as well as full-size ones (%u bytes, after the lost "
+                        "%u-byte ones): not a path MTU problem but something that stops the flow, such as a "
+                        "firewall scanning SMTP content (size or pattern rules, Cisco ASA `inspect esmtp`) or a "
+                        "per-connection byte limit; check the firewalls between the gateway and the server.",
+                        small_len, d->max_retransmitted);
+    } else if (pmtu == PMTU_OPEN) {
+        g_string_printf(v->advice, "Full-size (%u-byte) segments are lost and the capture holds no smaller segment "
+                        "sent after them, so it cannot tell a path MTU black hole (a smaller MTU on the path with "
+                        "ICMP fragmentation-needed filtered: let ICMP type 3 code 4 through, or clamp the MSS) from "
+                        "a firewall that stops the flow after some bytes (SMTP content scanning, Cisco ASA `inspect "
+                        "esmtp`); `mxray probe` or a test with a smaller MSS tells them apart.", d->max_retransmitted);
+    } else {
+        g_string_assign(v->advice, default_advice);
+    }
 }
 
 /* A DATA body (or BDAT chunk) that stopped before its end. */
@@ -766,20 +828,9 @@ static bool rule_body_stall(dctx *c)
                     c->server, s->msg.bytes, (uint32_t)(sent - acked), d->retransmits);
     mx_verdict_evidence(v, &s->msg.first_byte, "first message byte");
     mx_verdict_evidence(v, &d->last_retransmit, "retransmission of unacknowledged message data");
-    if (pmtu_pattern(c->f)) {
-        mx_verdict_warn(v, MX_WARN_PMTU_BLACKHOLE, "%u-byte segments are lost again and again while %u-byte "
-                        "segments pass, and no ICMP fragmentation-needed came back", d->max_retransmitted,
-                        d->max_acked_segment);
-        mx_verdict_evidence(v, &d->last_retransmit, "pmtu_blackhole: full-size (%u bytes) segments lost, "
-                            "at most %u-byte segments acknowledged", d->max_retransmitted, d->max_acked_segment);
-        g_string_assign(v->advice, "Path MTU black hole: a link on the path has a smaller MTU and the ICMP "
-                        "fragmentation-needed messages are filtered. Let ICMP type 3 code 4 (ICMPv6 packet too "
-                        "big) through the firewalls, or clamp the MSS on the gateway's side of the path.");
-    } else {
-        g_string_assign(v->advice, "Something in the path drops the message data: a firewall scanning SMTP content "
-                        "(size or pattern rules, Cisco ASA `inspect esmtp`), or a path MTU problem; check the "
-                        "firewalls between the gateway and the server.");
-    }
+    explain_lost_data(c, "Something in the path drops the message data: a firewall scanning SMTP content "
+                      "(size or pattern rules, Cisco ASA `inspect esmtp`), or a path MTU problem; check the "
+                      "firewalls between the gateway and the server.");
     evidence_client_close(c, since, MX_PHASE_DATA, "acknowledgements");
     return true;
 }
@@ -845,8 +896,8 @@ static bool rule_pending(dctx *c)
                            MX_CONFIDENCE_MEDIUM);
             g_string_printf(v->summary, "The end of the message never reached %s: the last data was not "
                             "acknowledged; the client waited %.1f s.", c->server, secs(w));
-            g_string_assign(v->advice, "Something in the path drops the end of the message: a firewall scanning "
-                            "SMTP content, or a path MTU problem.");
+            explain_lost_data(c, "Something in the path drops the end of the message: a firewall scanning "
+                              "SMTP content, or a path MTU problem.");
             g_string_assign(v->mta_status, "421 4.4.2 Connection timed out while sending message content");
         }
         if (s->msg.first_byte.frame)

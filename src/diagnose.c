@@ -227,6 +227,114 @@ static void refusal_evidence(mx_session *out)
                         mx_hop_of_ttl(out->refusal.rst_ttl));
 }
 
+/* Only the client's packets are in the capture (asymmetric routing, a SPAN
+ * port or a filter of one direction), yet its ACKs prove the handshake and
+ * the server's answers: a client in SYN-SENT sends no ACK, and each rise of
+ * its ACK number acknowledges bytes the server sent.  What the server said
+ * is not in the capture: the outcome is unknown, never "no answer". */
+static bool one_sided(const mx_flow *f, int seen)
+{
+    return f->dir[!seen].packets == 0 && f->dir[seen].ack_known && f->icmp_count == 0;
+}
+
+/* Without the 354 the parser cannot tell the body from commands: a DATA
+ * (or BDAT) still waiting is what the client shows of its message. */
+static bool client_sent_data(const struct mx_smtp *s)
+{
+    bool sent = s && (s->msg.dot_seen || s->msg.bdat_last_sent || s->msg.mode != MX_SMTP_XFER_NONE);
+    for (guint i = 0; s && s->pending && i < s->pending->len && !sent; i++) {
+        mx_smtp_verb verb = g_array_index(s->pending, mx_smtp_cmd, i).verb;
+        sent = verb == MX_SMTP_DATA || verb == MX_SMTP_BDAT || verb == MX_SMTP_END_OF_DATA;
+    }
+    return sent;
+}
+
+static mx_phase client_reached(const struct mx_smtp *s)
+{
+    if (s == NULL)
+        return MX_PHASE_GREETING;
+    if (s->quit_sent)
+        return MX_PHASE_QUIT;
+    if (s->msg.dot_seen || s->msg.bdat_last_sent)
+        return MX_PHASE_DATA_END;
+    if (client_sent_data(s))
+        return MX_PHASE_DATA;
+    if (s->tls.requested)
+        return MX_PHASE_TLS;
+    if (s->rcpt_commands)
+        return MX_PHASE_RCPT;
+    if (s->mail_commands)
+        return MX_PHASE_MAIL;
+    if (s->n_helo)
+        return MX_PHASE_EHLO;
+    return MX_PHASE_GREETING;
+}
+
+static void rule_one_sided(const mx_flow *f, mx_verdict *v)
+{
+    const mx_dir_state *c = &f->dir[MX_DIR_C2S];
+    const struct mx_smtp *s = f->smtp;
+    char server[ADDR_BUF], ep[ADDR_BUF + 8];
+    mx_addr_str(&f->key.server, server, sizeof server);
+    uint32_t answered = c->max_ack - c->first_ack;
+    mx_phase phase = client_reached(s);
+    mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, phase, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
+    mx_verdict_warn(v, MX_WARN_ONE_SIDED_CAPTURE, "no packet from %s is in the capture, but the client "
+                    "acknowledged its SYN-ACK and %u bytes it sent after: only the client's direction was captured",
+                    server, answered);
+    g_string_printf(v->summary, "Only the gateway's side of this session is in the capture: its ACKs show that %s "
+                    "answered the handshake and sent %u bytes, none of them captured", server, answered);
+    if (client_sent_data(s) && s->quit_sent)
+        g_string_append(v->summary, "; the client sent DATA, the message and then QUIT, as a client does once "
+                        "the server has answered the end of data, but whether that answer accepted the message "
+                        "only the server's packets can show.");
+    else if (s && s->commands)
+        g_string_append_printf(v->summary, "; the client went as far as %s; the server's replies are not in the "
+                               "capture, so the outcome is unknown.", mx_phase_name(phase));
+    else
+        g_string_append(v->summary, "; the outcome is unknown.");
+    g_string_assign(v->advice, "Capture both directions: on an interface that carries the server's replies too "
+                    "(with asymmetric routing, on both paths), or both directions of a SPAN port; then run mxray "
+                    "again on that capture.");
+    if (f->syn_count > 0)
+        mx_verdict_evidence(v, &f->syn[0], "SYN to %s", mx_addr_endpoint(&f->key.server, f->key.server_port, ep,
+                                                                         sizeof ep));
+    mx_verdict_evidence(v, &c->first_ack_at, "the client acknowledges a SYN-ACK that is not in the capture");
+    if (answered > 1 && c->max_ack_at.frame != c->first_ack_at.frame)
+        mx_verdict_evidence(v, &c->max_ack_at, "the client's ACK reaches %u bytes of the server's data (not in "
+                            "the capture)", answered);
+}
+
+/* The mirror case: only the server's packets, its ACKs proving the client's
+ * commands.  Its replies cannot be paired with commands nobody saw. */
+static void rule_one_sided_server(const mx_flow *f, mx_verdict *v)
+{
+    const mx_dir_state *s = &f->dir[MX_DIR_S2C];
+    const struct mx_smtp *m = f->smtp;
+    char server[ADDR_BUF];
+    mx_addr_str(&f->key.server, server, sizeof server);
+    uint32_t sent = s->max_ack - s->first_ack;
+    mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, MX_PHASE_NONE, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
+    mx_verdict_warn(v, MX_WARN_ONE_SIDED_CAPTURE, "no packet from the client is in the capture, but %s "
+                    "acknowledged %u bytes from it: only the server's direction was captured", server, sent);
+    g_string_printf(v->summary, "Only %s's side of this session is in the capture: its ACKs show the client sent "
+                    "%u bytes, none of them captured", server, sent);
+    const mx_smtp_reply *last = m && m->replies && m->replies->len
+                                ? &g_array_index(m->replies, mx_smtp_reply, m->replies->len - 1) : NULL;
+    if (last && last->text)
+        g_string_append_printf(v->summary, "; the server's last reply is \"%s\", but without the client's commands "
+                               "the replies cannot be paired, so the outcome is unknown.", last->text);
+    else
+        g_string_append(v->summary, "; the outcome is unknown.");
+    g_string_assign(v->advice, "Capture both directions: on an interface that carries the gateway's packets too "
+                    "(with asymmetric routing, on both paths), or both directions of a SPAN port; then run mxray "
+                    "again on that capture.");
+    mx_verdict_evidence(v, &s->first_ack_at, "%s answers a SYN that is not in the capture", server);
+    if (sent > 0 && s->max_ack_at.frame != s->first_ack_at.frame)
+        mx_verdict_evidence(v, &s->max_ack_at, "the server's ACK reaches %u bytes of the client's data (not in "
+                            "the capture)", sent);
+}
+
 /* A RST answering the SYN: the server's, unless it comes from fewer hops
  * than the server's own packets elsewhere in the capture.  Judging again
  * (mx_diagnose_refine) rewrites only what this owns: outcome, kind, phase,
@@ -653,8 +761,12 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
     bool connected = f->synack_count > 0 || (!f->saw_syn && s->packets > s->rst_count);
     if (mx_addr_equal(&f->key.client, &f->key.server)) {
         rule_self_loop(f, out, ctx);
+    } else if (one_sided(f, MX_DIR_S2C) && f->synack_count > 0) {
+        rule_one_sided_server(f, v);
     } else if (connected) {
         judge_session(f, v, server_hop, ctx->capture_end_us);
+    } else if (one_sided(f, MX_DIR_C2S)) {
+        rule_one_sided(f, v);
     } else if (f->icmp_count > 0) {
         rule_icmp(f, v, MX_PHASE_CONNECT);
     } else if (s->rst.frame != 0 && f->syn_count > 0) {

@@ -451,10 +451,21 @@ static void note_sender(mx_dir_state *d, const mx_packet *pkt)
     }
 }
 
-static void note_inflight(mx_dir_state *d, uint32_t seq_end, uint32_t len)
+static void note_inflight(mx_dir_state *d, uint32_t seq_end, uint32_t len, bool resent, const mx_frame_ref *at)
 {
+    if (resent) {
+        for (int i = 0; i < MX_INFLIGHT_RING; i++) {
+            if (d->inflight[i].len != 0 && d->inflight[i].seq_end == seq_end) {
+                d->inflight[i].resent = true;
+                return;
+            }
+        }
+    }
     d->inflight[d->inflight_next].seq_end = seq_end;
     d->inflight[d->inflight_next].len = (uint16_t)(len > 0xffff ? 0xffff : len);
+    d->inflight[d->inflight_next].resent = resent;
+    d->inflight[d->inflight_next].through = false;
+    d->inflight[d->inflight_next].at = *at;
     d->inflight_next = (uint8_t)((d->inflight_next + 1) % MX_INFLIGHT_RING);
 }
 
@@ -467,6 +478,55 @@ static void note_acked(mx_dir_state *d, uint32_t ack)
         if (d->inflight[i].len > d->max_acked_segment)
             d->max_acked_segment = d->inflight[i].len;
         d->inflight[i].len = 0;
+    }
+    /* The hole before it filled: that segment no longer shows what crosses. */
+    if (d->through_len != 0 && !seq_gt(d->through_seq_end, ack))
+        d->through_len = 0;
+}
+
+/* Ring entry i of d got through while data before it had not. */
+static void note_through(mx_dir_state *d, int i, bool by_sack, const mx_frame_ref *ack_at)
+{
+    d->inflight[i].through = true;
+    if (d->through_len == 0 || d->inflight[i].len < d->through_len) {
+        d->through_len = d->inflight[i].len;
+        d->through_seq_end = d->inflight[i].seq_end;
+        d->through_by_sack = by_sack;
+        d->through_seg = d->inflight[i].at;
+        d->through_ack = *ack_at;
+    }
+}
+
+/* An ACK from the peer of d that does not move the cumulative ACK: its SACK
+ * blocks (RFC 2018) name the segments beyond the hole that arrived; with no
+ * blocks, a duplicate ACK (RFC 5681: no data, same window, data outstanding)
+ * answers one arrival, taken to be the latest segment sent beyond the hole. */
+static void note_beyond_hole(mx_dir_state *d, const mx_packet *pkt, bool duplicate, const mx_frame_ref *here)
+{
+    uint32_t ack = pkt->ack;
+    if (pkt->sack_blocks > 0) {
+        for (int i = 0; i < MX_INFLIGHT_RING; i++) {
+            uint32_t end = d->inflight[i].seq_end, start = end - d->inflight[i].len;
+            if (d->inflight[i].len == 0 || d->inflight[i].through || !seq_gt(start, ack))
+                continue;
+            for (int b = 0; b < pkt->sack_blocks; b++) {
+                if (!seq_lt(start, pkt->sack[b][0]) && !seq_gt(end, pkt->sack[b][1])) {
+                    note_through(d, i, true, here);
+                    break;
+                }
+            }
+        }
+        return;
+    }
+    if (!duplicate)
+        return;
+    for (int k = 1; k <= MX_INFLIGHT_RING; k++) {
+        int i = (d->inflight_next + MX_INFLIGHT_RING - k) % MX_INFLIGHT_RING;
+        uint32_t start = d->inflight[i].seq_end - d->inflight[i].len;
+        if (d->inflight[i].len == 0 || d->inflight[i].through || !seq_gt(start, ack))
+            continue;
+        note_through(d, i, false, here);
+        return;
     }
 }
 
@@ -504,6 +564,7 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
     uint8_t flags = pkt->tcp_flags;
     mx_frame_ref here = frame_of(pkt);
 
+    uint32_t prev_window = d->window;
     d->packets++;
     d->bytes += pkt->ip_len;
     d->payload_bytes += pkt->payload_len;
@@ -577,13 +638,22 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
 
     if (flags & MX_TCP_ACK) {
         if (!d->ack_known || seq_gt(pkt->ack, d->max_ack)) {
+            if (!d->ack_known) {
+                d->first_ack = pkt->ack;
+                d->first_ack_at = here;
+            }
             d->ack_known = true;
             d->max_ack = pkt->ack;
+            d->max_ack_at = here;
             note_acked(peer, pkt->ack);
             /* Data the peer acknowledged but the capture never showed will
              * not come again: let reassembly give up on that hole now. */
             if (f->stream[!dir])
                 mx_stream_acked(f->stream[!dir], pkt->ack);
+        } else if (pkt->ack == d->max_ack && seq_lt(pkt->ack, peer->seq_end)) {
+            bool duplicate = pkt->payload_len == 0 && !(flags & (MX_TCP_SYN | MX_TCP_FIN)) &&
+                             pkt->window == prev_window;
+            note_beyond_hole(peer, pkt, duplicate, &here);
         }
         if (dir == MX_DIR_C2S && f->synack.frame != 0 && f->established.frame == 0 &&
             !(flags & MX_TCP_SYN) && pkt->ack == f->dir[MX_DIR_S2C].isn + 1) {
@@ -597,8 +667,9 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
 
     if (pkt->payload_len > 0 && !(flags & MX_TCP_SYN)) {
         uint32_t end = pkt->seq + pkt->payload_len;
+        bool resent = seq_lt(pkt->seq, d->seq_end);
         d->data_segments++;
-        if (seq_lt(pkt->seq, d->seq_end)) {
+        if (resent) {
             /* Data below what was already sent: a retransmission (keep-alive
              * probes carry one old byte and count too, as in Zeek). */
             d->retransmits++;
@@ -613,7 +684,7 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
             d->seq_end = end;
         if (pkt->payload_len > d->max_segment)
             d->max_segment = (uint16_t)(pkt->payload_len > 0xffff ? 0xffff : pkt->payload_len);
-        note_inflight(d, end, pkt->payload_len);
+        note_inflight(d, end, pkt->payload_len, resent, &here);
         if (d->first_data.frame == 0)
             d->first_data = here;
         d->last_data = here;

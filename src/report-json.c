@@ -209,6 +209,10 @@ static void add_stats(JsonBuilder *b, const mx_run_stats *st)
     if (st->destination_sessions_dropped) {
         STAT(destination_sessions_dropped);
     }
+    /* Only when there are any: most captures are taken with offloads off. */
+    if (st->offload_length) {
+        STAT(offload_length);
+    }
 #undef STAT
     /* Limits met, and two gauges: only when not 0 (docs/verdicts.md). */
 #define STAT_IF(name) if (st->name) { json_builder_set_member_name(b, #name); json_builder_add_int_value(b, (gint64)st->name); }

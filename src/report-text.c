@@ -97,6 +97,9 @@ static void write_head(const mx_report *r, FILE *out)
     if (r->stats.destination_sessions_dropped)
         fprintf(out, "(%" G_GUINT64_FORMAT " sessions went to servers past the first %d, which have no destination "
                 "row)\n", r->stats.destination_sessions_dropped, MX_MAX_DESTINATIONS);
+    if (r->stats.offload_length)
+        fprintf(out, "(%" G_GUINT64_FORMAT " segmentation-offload packet%s with IP length 0: length taken from the "
+                "frame)\n", r->stats.offload_length, r->stats.offload_length == 1 ? "" : "s");
     fputc('\n', out);
     if (r->queue)
         mx_queue_text(r->queue, out);

@@ -31,6 +31,7 @@ typedef struct mx_run_stats {
     uint64_t icmp_unmatched;     /* ICMP errors quoting no tracked flow */
     uint64_t active_max;         /* most flows tracked at once */
     uint64_t destination_sessions_dropped; /* sessions to servers past MX_MAX_DESTINATIONS rows (report.c) */
+    uint64_t offload_length; /* IP length 0 (segmentation offload): length taken from the frame */
 } mx_run_stats;
 
 /* One row per server address: attempts and counts per kind. */

@@ -24,7 +24,7 @@ static const char *const confidence_names[MX_CONFIDENCE_COUNT] = {
 
 static const char *const warning_names[MX_WARN_COUNT] = {
     "smtp_inspection", "pmtu_blackhole", "forged_packet", "slow_path",
-    "retransmissions", "slow_greeting", "dns_timeout",
+    "retransmissions", "slow_greeting", "dns_timeout", "one_sided_capture",
 };
 
 /* mta_status: what Postfix-like MTAs log in the queue for this failure

@@ -83,6 +83,7 @@ typedef enum mx_warning_kind {
     MX_WARN_RETRANSMISSIONS,
     MX_WARN_SLOW_GREETING,
     MX_WARN_DNS_TIMEOUT,
+    MX_WARN_ONE_SIDED_CAPTURE,   /* only one direction of the session is in the capture */
     MX_WARN_COUNT
 } mx_warning_kind;
 

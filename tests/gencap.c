@@ -30,12 +30,13 @@
 
 typedef struct capture {
     pb_pcap *pcap;
+    int64_t epoch_us;        /* time 0 of the scenario */
 } capture;
 
 static void capture_emit(void *ctx, const pb_frame *f, int64_t ts_us)
 {
     capture *cap = ctx;
-    pb_pcap_write(cap->pcap, f->data, f->len, PB_EPOCH_US + ts_us);
+    pb_pcap_write(cap->pcap, f->data, f->len, cap->epoch_us + ts_us);
 }
 
 /* A full, clean SMTP delivery starting at t0: greeting, EHLO, MAIL, RCPT,
@@ -267,33 +268,55 @@ static void gen_multi(capture *cap)
     pb_conv_syn(&b, PB_S(7));
 }
 
+/* A clean delivery through an 802.1BR port extender: every frame carries
+ * an E-Tag (0x893f) before its 802.1Q tag.  Delivered, nothing skipped. */
+static void gen_etag(capture *cap)
+{
+    pb_conv c;
+    conv(&c, cap, PB_LINK_ETAG, GATEWAY, 40030, MX);
+    smtp_delivery(&c, 0);
+}
+
+/* A clean delivery on 2038-08-01, past the signed 32-bit seconds: pcap's
+ * seconds are unsigned, libpcap hands them on negative.  Delivered, dated
+ * 2038 (scenario epoch below). */
+static void gen_2038(capture *cap)
+{
+    pb_conv c;
+    conv(&c, cap, PB_LINK_ETH, GATEWAY, 40031, MX);
+    smtp_delivery(&c, 0);
+}
+
 typedef struct scenario {
     const char *name;
     pb_link link;            /* the file's link type */
     uint32_t snaplen;
     void (*write)(capture *cap);
+    int64_t epoch_us;        /* 0: PB_EPOCH_US */
 } scenario;
 
 static const scenario scenarios[] = {
-    { "gen-syn-timeout-linux", PB_LINK_ETH, 0, gen_syn_timeout_linux },
-    { "gen-syn-timeout-flat", PB_LINK_ETH, 0, gen_syn_timeout_flat },
-    { "gen-refused", PB_LINK_ETH, 0, gen_refused },
-    { "gen-icmp-admin", PB_LINK_ETH, 0, gen_icmp_admin },
-    { "gen-icmp-net", PB_LINK_ETH, 0, gen_icmp_net },
-    { "gen-host-unreach-arp", PB_LINK_ETH, 0, gen_host_unreach_arp },
-    { "gen-clean-delivery", PB_LINK_ETH, 0, gen_clean_delivery },
-    { "gen-vlan-qinq", PB_LINK_ETH, 0, gen_vlan_qinq },
-    { "gen-sll2", PB_LINK_SLL2, 0, gen_sll2 },
-    { "gen-midsession", PB_LINK_ETH, 0, gen_midsession },
-    { "gen-snaplen", PB_LINK_ETH, 96, gen_snaplen },
-    { "gen-forged-rst", PB_LINK_ETH, 0, gen_forged_rst },
-    { "gen-multi", PB_LINK_ETH, 0, gen_multi },
+    { "gen-syn-timeout-linux", PB_LINK_ETH, 0, gen_syn_timeout_linux, 0 },
+    { "gen-syn-timeout-flat", PB_LINK_ETH, 0, gen_syn_timeout_flat, 0 },
+    { "gen-refused", PB_LINK_ETH, 0, gen_refused, 0 },
+    { "gen-icmp-admin", PB_LINK_ETH, 0, gen_icmp_admin, 0 },
+    { "gen-icmp-net", PB_LINK_ETH, 0, gen_icmp_net, 0 },
+    { "gen-host-unreach-arp", PB_LINK_ETH, 0, gen_host_unreach_arp, 0 },
+    { "gen-clean-delivery", PB_LINK_ETH, 0, gen_clean_delivery, 0 },
+    { "gen-vlan-qinq", PB_LINK_ETH, 0, gen_vlan_qinq, 0 },
+    { "gen-sll2", PB_LINK_SLL2, 0, gen_sll2, 0 },
+    { "gen-midsession", PB_LINK_ETH, 0, gen_midsession, 0 },
+    { "gen-snaplen", PB_LINK_ETH, 96, gen_snaplen, 0 },
+    { "gen-forged-rst", PB_LINK_ETH, 0, gen_forged_rst, 0 },
+    { "gen-multi", PB_LINK_ETH, 0, gen_multi, 0 },
+    { "gen-etag", PB_LINK_ETH, 0, gen_etag, 0 },
+    { "gen-2038", PB_LINK_ETH, 0, gen_2038, 2164233600LL * 1000000 },   /* 2038-08-01T00:00:00Z */
 };
 
 static bool write_one(const char *dir, const scenario *s)
 {
     g_autofree char *path = g_strdup_printf("%s/%s.pcap", dir, s->name);
-    capture cap = { pb_pcap_open(path, pb_link_dlt(s->link), s->snaplen) };
+    capture cap = { pb_pcap_open(path, pb_link_dlt(s->link), s->snaplen), s->epoch_us ? s->epoch_us : PB_EPOCH_US };
     if (cap.pcap == NULL)
         return false;
     s->write(&cap);

@@ -297,10 +297,31 @@ static void sc_body_dropped(dfx *d)
     fin(d, MX_DIR_C2S, 16, 180.1);
 }
 
+/* A 536-byte segment sent after the lost 1448-byte ones was SACKed. */
 static void sc_pmtu(dfx *d)
 {
     sc_body_dropped(d);
-    d->f.dir[MX_DIR_C2S].max_acked_segment = 536;
+    mx_dir_state *c = &d->f.dir[MX_DIR_C2S];
+    c->through_len = 536;
+    c->through_by_sack = true;
+    c->through_seg = at(12, 0.10);
+    c->through_ack = at(13, 0.11);
+}
+
+/* The same loss, but the 536-byte segment after the lost ones vanished too:
+ * a filter stops the flow, no pmtu_blackhole. */
+static void sc_all_dropped(dfx *d)
+{
+    sc_body_dropped(d);
+    mx_dir_state *c = &d->f.dir[MX_DIR_C2S];
+    uint32_t acked = d->f.dir[MX_DIR_S2C].max_ack;
+    c->inflight[0].seq_end = acked + 1448;
+    c->inflight[0].len = 1448;
+    c->inflight[0].resent = true;
+    c->inflight[0].at = at(11, 0.095);
+    c->inflight[1].seq_end = acked + 1448 + 536;
+    c->inflight[1].len = 536;
+    c->inflight[1].at = at(12, 0.10);
 }
 
 static void sc_mail_unanswered(dfx *d)
@@ -479,8 +500,10 @@ static const dcase cases[] = {
       NULL, "smtp_data_done_timeout" },
     { "/diagnose-smtp/body-dropped", sc_body_dropped, "failed", "data_stall", "data", "path", NULL, "9,15,16", NULL,
       "smtp_data_xfer_timeout" },
-    { "/diagnose-smtp/pmtu-blackhole", sc_pmtu, "failed", "data_stall", "data", "path", NULL, "9,15,16",
+    { "/diagnose-smtp/pmtu-blackhole", sc_pmtu, "failed", "data_stall", "data", "path", NULL, "9,12,13,15,16",
       "pmtu_blackhole", "MSS" },
+    { "/diagnose-smtp/small-segments-dropped-too", sc_all_dropped, "failed", "data_stall", "data", "path", NULL,
+      "9,12,15,16", NULL, "not a path MTU problem" },
     { "/diagnose-smtp/mail-unanswered", sc_mail_unanswered, "failed", "reply_timeout", "mail", "server",
       "421 4.4.2 Connection timed out while sending MAIL FROM", "7,8", NULL, "smtp_mail_timeout" },
     { "/diagnose-smtp/client-abort", sc_client_abort, "failed", "client_abort", "mail", "client", NULL, "7", NULL,

@@ -255,6 +255,86 @@ static void test_acked_bytes_after_ack(fixture *fx, gconstpointer data)
     g_assert_cmpstr(f->history, ==, "ShADa");
 }
 
+/* ---- what crosses beyond a hole (PMTU black hole evidence) ------------------------- */
+
+/* Client sends 1448, 1448 and 600 bytes after the EHLO; the server's ACK
+ * stays at the EHLO's end.  Returns the client sequence number the server's
+ * ACK stays at; frames: 1448 #1 at 9, #2 at 10, the 600 at 11. */
+static uint32_t lost_flight(fixture *fx)
+{
+    static char big[1448], small[600];
+    memset(big, 'x', sizeof big);
+    memset(small, 'y', sizeof small);
+    pb_conv_handshake(&fx->conv, 0, PB_MS(10));
+    pb_conv_exchange(&fx->conv, PB_MS(20), NULL, "220 mx.example.net ESMTP\r\n", 0);
+    pb_conv_exchange(&fx->conv, PB_MS(30), "EHLO gw.example.org\r\n", "250 mx.example.net\r\n", PB_MS(10));
+    uint32_t hole = fx->conv.next_seq[PB_C2S];
+    pb_conv_segment(&fx->conv, PB_C2S, PB_MS(50), MX_TCP_ACK, big, sizeof big, 0);
+    pb_conv_segment(&fx->conv, PB_C2S, PB_MS(51), MX_TCP_ACK, big, sizeof big, 0);
+    pb_conv_segment(&fx->conv, PB_C2S, PB_MS(52), MX_TCP_PSH | MX_TCP_ACK, small, sizeof small, 0);
+    g_assert_cmpuint(fx->conv.frames, ==, 11);
+    return hole;
+}
+
+/* The server's ACK at the hole, with SACK blocks (n of them) as given. */
+static void server_ack(fixture *fx, int64_t t, uint32_t ack, int n, const uint32_t (*blocks)[2])
+{
+    pb_tcp spec = {
+        .ip = { .src = SERVER, .dst = CLIENT, .ttl = 62 },
+        .sport = 25, .dport = 40001, .seq = fx->conv.next_seq[PB_S2C], .ack = ack, .flags = MX_TCP_ACK,
+        .sack_blocks = (uint8_t)n,
+    };
+    for (int b = 0; b < n; b++) {
+        spec.sack[b][0] = blocks[b][0];
+        spec.sack[b][1] = blocks[b][1];
+    }
+    pb_frame f;
+    g_assert_true(pb_build_tcp(&f, PB_LINK_ETH, &spec));
+    fx->conv.frames++;
+    pb_feed_frame(&fx->feed, &f, t);
+}
+
+/* A SACK block covering the 600-byte segment beyond the hole. */
+static void test_through_sack(fixture *fx, gconstpointer data)
+{
+    (void)data;
+    uint32_t hole = lost_flight(fx);
+    const uint32_t blocks[1][2] = { { hole + 2896, hole + 3496 } };
+    server_ack(fx, PB_MS(60), hole, 1, blocks);
+    pb_conv_resend(&fx->conv, PB_C2S, PB_MS(300), hole, "x");
+    mx_flow *f = finish_one(fx);
+    const mx_dir_state *c = &f->dir[MX_DIR_C2S];
+    g_assert_cmpuint(c->through_len, ==, 600);
+    g_assert_true(c->through_by_sack);
+    g_assert_cmpuint(c->through_seg.frame, ==, 11);
+    g_assert_cmpuint(c->through_ack.frame, ==, 12);
+}
+
+/* No SACK: a duplicate ACK answers the latest segment beyond the hole. */
+static void test_through_dup_ack(fixture *fx, gconstpointer data)
+{
+    (void)data;
+    uint32_t hole = lost_flight(fx);
+    server_ack(fx, PB_MS(60), hole, 0, NULL);
+    mx_flow *f = finish_one(fx);
+    const mx_dir_state *c = &f->dir[MX_DIR_C2S];
+    g_assert_cmpuint(c->through_len, ==, 600);
+    g_assert_false(c->through_by_sack);
+    g_assert_cmpuint(c->through_seg.frame, ==, 11);
+}
+
+/* Nothing answers beyond the hole, and an ACK that fills it clears the evidence. */
+static void test_through_none_and_filled(fixture *fx, gconstpointer data)
+{
+    (void)data;
+    uint32_t hole = lost_flight(fx);
+    const uint32_t blocks[1][2] = { { hole + 2896, hole + 3496 } };
+    server_ack(fx, PB_MS(60), hole, 1, blocks);
+    server_ack(fx, PB_MS(70), hole + 3496, 0, NULL);
+    mx_flow *f = finish_one(fx);
+    g_assert_cmpuint(f->dir[MX_DIR_C2S].through_len, ==, 0);
+}
+
 /* ---- close -------------------------------------------------------------------------- */
 
 /* The brief's example: client data, server ACK, server data, FINs. */
@@ -656,6 +736,9 @@ int main(int argc, char **argv)
     ADD("/flow/direction/untracked-port", test_untracked_port);
     g_test_add_func("/flow/direction/extra-ports", test_extra_ports);
     g_test_add_func("/flow/life/hash-key-independent", test_hash_key_independent);
+    ADD("/flow/through/sack", test_through_sack);
+    ADD("/flow/through/dup-ack", test_through_dup_ack);
+    ADD("/flow/through/hole-filled", test_through_none_and_filled);
     ADD("/flow/handshake/complete", test_handshake);
     ADD("/flow/handshake/syn-retransmissions", test_syn_retransmissions);
     ADD("/flow/handshake/syn-times-cap", test_syn_times_cap);

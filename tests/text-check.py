@@ -105,6 +105,8 @@ def parse(text):
             continue
         if line.startswith("* ") and block is None and not out["blocks"]:
             out["sentences"].append(line[2:])
+        elif line.startswith("(") and line.endswith(")") and block is None and not out["blocks"]:
+            pass                # header notes: skipped / offload counts
         elif line.startswith("#"):
             m = BLOCK.match(line)
             if not m:

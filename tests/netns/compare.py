@@ -7,6 +7,7 @@ against a scenario's .expect file.
   outcome / kind / phase          sessions[0].<key>
   culprit.role / culprit.ip ...   sessions[0].culprit.<field>
   warning=X                       some sessions[0].warnings[].kind == X
+  nowarning=X                     no sessions[0].warnings[].kind == X
   session.N.<key>=V               the same, for the Nth session (1-based,
                                   sessions ordered by start time = first SYN)
   queue.N.<path>=V                read --maillog: the Nth queue entry (1-based,
@@ -77,10 +78,11 @@ def expect_problems(exp_lines, doc, exit_status=None):
         s = sessions[idx]
         if key == "outcome":
             outcomes[idx] = want
-        if key == "warning":
+        if key in ("warning", "nowarning"):
             kinds = [w.get("kind") for w in s.get("warnings") or [] if isinstance(w, dict)]
-            if want not in kinds:
-                bad.append("%s expected %s got [%s]" % (label, want, ",".join(map(fmt, kinds))))
+            if (want in kinds) != (key == "warning"):
+                bad.append("%s expected %s%s got [%s]" % (label, "" if key == "warning" else "no ", want,
+                                                         ",".join(map(fmt, kinds))))
             continue
         got = fmt(get(s, key))
         if got != want:

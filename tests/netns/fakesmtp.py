@@ -46,7 +46,8 @@ class Conn:
         self.s = sock
         self.peer = peer
         self.args = args
-        self.buf = b""
+        self.buf = bytearray()
+        self.pos = 0
         self.queued = 0
 
     def send(self, *lines):
@@ -54,12 +55,20 @@ class Conn:
         self.s.sendall(data)
 
     def readline(self):
-        while b"\n" not in self.buf:
-            chunk = self.s.recv(65536)
+        # An index into one buffer, not a split per line: a multi-megabyte body
+        # is read as fast as it arrives (offload-bigtcp needs an open window).
+        while True:
+            i = self.buf.find(b"\n", self.pos)
+            if i >= 0:
+                break
+            chunk = self.s.recv(1 << 20)
             if not chunk:
                 return None
+            del self.buf[:self.pos]
+            self.pos = 0
             self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
+        line = bytes(self.buf[self.pos:i])
+        self.pos = i + 1
         return line.rstrip(b"\r").decode("latin-1")
 
     def drain(self):

@@ -28,6 +28,7 @@ SCENARIOS=(
 	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
 	rst-forged-syn-first
+	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 )
 
 # ------------------------------------------------------------------ helpers
@@ -423,6 +424,48 @@ sc_pmtu_blackhole() {
 	swaks_run 25 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 6 --body "@$body"
 	finish_capture || return 1
 	expect outcome=failed kind=data_stall phase=data culprit.role=path warning=pmtu_blackhole
+	want_out "Timeout"
+}
+
+sc_pmtu_drop_long() {
+	# A black hole made by a filter, not an MTU: r2 drops every packet to port
+	# 25 longer than 1000 bytes and sends nothing back.  Smaller segments pass:
+	# the server SACKs the short tail of the first flight.
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 -m length --length 1001:65535 -j DROP || return 1
+	local body; body=$(body_file body.txt 20000)
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 25 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 6 --body "@$body"
+	finish_capture || return 1
+	expect outcome=failed kind=data_stall phase=data culprit.role=path warning=pmtu_blackhole
+	want_out "Timeout"
+}
+
+sc_pmtu_icmp() {
+	# The pmtu-blackhole network with the router's fragmentation-needed let
+	# through: path MTU discovery works, the client resends in 1240-byte
+	# segments and the message is delivered.  No pmtu_blackhole.
+	MX_LINK_MTU=1280 MX_ADVMSS=1460 begin && postfix_start || return 1
+	local body; body=$(body_file body.txt 20000)
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 25 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 6 --body "@$body"
+	finish_capture || return 1
+	expect outcome=delivered kind=ok phase=none culprit.role=none nowarning=pmtu_blackhole
+	want_rc 0 && want_out "250 2.0.0 Ok: queued"
+}
+
+sc_data_stop_1k() {
+	# A filter that stops the flow: everything after the first 1000 bytes the
+	# client sends is dropped, small segments too.  Not a PMTU black hole.
+	begin && postfix_start || return 1
+	sysctl_ns "$NS_R2" net.netfilter.nf_conntrack_acct=1
+	r2fw -A FORWARD -p tcp --dport 25 -m connbytes --connbytes 1000: \
+		--connbytes-dir original --connbytes-mode bytes -j DROP || return 1
+	local body; body=$(body_file body.txt 20000)
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 25 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 6 --body "@$body"
+	finish_capture || return 1
+	expect outcome=failed kind=data_stall phase=data culprit.role=path nowarning=pmtu_blackhole
 	want_out "Timeout"
 }
 
@@ -908,6 +951,50 @@ sc_smtps_465() {
 	want_rc 0 && want_out "250 2.0.0 Ok: queued"
 }
 
+sc_one_direction() {
+	# A clean delivery captured in one direction only, as a SPAN port of one
+	# direction or asymmetric routing gives it: tcpdump keeps only what the
+	# gateway sends.  The client's ACKs still rise through the server's replies.
+	begin && postfix_start || return 1
+	start_capture "$WORK/cap.pcap" src host "$GW_IP4" and tcp port 25 || return 1
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
+	finish_capture || return 1
+	expect outcome=incomplete kind=incomplete phase=quit culprit.role=none warning=one_sided_capture
+	want_rc 0 && want_out "250 2.0.0 Ok: queued"
+}
+
+sc_offload_bigtcp() {
+	# IPv4 BIG TCP (Linux >= 6.3) on the gateway's interface: with TSO/GSO on and
+	# gso_ipv4_max_size above 64 KB, the capture on the sender sees super-segments
+	# of ~150 KB whose IPv4 total length is 0.  r1 segments them in software.
+	# fakesmtp reads the body as fast as it comes: Postfix keeps the window
+	# at ~14 KB, too small for a super-segment.
+	begin && fake_start normal || return 1
+	nsx "$NS_GW" 10 ethtool -K gw0 tx on sg on tso on gso on >/dev/null 2>&1 || return 1
+	ip -n "$NS_GW" link set gw0 gso_max_size 150000 gro_max_size 150000 || return 1
+	nsx "$NS_GW" 10 python3 "$TESTNET_DIR/bigtcp.py" gw0 150000 || return 1
+	# A large first window both ways, so the sender has >64 KB to hand TSO at once.
+	ip -n "$NS_GW" route change 203.0.113.0/24 via "$R1A_IP4" initcwnd 120 || return 1
+	ip -n "$NS_MX" route change 198.51.100.0/24 via "$R2B_IP4" initrwnd 120 || return 1
+	local body; body=$(body_file body.txt 700000)
+	# Python's smtplib hands the whole message to one sendall(): the kernel has
+	# the whole body queued and builds the largest super-segments it may.
+	cat >"$WORK/send.py" <<EOF
+import smtplib
+body = open("$body").read()
+s = smtplib.SMTP("$MX_IP4", 25, local_hostname="$GW_NAME", timeout=10)
+s.sendmail("sender@$GW_NAME", ["user@$RCPT_DOMAIN"],
+           "From: sender@$GW_NAME\r\nTo: user@$RCPT_DOMAIN\r\nSubject: BIG TCP\r\n\r\n" + body)
+s.quit()
+EOF
+	start_capture "$WORK/cap.pcap" || return 1
+	nsx "$NS_GW" 20 python3 "$WORK/send.py" >"$WORK/send.out" 2>&1
+	local rc=$?
+	finish_capture || return 1
+	expect outcome=delivered kind=ok phase=none culprit.role=none
+	[ $rc = 0 ] || { log "smtplib failed: $(cat "$WORK/send.out")"; return 1; }
+}
+
 run_scenario() {
 	local name=$1 out=$2
 	(
@@ -1126,6 +1213,24 @@ sanity_scenario() {
 	exim-delivered)
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
 		hasnt "$f" "$RST" ;;
+	pmtu-drop-long)
+		has "$f" 'smtp.response.code==354' &&
+		has "$f" 'tcp.analysis.retransmission && tcp.dstport==25 && tcp.len==1448' 2 &&
+		has "$f" 'tcp.srcport==25 && tcp.options.sack.count>=1' &&
+		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' && hasnt "$f" "$ICMP_ERR" ;;
+	pmtu-icmp)
+		has "$f" 'icmp.type==3 && icmp.code==4' &&
+		has "$f" 'smtp.rsp.parameter contains "queued as"' ;;
+	data-stop-1k)
+		has "$f" 'tcp.analysis.retransmission && tcp.dstport==25' 2 &&
+		hasnt "$f" 'tcp.srcport==25 && tcp.options.sack.count>=1' &&
+		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' && hasnt "$f" "$ICMP_ERR" ;;
+	one-direction)
+		has "$f" "$SYN" && hasnt "$f" 'tcp.srcport==25' &&
+		has "$f" 'smtp.req.command=="QUIT"' ;;
+	offload-bigtcp)
+		has "$f" 'ip[2:2]==00:00 && tcp.dstport==25 && frame.len > 65600' &&
+		has "$f" 'smtp.rsp.parameter contains "queued as"' && hasnt "$f" "$RST" ;;
 	smtps-465)
 		has "$f" 'tcp.dstport==465 && tls.handshake.type==1' &&
 		hasnt "$f" 'tcp.port==465 && frame contains "EHLO"' && hasnt "$f" "$RST && ip.src==203.0.113.25" ;;
