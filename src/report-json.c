@@ -206,6 +206,18 @@ static void add_stats(JsonBuilder *b, const mx_run_stats *st)
     STAT(truncated);
     STAT(evicted);
 #undef STAT
+    if (st->skipped > 0) {
+        /* Why frames were skipped: the counts add up to skipped. */
+        json_builder_set_member_name(b, "skipped_reasons");
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "fragment");
+        json_builder_add_int_value(b, (gint64)st->skipped_fragment);
+        json_builder_set_member_name(b, "malformed");
+        json_builder_add_int_value(b, (gint64)st->skipped_malformed);
+        json_builder_set_member_name(b, "truncated");
+        json_builder_add_int_value(b, (gint64)st->skipped_truncated);
+        json_builder_end_object(b);
+    }
     json_builder_end_object(b);
 }
 
