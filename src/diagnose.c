@@ -603,7 +603,7 @@ static bool rule_self_loop(const mx_flow *f, mx_session *out, const mx_diagnose_
     mx_verdict_clear(v);
     mx_verdict_init(v);
     mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_MAIL_LOOP, f->synack_count > 0 ? MX_PHASE_GREETING : MX_PHASE_CONNECT,
-                   MX_ROLE_DNS, MX_CONFIDENCE_MEDIUM);
+                   MX_ROLE_DNS, MX_CONFIDENCE_HIGH);
     mx_verdict_culprit_ip(v, &f->key.client, 0);
     mx_verdict_evidence(v, &f->first_frame, "connection from %s to its own address", self);
     mx_verdict_evidence(v, &q->answer, "DNS %s %s answered %s: the gateway's own address",
