@@ -134,8 +134,22 @@ void mx_analyzer_frame(mx_analyzer *a, const mx_raw_frame *frame)
         a->stats.truncated++;
     if (pkt.offload_len)
         a->stats.offload_length++;
-    if (pkt.skip == MX_SKIP_FRAGMENT || pkt.skip == MX_SKIP_MALFORMED || pkt.skip == MX_SKIP_TRUNCATED)
+    switch (pkt.skip) {
+    case MX_SKIP_FRAGMENT:
+        a->stats.skipped_fragment++;
         a->stats.skipped++;
+        break;
+    case MX_SKIP_MALFORMED:
+        a->stats.skipped_malformed++;
+        a->stats.skipped++;
+        break;
+    case MX_SKIP_TRUNCATED:
+        a->stats.skipped_truncated++;
+        a->stats.skipped++;
+        break;
+    default:                 /* not IP (ARP, LLDP): no damage, nothing to count */
+        break;
+    }
     if (pkt.skip != MX_SKIP_NONE)
         return;
     if (pkt.l4 == MX_L4_UDP && (pkt.sport == 53 || pkt.dport == 53))

@@ -114,6 +114,10 @@
  * close from the client counts as a failure (low confidence) rather than
  * incomplete: a healthy server answers within seconds. */
 #define MX_SMTP_STALL_US (30LL * 1000000)
+/* A capture that ends less than this after the client's close, with nothing
+ * from the server after it, ends before the server could answer: a second
+ * is several round trips on any path a mail gateway uses. */
+#define MX_CAPTURE_TAIL_US (1LL * 1000000)
 
 /* A greeting later than this after the handshake earns slow_greeting:
  * resolvers retry after 5 s (glibc RES_TIMEOUT), so a server's PTR lookup

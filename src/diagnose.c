@@ -717,32 +717,35 @@ static const mx_dns_query *dns_points_at(const mx_dns_table *t, const mx_addr *a
     return NULL;
 }
 
-/* The gateway connects to its own address: the mail comes back to it.  DNS
- * is to blame when an answer in the capture points there, else a route
- * configured by address. */
-static void rule_self_loop(const mx_flow *f, mx_session *out, const mx_diagnose_ctx *ctx)
+/* The gateway connected to its own address and a DNS answer in the capture
+ * points there: the mail comes back to it.  A connection to itself with no
+ * such answer is a local relay or content filter (Postfix's
+ * 127.0.0.1:10025, amavis), judged like any other session; and a session
+ * that delivered or ended cleanly is never a loop (DESIGN.md, mail_loop). */
+static bool rule_self_loop(const mx_flow *f, mx_session *out, const mx_diagnose_ctx *ctx)
 {
     mx_verdict *v = &out->verdict;
+    if (!mx_addr_equal(&f->key.client, &f->key.server) ||
+        v->outcome == MX_OUTCOME_DELIVERED || v->outcome == MX_OUTCOME_OK)
+        return false;
+    const mx_dns_query *q = dns_points_at(ctx->dns, &f->key.client);
+    if (!q)
+        return false;
     char self[ADDR_BUF];
     mx_addr_str(&f->key.client, self, sizeof self);
-    const mx_dns_query *q = dns_points_at(ctx->dns, &f->key.client);
-    bool connected = f->synack_count > 0;
-    mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_MAIL_LOOP, connected ? MX_PHASE_GREETING : MX_PHASE_CONNECT,
-                   q ? MX_ROLE_DNS : MX_ROLE_CLIENT, q ? MX_CONFIDENCE_HIGH : MX_CONFIDENCE_MEDIUM);
+    mx_verdict_clear(v);
+    mx_verdict_init(v);
+    mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_MAIL_LOOP, f->synack_count > 0 ? MX_PHASE_GREETING : MX_PHASE_CONNECT,
+                   MX_ROLE_DNS, MX_CONFIDENCE_HIGH);
     mx_verdict_culprit_ip(v, &f->key.client, 0);
     mx_verdict_evidence(v, &f->first_frame, "connection from %s to its own address", self);
-    if (q) {
-        mx_verdict_evidence(v, &q->answer, "DNS %s %s answered %s: the gateway's own address",
-                            dns_type_name(q->type), q->name, self);
-        g_string_printf(v->summary, "Mail loop: DNS (%s %s) points at the gateway's own address %s, so it "
-                        "delivers to itself.", dns_type_name(q->type), q->name, self);
-        g_string_assign(v->advice, "Fix the destination domain's MX/A records so they do not resolve to the "
-                        "gateway's own address.");
-    } else {
-        g_string_printf(v->summary, "Mail loop: the gateway connects to its own address %s.", self);
-        g_string_assign(v->advice, "A delivery route configured by address points at the gateway itself: "
-                        "check transport maps and smarthost settings for the gateway's own address.");
-    }
+    mx_verdict_evidence(v, &q->answer, "DNS %s %s answered %s: the gateway's own address",
+                        dns_type_name(q->type), q->name, self);
+    g_string_printf(v->summary, "Mail loop: DNS (%s %s) points at the gateway's own address %s, so it "
+                    "delivers to itself.", dns_type_name(q->type), q->name, self);
+    g_string_assign(v->advice, "Fix the destination domain's MX/A records so they do not resolve to the "
+                    "gateway's own address.");
+    return true;
 }
 
 mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
@@ -759,9 +762,7 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
 
     /* Connected: a SYN-ACK, or (capture began mid-session) the server talks. */
     bool connected = f->synack_count > 0 || (!f->saw_syn && s->packets > s->rst_count);
-    if (mx_addr_equal(&f->key.client, &f->key.server)) {
-        rule_self_loop(f, out, ctx);
-    } else if (one_sided(f, MX_DIR_S2C) && f->synack_count > 0) {
+    if (one_sided(f, MX_DIR_S2C) && f->synack_count > 0) {
         rule_one_sided_server(f, v);
     } else if (connected) {
         judge_session(f, v, server_hop, ctx->capture_end_us);
@@ -783,6 +784,7 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
         g_string_assign(v->summary, "Only the client's side of a session already under way is in the capture.");
         mx_verdict_evidence(v, &f->first_frame, "first packet of the session in the capture");
     }
+    rule_self_loop(f, out, ctx);
     if (f->frag_needed.frame)
         mx_verdict_evidence(v, &f->frag_needed, "ICMP fragmentation needed: the path's MTU is %u bytes",
                             f->frag_needed_mtu);

@@ -229,6 +229,18 @@ static void add_stats(JsonBuilder *b, const mx_run_stats *st)
     if (st->evicted)   /* what the table held at most, beside what it had to let go */
         STAT_IF(active_max);
 #undef STAT_IF
+    if (st->skipped > 0) {
+        /* Why frames were skipped: the counts add up to skipped. */
+        json_builder_set_member_name(b, "skipped_reasons");
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "fragment");
+        json_builder_add_int_value(b, (gint64)st->skipped_fragment);
+        json_builder_set_member_name(b, "malformed");
+        json_builder_add_int_value(b, (gint64)st->skipped_malformed);
+        json_builder_set_member_name(b, "truncated");
+        json_builder_add_int_value(b, (gint64)st->skipped_truncated);
+        json_builder_end_object(b);
+    }
     json_builder_end_object(b);
 }
 

@@ -15,6 +15,8 @@ typedef struct mx_run_stats {
     uint64_t packets, bytes;
     uint64_t tcp_flows, smtp_sessions;
     uint64_t skipped, truncated;
+    /* skipped, by reason (they add up to it) */
+    uint64_t skipped_fragment, skipped_malformed, skipped_truncated;
     uint64_t evicted;
     /* Limits met (caps.h): written to JSON only when not 0, so a run that
      * hit none reads as before.  cap_hits is their sum, lines_cut aside. */

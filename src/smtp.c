@@ -294,6 +294,7 @@ void mx_smtp_free(struct mx_smtp *s)
     g_array_free(s->replies, TRUE);
     g_array_free(s->pending, TRUE);
     g_free(s->last_error.text);
+    g_free(s->tls.plain_reply);
     clear_cur(s);
     for (int d = 0; d < 2; d++) {
         g_free(s->dp[d]->line);
@@ -669,6 +670,50 @@ static void reply_target(struct mx_smtp *s)
         reset_extensions(s);             /* a later EHLO's list replaces the earlier one */
 }
 
+static void doubt_pairing(struct mx_smtp *s, mx_frame_ref at)
+{
+    if (s->pairing_doubts++ == 0)
+        s->pairing_doubt_at = at;
+}
+
+/* Does an intermediate (3xx) reply fit command verb?  RFC 5321 4.3.2: only
+ * DATA takes 354; RFC 4954 4: only AUTH (and its continuation lines) takes
+ * 334; BDAT and the rest take none. */
+static bool intermediate_fits(mx_smtp_verb verb, uint16_t code)
+{
+    return (code == 354 && verb == MX_SMTP_DATA) || (code == 334 && verb == MX_SMTP_AUTH);
+}
+
+/* A 3xx reply answers one command only.  When the oldest pending command is
+ * not that one but a later one is, the replies to the commands before it
+ * were lost (a line that swallowed them, a gap): they are answered with an
+ * unknown code, and the pairing is marked uncertain.  A 3xx that fits no
+ * pending command is paired as usual, uncertain too. */
+static void resync_intermediate(struct mx_smtp *s, const mx_smtp_reply *r)
+{
+    if (r->code / 100 != 3 || s->pending->len == 0)
+        return;
+    const mx_smtp_cmd *head = &g_array_index(s->pending, mx_smtp_cmd, 0);
+    if (intermediate_fits(head->verb, r->code))
+        return;
+    doubt_pairing(s, r->at);
+    guint fit = 1;
+    while (fit < s->pending->len && !intermediate_fits(g_array_index(s->pending, mx_smtp_cmd, fit).verb, r->code))
+        fit++;
+    if (fit == s->pending->len)
+        return;
+    for (guint i = 0; i < fit; i++) {
+        mx_smtp_cmd *c = &g_array_index(s->pending, mx_smtp_cmd, i);
+        mx_smtp_helo *h = (c->verb == MX_SMTP_EHLO || c->verb == MX_SMTP_HELO) ? helo_for(s, c) : NULL;
+        if (h) {
+            h->answered = true;          /* code 0: answered, the reply unreadable */
+            h->reply_text = g_strdup("(reply not readable in the capture)");
+            h->reply_at = r->at;
+        }
+    }
+    g_array_remove_range(s->pending, 0, fit);
+}
+
 static void complete_reply(struct mx_smtp *s, mx_frame_ref end)
 {
     bool greeting = s->cur.greeting;
@@ -683,6 +728,8 @@ static void complete_reply(struct mx_smtp *s, mx_frame_ref end)
     r.end = end;
 
     mx_smtp_cmd cmd = { .verb = MX_SMTP_UNMATCHED };
+    if (!greeting)
+        resync_intermediate(s, &r);
     if (greeting) {
         s->greeting.seen = true;
         s->greeting.code = r.code;
@@ -805,6 +852,8 @@ static size_t feed_line(struct mx_smtp *s, int dir, const uint8_t *data, size_t 
         } else {
             if (lf)
                 dp->resync = false;
+            if (dir == MX_DIR_S2C)
+                doubt_pairing(s, ref_of(pkt));   /* the bytes skipped may end a reply */
             return n;
         }
     }
@@ -830,8 +879,13 @@ static size_t feed_line(struct mx_smtp *s, int dir, const uint8_t *data, size_t 
     if (ln > 0 && dp->line[ln - 1] == '\r' && !dp->line_cut)
         ln--;
     dp->line[ln] = '\0';
-    if (dp->line_cut)
+    if (dp->line_cut) {
         s->lines_cut++;
+        /* A server line past any reply's length (RFC 5321 4.5.3.1.5: 512)
+         * may have swallowed the replies after it (a line end missing). */
+        if (dir == MX_DIR_S2C)
+            doubt_pairing(s, ref_of(pkt));
+    }
     dp->last_cut = dp->line_cut;
     dp->line_end = dp->offset + n;
     dp->line_len = 0;
@@ -1001,6 +1055,24 @@ static void tls_record_first(struct mx_smtp *s, int dir, mx_frame_ref at, uint32
     }
 }
 
+/* The server answered TLS with plain text: keep its first line when it is
+ * an SMTP reply ("220 mx ESMTP"), the sign of a plain-SMTP server where the
+ * client expected TLS.  hdr: the 5 bytes read as a record header. */
+static void note_plain_reply(struct mx_smtp *s, const uint8_t hdr[5], const uint8_t *rest, size_t n)
+{
+    if (!(g_ascii_isdigit(hdr[0]) && g_ascii_isdigit(hdr[1]) && g_ascii_isdigit(hdr[2]) &&
+          (hdr[3] == ' ' || hdr[3] == '-') && hdr[0] >= '2' && hdr[0] <= '5'))
+        return;
+    char line[128];
+    size_t k = 0;
+    for (size_t i = 0; i < 5 && hdr[i] != '\r' && hdr[i] != '\n'; i++)
+        line[k++] = (char)hdr[i];
+    bool whole_header = k == 5;
+    for (size_t i = 0; whole_header && i < n && k < sizeof line && rest[i] != '\r' && rest[i] != '\n'; i++)
+        line[k++] = (char)rest[i];
+    s->tls.plain_reply = mx_smtp_escape((const uint8_t *)line, k);
+}
+
 static size_t feed_tls(struct mx_smtp *s, int dir, const uint8_t *data, size_t len,
                        const mx_packet *pkt)
 {
@@ -1021,6 +1093,8 @@ static size_t feed_tls(struct mx_smtp *s, int dir, const uint8_t *data, size_t l
                 /* Not a TLS record: plain text after the 220, or we lost sync. */
                 s->tls.not_tls[dir] = true;
                 dp->mode = MODE_IGNORE;
+                if (dir == MX_DIR_S2C && !s->tls.plain_reply)
+                    note_plain_reply(s, dp->hdr, data + i, len - i);
                 return len;
             }
             tls_record_start(s, dir, ref_of(pkt));

@@ -122,6 +122,8 @@ typedef struct mx_smtp_tls {
     int alert_desc;          /* RFC 8446 6 AlertDescription; -1 when encrypted */
     mx_frame_ref alert_at;
     bool not_tls[2];         /* a direction sent bytes that are not TLS records */
+    char *plain_reply;       /* the server's non-TLS bytes read as an SMTP reply: its
+                              * first line, escaped (owned); NULL when they do not */
     uint64_t records[2];     /* records seen per direction */
     uint64_t app_records[2]; /* application-data records after completion: the encrypted dialogue */
     bool last_answered;      /* the last application record was the server's */
@@ -202,6 +204,12 @@ struct mx_smtp {
     /* Oddities */
     bool midstream;          /* the capture began mid-session: no greeting expected */
     uint32_t lines_cut;      /* lines longer than MX_SMTP_LINE_MAX */
+    /* Replies whose command is uncertain: a 3xx to a command that takes
+     * none, a 334/354 that skipped commands, a server line cut or a gap in
+     * the server's bytes (either may hide a reply).  Verdicts built on the
+     * pairing are then never of high confidence. */
+    uint32_t pairing_doubts;
+    mx_frame_ref pairing_doubt_at;   /* the first such reply or line */
     uint32_t bad_lines;      /* server lines that are not replies */
     uint32_t gaps[2];        /* holes per direction (MX_DIR_C2S, MX_DIR_S2C) */
     uint64_t gap_bytes[2];

@@ -39,19 +39,11 @@ static void capture_emit(void *ctx, const pb_frame *f, int64_t ts_us)
     pb_pcap_write(cap->pcap, f->data, f->len, cap->epoch_us + ts_us);
 }
 
-/* A full, clean SMTP delivery starting at t0: greeting, EHLO, MAIL, RCPT,
- * DATA, body, final dot, 250, QUIT, 221, then both FINs. */
-static void smtp_delivery(pb_conv *c, int64_t t0)
+/* From MAIL at t on: MAIL, RCPT, DATA, body, final dot, 250, QUIT, 221,
+ * then both FINs. */
+static void smtp_transaction(pb_conv *c, int64_t t)
 {
     const int64_t rtt = PB_MS(20);
-    pb_conv_handshake(c, t0, rtt);
-    int64_t t = t0 + PB_MS(40);
-    pb_conv_exchange(c, t, NULL, "220 mx.example.net ESMTP Postfix\r\n", 0);
-    t += PB_MS(10);
-    pb_conv_exchange(c, t, "EHLO gw.example.org\r\n",
-                     "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n"
-                     "250 SMTPUTF8\r\n", rtt);
-    t += PB_MS(30);
     pb_conv_exchange(c, t, "MAIL FROM:<alice@example.org> SIZE=89\r\n", "250 2.1.0 Ok\r\n", rtt);
     t += PB_MS(30);
     pb_conv_exchange(c, t, "RCPT TO:<bob@example.net>\r\n", "250 2.1.5 Ok\r\n", rtt);
@@ -66,6 +58,21 @@ static void smtp_delivery(pb_conv *c, int64_t t0)
     pb_conv_fin(c, PB_S2C, t);
     pb_conv_fin(c, PB_C2S, t + PB_MS(1));
     pb_conv_ack(c, PB_S2C, t + PB_MS(21));
+}
+
+/* A full, clean SMTP delivery starting at t0: greeting, EHLO, then
+ * smtp_transaction. */
+static void smtp_delivery(pb_conv *c, int64_t t0)
+{
+    const int64_t rtt = PB_MS(20);
+    pb_conv_handshake(c, t0, rtt);
+    int64_t t = t0 + PB_MS(40);
+    pb_conv_exchange(c, t, NULL, "220 mx.example.net ESMTP Postfix\r\n", 0);
+    t += PB_MS(10);
+    pb_conv_exchange(c, t, "EHLO gw.example.org\r\n",
+                     "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n"
+                     "250 SMTPUTF8\r\n", rtt);
+    smtp_transaction(c, t + PB_MS(30));
 }
 
 /* A short delivery whose every segment fits in 42 bytes of payload but the
@@ -251,6 +258,41 @@ static void gen_forged_rst(capture *cap)
     pb_conv_rst(&c, PB_S2C, t + PB_MS(2), 63);
 }
 
+/* A 5,038-byte greeting with no CRLF (crafted: no MTA sends one): the
+ * EHLO's one-line reply ends that line, so the next reply, AUTH LOGIN's
+ * 334 challenge, would pair with EHLO.  The session goes on to 235, 250
+ * queued and 221: expect delivered, never ehlo_rejected, and a confidence
+ * below high (the pairing is uncertain from the overlong line on). */
+static void gen_greeting_no_crlf(capture *cap)
+{
+    pb_conv c;
+    conv(&c, cap, PB_LINK_ETH, GATEWAY, 40015, MX);
+    const int64_t rtt = PB_MS(20);
+    pb_conv_handshake(&c, 0, rtt);
+    int64_t t = PB_MS(40);
+    /* 220 + banner, 5,038 bytes in four segments, no line end. */
+    static char banner[5039];
+    memset(banner, 'x', sizeof banner - 1);
+    memcpy(banner, "220 mx.example.net ESMTP ", 25);
+    for (int i = 0; i < 4; i++) {
+        char seg[1449];
+        size_t off = (size_t)i * 1448, n = 5038 - off < 1448 ? 5038 - off : 1448;
+        memcpy(seg, banner + off, n);
+        seg[n] = '\0';
+        pb_conv_send(&c, PB_S2C, t + i * 10, seg);
+    }
+    pb_conv_ack(&c, PB_C2S, t + 100);
+    t += PB_MS(10);
+    pb_conv_exchange(&c, t, "EHLO gw.example.org\r\n", "250 mx.example.net\r\n", rtt);
+    t += PB_MS(30);
+    pb_conv_exchange(&c, t, "AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n", rtt);
+    t += PB_MS(30);
+    pb_conv_exchange(&c, t, "Z3c=\r\n", "334 UGFzc3dvcmQ6\r\n", rtt);
+    t += PB_MS(30);
+    pb_conv_exchange(&c, t, "c2VjcmV0\r\n", "235 2.7.0 Authentication successful\r\n", rtt);
+    smtp_transaction(&c, t + PB_MS(30));
+}
+
 /* Three sessions to three MX hosts (for BPF filters and rotated files):
  * 203.0.113.25 delivers, 203.0.113.9 drops SYNs, 203.0.113.30 refuses. */
 static void gen_multi(capture *cap)
@@ -311,6 +353,7 @@ static const scenario scenarios[] = {
     { "gen-multi", PB_LINK_ETH, 0, gen_multi, 0 },
     { "gen-etag", PB_LINK_ETH, 0, gen_etag, 0 },
     { "gen-2038", PB_LINK_ETH, 0, gen_2038, 2164233600LL * 1000000 },   /* 2038-08-01T00:00:00Z */
+    { "gen-greeting-no-crlf", PB_LINK_ETH, 0, gen_greeting_no_crlf, 0 },
 };
 
 static bool write_one(const char *dir, const scenario *s)

@@ -448,6 +448,94 @@ static void sc_implicit_tls(dfx *d)
     g_assert_false(d->f.smtp->greeting.seen);
 }
 
+/* ---- issue 16: verdicts the capture cannot support ---- */
+
+/* Postfix relaying through a loopback content filter: client and server
+ * are both 127.0.0.1, and the message is delivered. */
+static void sc_loopback_delivered(dfx *d)
+{
+    mx_addr_parse("127.0.0.1", &d->f.key.client);
+    mx_addr_parse("127.0.0.1", &d->f.key.server);
+    d->f.key.server_port = 10025;
+    sc_delivered(d);
+}
+
+/* The EHLO's reply is lost (swallowed by an overlong line); the next
+ * reply, AUTH LOGIN's 334, must not count as the EHLO's refusal. */
+static void sc_ehlo_then_334(dfx *d)
+{
+    S(d, "220 mx.example.org ESMTP\r\n", 4, 0.03);
+    C(d, "EHLO gw.example.com\r\nAUTH LOGIN\r\n", 5, 0.04);
+    S(d, "334 VXNlcm5hbWU6\r\n", 6, 0.05);
+    C(d, "dXNlcg==\r\n", 7, 0.06);
+    S(d, "334 UGFzc3dvcmQ6\r\n", 8, 0.07);
+    C(d, "cGFzcw==\r\n", 9, 0.08);
+    S(d, "235 2.7.0 Authentication successful\r\n", 10, 0.09);
+    C(d, "QUIT\r\n", 11, 0.10);
+    S(d, "221 2.0.0 Bye\r\n", 12, 0.11);
+    fin(d, MX_DIR_S2C, 13, 0.12);
+    fin(d, MX_DIR_C2S, 14, 0.12);
+}
+
+/* TLS delivery closed by the client's FIN, then the server's RST. */
+static void sc_tls_client_fin_server_rst(dfx *d)
+{
+    sc_tls_inferred_delivery_dialogue(d);
+    fin(d, MX_DIR_C2S, 21, 0.30);
+    d->f.dir[MX_DIR_S2C].rst = at(22, 0.31);
+    seen(d, 22, 0.31);
+}
+
+/* ... and by the server's FIN, then its RST. */
+static void sc_tls_server_fin_then_rst(dfx *d)
+{
+    sc_tls_inferred_delivery_dialogue(d);
+    fin(d, MX_DIR_S2C, 21, 0.30);
+    d->f.dir[MX_DIR_S2C].rst = at(22, 0.31);
+    seen(d, 22, 0.31);
+}
+
+/* Message data in flight, never ACKed nor sent again, then the client's
+ * FIN and the capture's end: not "acknowledged everything". */
+static void sc_body_in_flight(dfx *d)
+{
+    greet_ehlo(d);
+    C(d, "MAIL FROM:<a@gw.example.com>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n", 7, 0.06);
+    S(d, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data\r\n", 8, 0.07);
+    C(d, "Subject: hi\r\n\r\nhello, a first part of the body\r\n", 9, 0.08);
+    fin(d, MX_DIR_C2S, 10, 0.09);
+}
+
+/* Neither side speaks SMTP: an HTTP request and its answer. */
+static void sc_not_smtp(dfx *d)
+{
+    C(d, "GET / HTTP/1.0\r\n\r\n", 4, 0.03);
+    S(d, "HTTP/1.0 400 Bad Request\r\n\r\n", 5, 0.04);
+    fin(d, MX_DIR_S2C, 6, 0.05);
+    fin(d, MX_DIR_C2S, 7, 0.06);
+}
+
+/* No greeting; the client closes after 2 s and the capture ends with its FIN. */
+static void sc_capture_ends_at_fin(dfx *d)
+{
+    C(d, "QUIT\r\n", 4, 1.02);
+    fin(d, MX_DIR_C2S, 5, 2.02);
+}
+
+/* The server's greeting is on the wire but its payload was cut (snap
+ * length): the client waits 5 s, QUITs, closes; the server closes too. */
+static void sc_server_payload_cut(dfx *d)
+{
+    mx_packet p = { .frame = 4, .ts_us = 30000 };
+    mx_smtp_gap(d->f.smtp, MX_DIR_S2C, 0, 34, &p);
+    d->off[MX_DIR_S2C] = 34;
+    d->f.dir[MX_DIR_S2C].first_data = at(4, 0.03);
+    d->f.dir[MX_DIR_S2C].payload_bytes = 34;
+    C(d, "QUIT\r\n", 5, 5.03);
+    fin(d, MX_DIR_C2S, 6, 10.03);
+    fin(d, MX_DIR_S2C, 7, 10.04);
+}
+
 typedef struct dcase {
     const char *path;
     void (*script)(dfx *);
@@ -520,6 +608,21 @@ static const dcase cases[] = {
       "inferred" },
     { "/diagnose-smtp/tls-alert", sc_tls_alert, "failed", "tls_failed", "tls", "server", NULL, "8,9,10,12", NULL,
       "alert 40" },
+    { "/diagnose-smtp/loopback-delivered", sc_loopback_delivered, "delivered", "ok", "none", "none",
+      "250 2.0.0 Ok: queued as 4Xk2", "10", NULL, NULL },
+    { "/diagnose-smtp/ehlo-then-334", sc_ehlo_then_334, "ok", "ok", "none", "none", NULL, "6", NULL, NULL },
+    { "/diagnose-smtp/tls-client-fin-server-rst", sc_tls_client_fin_server_rst, "delivered", "ok", "none", "none",
+      "", "12", NULL, "inferred" },
+    { "/diagnose-smtp/tls-server-fin-then-rst", sc_tls_server_fin_then_rst, "delivered", "ok", "none", "none",
+      "", "12", NULL, "inferred" },
+    { "/diagnose-smtp/body-in-flight", sc_body_in_flight, "incomplete", "incomplete", "data", "none", NULL, "9",
+      NULL, "not yet acknowledged" },
+    { "/diagnose-smtp/not-smtp", sc_not_smtp, "incomplete", "incomplete", "greeting", "none", NULL, "4,5", NULL,
+      "Not SMTP" },
+    { "/diagnose-smtp/capture-ends-at-fin", sc_capture_ends_at_fin, "incomplete", "incomplete", "greeting", "none",
+      NULL, "3,5", NULL, "the capture ended too soon" },
+    { "/diagnose-smtp/server-payload-cut", sc_server_payload_cut, "incomplete", "incomplete", "greeting", "none",
+      NULL, "4,6", NULL, "Payload not captured" },
 };
 
 static char *frames_of(const mx_verdict *v)
@@ -669,6 +772,25 @@ static void test_midstream_undecided(void)
     mx_smtp_free(d.f.smtp);
 }
 
+/* An uncertain pairing (a 334 answering EHLO) is never high confidence,
+ * and the EHLO it displaced counts as answered, its code unknown. */
+static void test_pairing_doubt(void)
+{
+    dfx d;
+    setup(&d);
+    sc_ehlo_then_334(&d);
+    mx_smtp_finish(d.f.smtp);
+    g_assert_cmpuint(d.f.smtp->pairing_doubts, ==, 1);
+    g_assert_true(d.f.smtp->helo[0].answered);
+    g_assert_cmpuint(d.f.smtp->helo[0].code, ==, 0);
+    mx_verdict v;
+    mx_verdict_init(&v);
+    g_assert_true(mx_diagnose_smtp(&d.f, d.f.last_ts, &v));
+    g_assert_cmpstr(mx_confidence_name(v.culprit.confidence), ==, "medium");
+    mx_verdict_clear(&v);
+    mx_smtp_free(d.f.smtp);
+}
+
 static void test_no_smtp_state(void)
 {
     dfx d;
@@ -711,6 +833,7 @@ int main(int argc, char **argv)
         g_test_add_data_func(cases[i].path, &cases[i], test_case);
     g_test_add_func("/diagnose-smtp/midstream-undecided", test_midstream_undecided);
     g_test_add_func("/diagnose-smtp/no-smtp-state", test_no_smtp_state);
+    g_test_add_func("/diagnose-smtp/pairing-doubt", test_pairing_doubt);
     g_test_add_func("/diagnose-smtp/timers", test_timers);
     g_test_add_func("/diagnose-smtp/masked-greeting-and-starttls", test_masked_greeting_and_starttls);
     g_test_add_func("/verdict/merge-then-cap", test_verdict_merge_then_cap);

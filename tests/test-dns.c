@@ -410,6 +410,16 @@ static void test_refusal_judged_again(fixture *fx, gconstpointer data)
     mx_report_clear(&r);
 }
 
+/* The same connection to itself with no DNS answer in the capture: a local
+ * relay or content filter, no mail loop (DESIGN.md, mail_loop). */
+static void test_self_no_dns(fixture *fx, gconstpointer data)
+{
+    pb_conv_init(&fx->conv, PB_LINK_ETH, GW, 40003, GW, 25, 1000, 5000, emit, fx);
+    pb_conv_handshake(&fx->conv, 101 * SEC, 1000);
+    mx_session *s = only_session(fx);
+    g_assert_cmpint(s->verdict.kind, !=, MX_KIND_MAIL_LOOP);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -425,5 +435,6 @@ int main(int argc, char **argv)
     ADD("/dns/evidence/unrelated", test_unrelated);
     ADD("/dns/loop/self", test_self_loop);
     ADD("/dns/evidence/refusal-judged-again", test_refusal_judged_again);
+    ADD("/dns/loop/self-no-dns", test_self_no_dns);
     return g_test_run();
 }

@@ -57,6 +57,8 @@ HEADER = re.compile(r"^(\d+) packets, (\d+) SMTP sessions?: (\d+) delivered, (\d
 BLOCK = re.compile(r"^#(\d+) ([A-Z]+) (\S+) \(phase (\S+)\)  (\S+) -> (\S+)$")
 CULPRIT = re.compile(r"^(\S+)(?: (\S+?))?(?:, hop (\d+) from the gateway)? \(confidence (\S+)\)$")
 FRAME = re.compile(r"^(?:(\S+) )?frame (\d+)\s+\S+  ")
+# Printed under the counts when frames were skipped or cut (report-text.c).
+STATS = re.compile(r"^\((\d+) packets skipped, (\d+) cut by the snap length, (\d+) flows evicted\)$")
 DEST = re.compile(r"^  (\S+)\s+(\d+) attempts?, (\d+) failed:((?: \S+ \d+)*)$")
 # read --maillog: the queue section after the counts.
 QUEUE_ENTRY = re.compile(r"^  (\S+) to (\S+): (\S+)(?: \S+)? \((\w+), \d+ attempts?\)$")
@@ -105,6 +107,8 @@ def parse(text):
             continue
         if line.startswith("* ") and block is None and not out["blocks"]:
             out["sentences"].append(line[2:])
+        elif block is None and not out["blocks"] and STATS.match(line):
+            out["stats"] = [int(x) for x in STATS.match(line).groups()]
         elif line.startswith("(") and line.endswith(")") and block is None and not out["blocks"]:
             pass                # header notes: skipped / offload counts
         elif line.startswith("#"):
@@ -178,6 +182,10 @@ def compare(text, doc, verbose=False):
     want = [doc["stats"]["packets"], doc["stats"]["smtp_sessions"]] + counts
     if t["header"] != want:
         problems.append("header counts %s, JSON says %s" % (t["header"], want))
+    st = doc["stats"]
+    want_stats = [st["skipped"], st["truncated"], st.get("evicted", 0)]
+    if t.get("stats", [0, 0, 0]) != want_stats:
+        problems.append("stats line %s, JSON says %s" % (t.get("stats"), want_stats))
     sentences = [d["verdict"] for d in doc["destinations"] if d.get("verdict")]
     if t["sentences"] != sentences:
         problems.append("destination sentences differ from destinations[].verdict: %r vs %r"

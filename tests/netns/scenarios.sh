@@ -29,6 +29,8 @@ SCENARIOS=(
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
+	loopback-filter close-fin-rst snaplen-68 capture-cut-data capture-ends-after-fin
+	tls-on-plain-465 not-smtp
 )
 
 # ------------------------------------------------------------------ helpers
@@ -995,6 +997,123 @@ EOF
 	[ $rc = 0 ] || { log "smtplib failed: $(cat "$WORK/send.out")"; return 1; }
 }
 
+sc_loopback_filter() {
+	# Postfix in mx relays every message through a loopback content filter
+	# (content_filter = smtp:[127.0.0.1]:10025, a second smtpd there hands it
+	# back), the classic amavis set-up without amavis.  The capture is of mx's
+	# lo: Postfix's smtp client talking to 127.0.0.1:10025 from 127.0.0.1, a
+	# connection to its own address that delivers.  The filter's smtpd calls
+	# itself filter.example.net (amavis has its own name too).
+	begin || return 1
+	PF_MASTER_EXTRA="smtp      unix  -       -       n       -       -       smtp
+127.0.0.1:10025 inet n - n - - smtpd -o content_filter= -o myhostname=filter.example.net -o mynetworks=127.0.0.0/8" \
+		postfix_start "content_filter = smtp:[127.0.0.1]:10025" \
+		"inet_interfaces = $MX_IP4, [$MX_IP6], 127.0.0.1" || return 1
+	wait_listen "$NS_MX" 10025 || return 1
+	CAPTURE_NS=$NS_MX CAPTURE_IF=lo start_capture "$WORK/cap.pcap" tcp port 10025 || return 1
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
+	local i
+	for i in $(seq 1 50); do
+		grep -q 'relay=127.0.0.1\[127.0.0.1\]:10025.*status=sent' "$PF_DIR/log/maillog" 2>/dev/null && break
+		sleep 0.1
+	done
+	finish_capture || return 1
+	grep -q 'relay=127.0.0.1\[127.0.0.1\]:10025.*status=sent' "$PF_DIR/log/maillog" ||
+		{ log "no relay through the filter: $(cat "$PF_DIR/log/maillog")"; return 1; }
+	mxray_args --ports 10025
+	expect outcome=delivered kind=ok phase=none culprit.role=none
+	want_rc 0
+}
+
+sc_close_fin_rst() {
+	# A delivery inside STARTTLS; after its 250 and 221 (encrypted) the
+	# server closes with a FIN, then a RST.
+	begin || return 1
+	command -v openssl >/dev/null || { log "openssl is required for close-fin-rst"; return 1; }
+	nsx "$NS_MX" 30 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-subj "/CN=$MX_NAME" -days 2 -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1 ||
+		{ log "openssl req failed"; return 1; }
+	fake_start finrst --cert "$WORK/cert.pem" --key "$WORK/key.pem" || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5 --tls
+	finish_capture || return 1
+	expect outcome=delivered kind=ok phase=none culprit.role=none
+	want_out "TLS started" && want_out "250 2.0.0 Ok: queued" && want_out "<~  221"
+}
+
+sc_snaplen_68() {
+	# A clean delivery captured with a snap length of 68 bytes: every
+	# header, no SMTP text (2 payload bytes a segment at most).
+	begin && postfix_start || return 1
+	CAPTURE_OPTS="-s 68" start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
+	finish_capture || return 1
+	expect outcome=incomplete kind=incomplete culprit.role=none culprit.confidence=low
+	want_rc 0
+}
+
+sc_capture_cut_data() {
+	# tcpdump -G 3 rotates its file every 3 s (whole seconds of the clock:
+	# the first file spans 2 to 3 s); the server reads the body
+	# slowly (about 20 KB/s), so the first file with packets in it ends in
+	# the middle of the message with data in flight.  That file is the
+	# capture (an empty pcap file is 24 bytes: its header).
+	begin && fake_start slowread || return 1
+	local body; body=$(body_file body.txt 120000)
+	CAPTURE_OPTS="-G 3" start_capture "$WORK/cap-%s.pcap" tcp port 25 || return 1
+	swaks_run 30 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 10 --body "@$body"
+	stop_capture
+	local f first=
+	for f in $(ls "$WORK"/cap-*.pcap 2>/dev/null | sort); do
+		[ "$(stat -c %s "$f")" -gt 24 ] && { first=$f; break; }
+	done
+	[ -n "$first" ] && cp "$first" "$PCAP_FILE" || { log "no rotated capture"; return 1; }
+	expect outcome=incomplete kind=incomplete phase=data culprit.role=none
+	want_rc 0
+}
+
+sc_capture_ends_after_fin() {
+	# The server never greets; the client gives up after 1 s (QUIT, then its
+	# FIN at 2 s) and the capture stops right after that FIN (tcpdump -c 6:
+	# handshake, QUIT and its ACK, FIN), before the server's answer to it.
+	begin && fake_start silent || return 1
+	CAPTURE_OPTS="-c 6" start_capture "$WORK/cap.pcap" tcp port 25 || return 1
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 1
+	finish_capture || return 1
+	expect outcome=incomplete kind=incomplete phase=greeting culprit.role=none
+	want_out "Timeout"
+}
+
+sc_tls_on_plain_465() {
+	# The gateway speaks implicit TLS (SMTPS) to port 465 where the server
+	# listens in plain SMTP: a mismatch between the two ends' settings.
+	begin || return 1
+	PF_MASTER_EXTRA="465 inet n - n - - smtpd" postfix_start || return 1
+	wait_listen "$NS_MX" 465 || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 20 --server "$MX_IP4" --port 465 --tlsc --to "user@$RCPT_DOMAIN" --timeout 5
+	finish_capture || return 1
+	mxray_args --ports 465
+	expect outcome=failed kind=tls_failed phase=tls culprit.role=client
+	want_fail
+}
+
+sc_not_smtp() {
+	# Neither end speaks SMTP on port 25: an HTTP request and its answer.
+	begin && fake_start http || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	nsx "$NS_GW" 10 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 25), timeout=5)
+s.sendall(b"GET / HTTP/1.0\r\nHost: mx.example.net\r\n\r\n")
+print(s.recv(4096).decode("latin-1"))
+s.close()
+' "$MX_IP4" >"$WORK/client.out" 2>&1
+	finish_capture || return 1
+	grep -q "400 Bad Request" "$WORK/client.out" || { log "client: $(cat "$WORK/client.out")"; return 1; }
+	expect outcome=incomplete kind=incomplete culprit.role=none
+}
+
 run_scenario() {
 	local name=$1 out=$2
 	(
@@ -1234,6 +1353,21 @@ sanity_scenario() {
 	smtps-465)
 		has "$f" 'tcp.dstport==465 && tls.handshake.type==1' &&
 		hasnt "$f" 'tcp.port==465 && frame contains "EHLO"' && hasnt "$f" "$RST && ip.src==203.0.113.25" ;;
+	loopback-filter)
+		has "$f" 'ip.src==127.0.0.1 && ip.dst==127.0.0.1 && tcp.dstport==10025 && tcp.flags.syn==1' ;;
+	close-fin-rst)
+		has "$f" 'tcp.srcport==25 && tcp.flags.fin==1' && has "$f" "$RST && ip.src==203.0.113.25" ;;
+	snaplen-68)
+		has "$f" 'frame.cap_len < frame.len && tcp.srcport==25' 3 ;;
+	capture-cut-data)
+		has "$f" 'smtp.response.code==354' && hasnt "$f" 'tcp.flags.fin==1' ;;
+	capture-ends-after-fin)
+		has "$f" "$SYNACK" && has "$f" 'tcp.dstport==25 && tcp.flags.fin==1' &&
+		hasnt "$f" 'tcp.srcport==25 && tcp.len>0' ;;
+	tls-on-plain-465)
+		has "$f" 'tcp.dstport==465 && tls.handshake.type==1' && has "$f" 'tcp.srcport==465 && frame contains "220 "' ;;
+	not-smtp)
+		has "$f" 'tcp.dstport==25 && frame contains "GET /"' && has "$f" 'tcp.srcport==25 && frame contains "HTTP/1.0 400"' ;;
 	*) SANITY_MSG="no sanity check for $name"; return 1 ;;
 	esac || return 1
 	# No other scenario means to delay the greeting (that would be slow_greeting).
