@@ -46,8 +46,10 @@ LOOP_WORDS = ("loops back to myself", "mail loop", "routing loop", "loop detecte
 
 def run(path, args):
     try:
+        # From the capture's folder: NAME.args names a --maillog beside it.
+        path = os.path.abspath(path)
         p = subprocess.run([MXRAY, "read", "--format", "json"] + args + [path], capture_output=True,
-                           timeout=30)
+                           timeout=30, cwd=os.path.dirname(path))
     except subprocess.TimeoutExpired:
         return None, "timed out"
     if p.returncode not in (0, 1, 2):

@@ -327,8 +327,7 @@ def crafted():
     s.s(b"334 VXNlcm5hbWU6\r\n")
     s.c(b"SECRET-D2\r\n")
     s.s(b"535 5.7.8 Error: authentication failed\r\n")
-    s.c(b"QUIT\r\n")
-    s.rst()
+    s.server_rst()      # a failed session, so that there is evidence to write
     cases.append(("mid-auth-login", s.frames, [b"SECRET-D"], []))
 
     # A capture that starts mid-body, once with a first line like a command.
@@ -361,7 +360,7 @@ def crafted():
         big = s.c((b"SECRET-H1 " + b"body " * 20 + b"\r\n") * 12)
         s.frames.append(icmp_error(RT6 if v6 else RT4, s.gw, big))
         s.frames.append(tcp_seg(s.gw, s.mx, port, 25, 0x18, s.cseq - 0, s.sseq, b""))
-        s.rst()
+        s.add(False, 0x04, b"")   # the server resets it: a failed session, with evidence
         cases.append(("icmp-quote-v%d" % (6 if v6 else 4), s.frames, [b"SECRET-H1", b"body body"],
                       [b"354 go ahead"]))
 
