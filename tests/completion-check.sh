@@ -52,4 +52,5 @@ expect "mxray read --evidence " a.pcap b.pcapng caps
 expect "mxray live -i lo" lo
 expect "mxray probe --max" --max-ttl=
 expect "mxray live --relin" --relinquish-privileges=
+expect "mxray read --maill" --maillog= --maillog-tz=
 exit $fail
