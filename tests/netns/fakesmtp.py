@@ -70,8 +70,7 @@ class Conn:
         # is read as fast as it arrives (offload-bigtcp needs an open window),
         # unless the mode reads slowly on purpose.
         while True:
-            i = self.buf.find(b"
-", self.pos)
+            i = self.buf.find(b"\n", self.pos)
             if i >= 0:
                 break
             if self.args.mode == "slowread" and self.indata:
