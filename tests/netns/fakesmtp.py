@@ -216,7 +216,8 @@ class Conn:
                 self.send("220 2.0.0 Ready to start TLS")
                 self.s = ctx.wrap_socket(self.s, server_side=True)
                 self.tls = True
-                self.buf = b""
+                self.buf = bytearray()
+                self.pos = 0
             elif verb == "STARTTLS":
                 self.send("454 4.7.0 TLS not available")
             else:

@@ -29,7 +29,7 @@ SCENARIOS=(
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
-	loopback-filter close-fin-rst snaplen-68 capture-cut-data capture-ends-after-fin
+	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
 	tls-on-plain-465 not-smtp
 )
 
