@@ -1204,13 +1204,21 @@ void mx_smtp_data(struct mx_smtp *s, int dir, const uint8_t *data, size_t len, u
     }
     if (len == 0)
         return;
-    /* Implicit TLS (SMTPS, port 465; RFC 8314 3.3): the session opens with
-     * the client's TLS handshake record, before any greeting. */
-    if (dir == MX_DIR_C2S && s->bytes[0] == 0 && s->bytes[1] == 0 && offset == 0 && len >= 3 &&
+    /* Implicit TLS (SMTPS, port 465; RFC 8314 3.3): the client's stream
+     * opens with a TLS handshake record.  Usually before any greeting; but a
+     * slow client (building its TLS context) may send it after a plain
+     * server's 220, which is then the server's answer in plain text. */
+    if (dir == MX_DIR_C2S && s->bytes[0] == 0 && offset == 0 && len >= 3 && !s->midstream &&
         data[0] == 0x16 && data[1] == 0x03 && !s->tls.active) {
         mx_frame_ref at = { pkt ? pkt->frame : 0, pkt ? pkt->file_index : 0, pkt ? pkt->ts_us : 0 };
         s->tls.implicit = true;
         s->tls.requested = true;
+        if (s->bytes[1] > 0) {
+            /* A TLS server never speaks first. */
+            s->tls.not_tls[MX_DIR_S2C] = true;
+            if (s->greeting.seen && s->greeting.text && !s->tls.plain_reply)
+                s->tls.plain_reply = g_strdup(s->greeting.text);
+        }
         enter_tls(s, at);
     }
     if (s->first_ts[dir] == 0 && pkt)

@@ -448,6 +448,29 @@ static void sc_implicit_tls(dfx *d)
     g_assert_false(d->f.smtp->greeting.seen);
 }
 
+/* A gateway that speaks implicit TLS to a plain-SMTP server: the server's
+ * 220 answers the ClientHello in plain text. */
+static void sc_implicit_tls_plain_server(dfx *d)
+{
+    static const uint8_t ch[] = { 0x16, 0x03, 0x01, 0x00, 0x01, 0x01 };
+    d->f.key.server_port = 465;
+    raw(d, 0, ch, sizeof ch, 4, 0.16);
+    S(d, "220 mx.example.org ESMTP Postfix\r\n", 5, 0.17);
+    fin(d, MX_DIR_C2S, 6, 0.18);
+}
+
+/* The same, but the client was slower than the server's greeting: the 220
+ * is in the capture before the ClientHello (seen under load). */
+static void sc_implicit_tls_after_greeting(dfx *d)
+{
+    static const uint8_t ch[] = { 0x16, 0x03, 0x01, 0x00, 0x01, 0x01 };
+    d->f.key.server_port = 465;
+    S(d, "220 mx.example.org ESMTP Postfix\r\n", 4, 0.03);
+    raw(d, 0, ch, sizeof ch, 5, 0.16);
+    fin(d, MX_DIR_C2S, 6, 0.18);
+    g_assert_true(d->f.smtp->tls.implicit);
+}
+
 /* ---- issue 16: verdicts the capture cannot support ---- */
 
 /* Postfix relaying through a loopback content filter: client and server
@@ -606,6 +629,10 @@ static const dcase cases[] = {
       "tls", "client", NULL, "12,22", NULL, "before the server did" },
     { "/diagnose-smtp/implicit-tls", sc_implicit_tls, "delivered", "ok", "none", "none", "", "7", NULL,
       "inferred" },
+    { "/diagnose-smtp/implicit-tls-plain-server", sc_implicit_tls_plain_server, "failed", "tls_failed", "tls",
+      "client", NULL, "4,5,6", NULL, "smtp_tls_wrappermode" },
+    { "/diagnose-smtp/implicit-tls-after-greeting", sc_implicit_tls_after_greeting, "failed", "tls_failed", "tls",
+      "client", NULL, "4,5,6", NULL, "smtp_tls_wrappermode" },
     { "/diagnose-smtp/tls-alert", sc_tls_alert, "failed", "tls_failed", "tls", "server", NULL, "8,9,10,12", NULL,
       "alert 40" },
     { "/diagnose-smtp/loopback-delivered", sc_loopback_delivered, "delivered", "ok", "none", "none",
