@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* read-run.c — the steps of one `mxray read` run, from frames to the written report. */
+#include "config.h"
 #include "read-run.h"
 #include "caps.h"
-#include "config.h"
 #include "dns.h"
 #include "evidence.h"
 #include "maillog-join.h"
