@@ -176,9 +176,28 @@ static bool closing(const mx_flow *f)
     return f->closed || f->dir[MX_DIR_C2S].fin.frame != 0 || f->dir[MX_DIR_S2C].fin.frame != 0;
 }
 
-static flow_list *list_of(mx_flow_table *t, mx_flow *f)
+/* The list f's state belongs on (it is moved there after each packet). */
+static uint8_t list_for_state(const mx_flow *f)
 {
-    return closing(f) ? &t->closed : unanswered(f) ? &t->unanswered : &t->open;
+    return closing(f) ? MX_FLOW_LIST_CLOSED : unanswered(f) ? MX_FLOW_LIST_UNANSWERED : MX_FLOW_LIST_OPEN;
+}
+
+static flow_list *list_named(mx_flow_table *t, uint8_t which)
+{
+    return which == MX_FLOW_LIST_CLOSED ? &t->closed : which == MX_FLOW_LIST_UNANSWERED ? &t->unanswered : &t->open;
+}
+
+/* f leaves the list it is on (as stored, whatever its state says now). */
+static void list_leave(mx_flow_table *t, mx_flow *f)
+{
+    list_remove(list_named(t, f->lru_list), f);
+}
+
+/* f joins the tail of list which: the most recently active there. */
+static void list_join(mx_flow_table *t, mx_flow *f, uint8_t which)
+{
+    f->lru_list = which;
+    list_append(t, list_named(t, which), f);
 }
 
 /* The least recently active flow not closed. */
@@ -223,7 +242,7 @@ static void flow_free(mx_flow *f)
 static void flow_finish(mx_flow_table *t, mx_flow *f)
 {
     g_hash_table_remove(t->flows, &f->key);
-    list_remove(list_of(t, f), f);
+    list_leave(t, f);
     for (int d = 0; d < 2; d++)
         if (f->stream[d])
             mx_stream_finish(f->stream[d]);
@@ -391,7 +410,7 @@ static mx_flow *flow_create(mx_flow_table *t, const mx_flow_key *key, const mx_p
     f->first_frame = frame_of(pkt);
     f->dir[0].wscale = f->dir[1].wscale = -1;
     g_hash_table_insert(t->flows, &f->key, f);
-    list_append(t, &t->open, f);
+    list_join(t, f, MX_FLOW_LIST_OPEN);
     t->stats.flows++;
     if (g_hash_table_size(t->flows) > t->stats.active_max)
         t->stats.active_max = g_hash_table_size(t->flows);
@@ -402,7 +421,7 @@ static mx_flow *flow_create(mx_flow_table *t, const mx_flow_key *key, const mx_p
  * of the list its new state belongs to after it (touch_end). */
 static void touch_begin(mx_flow_table *t, mx_flow *f, const mx_packet *pkt)
 {
-    list_remove(list_of(t, f), f);
+    list_leave(t, f);
     if (pkt->ts_us > f->last_ts)
         f->last_ts = pkt->ts_us;
     f->last_frame = frame_of(pkt);
@@ -410,7 +429,7 @@ static void touch_begin(mx_flow_table *t, mx_flow *f, const mx_packet *pkt)
 
 static void touch_end(mx_flow_table *t, mx_flow *f)
 {
-    list_append(t, list_of(t, f), f);
+    list_join(t, f, list_for_state(f));
 }
 
 /* Called between touch_begin and touch_end. */
@@ -558,70 +577,79 @@ static void ladder_tcp(mx_flow *f, int dir, const mx_packet *pkt)
     mx_ladder_add(f->ladder, &step);
 }
 
-static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *pkt)
-{
-    mx_dir_state *d = &f->dir[dir], *peer = &f->dir[!dir];
-    uint8_t flags = pkt->tcp_flags;
-    mx_frame_ref here = frame_of(pkt);
+/* ---- one TCP segment, event by event ---------------------------------- */
 
-    uint32_t prev_window = d->window;
+/* Counters every packet of a side updates, whatever it carries. */
+static void on_packet(mx_dir_state *d, const mx_packet *pkt)
+{
     d->packets++;
     d->bytes += pkt->ip_len;
     d->payload_bytes += pkt->payload_len;
     if (d->packets == 1)
         d->first_ts = pkt->ts_us;
     d->last_ts = pkt->ts_us;
-    d->flags_seen |= flags;
+    d->flags_seen |= pkt->tcp_flags;
     d->window = pkt->window;
+}
 
-    if (flags & MX_TCP_RST) {
-        if (d->rst.frame == 0) {
-            d->rst = here;
-            d->rst_ttl = pkt->ttl;
-            d->rst_has_ip_id = pkt->has_ip_id;
-            d->rst_ip_id = pkt->ip_id;
-            d->rst_seq = pkt->seq;
-            d->rst_expected_seq = d->seq_end;
-            d->rst_prev_ip_id = d->ip_id_last;
-            d->rst_prev_samples = d->ip_id_samples;
-        } else if (seq_gt(pkt->seq, d->rst_seq)) {
-            d->rst_seq_rising++;
-        }
-        d->rst_count++;
-        history_add(f, dir, (flags & MX_TCP_SYN) ? 'i' : 'r');
-        ladder_tcp(f, dir, pkt);
-        mark_closed(t, f);
-        return;
+/* A RST (maybe forged: it is kept apart from the sender's baseline, and
+ * what the side had sent before it is remembered for the hop model). */
+static void on_rst(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *pkt)
+{
+    mx_dir_state *d = &f->dir[dir];
+    if (d->rst.frame == 0) {
+        d->rst = frame_of(pkt);
+        d->rst_ttl = pkt->ttl;
+        d->rst_has_ip_id = pkt->has_ip_id;
+        d->rst_ip_id = pkt->ip_id;
+        d->rst_seq = pkt->seq;
+        d->rst_expected_seq = d->seq_end;
+        d->rst_prev_ip_id = d->ip_id_last;
+        d->rst_prev_samples = d->ip_id_samples;
+    } else if (seq_gt(pkt->seq, d->rst_seq)) {
+        d->rst_seq_rising++;
     }
-    if (d->rst.frame != 0 && d->after_rst.frame == 0)
-        d->after_rst = here;   /* a sender talking after its own RST: one of the two was injected */
-    note_sender(d, pkt);
+    d->rst_count++;
+    history_add(f, dir, (pkt->tcp_flags & MX_TCP_SYN) ? 'i' : 'r');
+    mark_closed(t, f);
+}
 
-    if (flags & MX_TCP_SYN) {
-        if (!(flags & MX_TCP_ACK)) {
-            if (dir == MX_DIR_C2S) {
-                if (f->syn_count < MX_SYN_TIMES_MAX)
-                    f->syn[f->syn_count] = here;
-                if (f->syn_count == 0)
-                    f->syn_ttl = pkt->ttl;
-                else
-                    d->retransmits++;
-                f->syn_count++;
-                f->saw_syn = true;
-            }
-            history_add(f, dir, 's');
-        } else {
-            if (f->synack_count == 0) {
-                f->synack = here;
-                f->synack_ttl = pkt->ttl;
-                if (f->syn_count > 0) {
-                    int last = (int)(f->syn_count < MX_SYN_TIMES_MAX ? f->syn_count : MX_SYN_TIMES_MAX) - 1;
-                    f->rtt_us = pkt->ts_us - f->syn[last].ts_us;
-                }
-            }
-            f->synack_count++;
-            history_add(f, dir, 'h');
+/* The client's SYN (a second one is a retry). */
+static void on_syn(mx_flow *f, int dir, const mx_packet *pkt)
+{
+    if (dir == MX_DIR_C2S) {
+        if (f->syn_count < MX_SYN_TIMES_MAX)
+            f->syn[f->syn_count] = frame_of(pkt);
+        if (f->syn_count == 0)
+            f->syn_ttl = pkt->ttl;
+        else
+            f->dir[dir].retransmits++;
+        f->syn_count++;
+        f->saw_syn = true;
+    }
+    history_add(f, dir, 's');
+}
+
+/* The server's SYN-ACK: the first one gives the handshake round trip. */
+static void on_synack(mx_flow *f, int dir, const mx_packet *pkt)
+{
+    if (f->synack_count == 0) {
+        f->synack = frame_of(pkt);
+        f->synack_ttl = pkt->ttl;
+        if (f->syn_count > 0) {
+            int last = (int)(f->syn_count < MX_SYN_TIMES_MAX ? f->syn_count : MX_SYN_TIMES_MAX) - 1;
+            f->rtt_us = pkt->ts_us - f->syn[last].ts_us;
         }
+    }
+    f->synack_count++;
+    history_add(f, dir, 'h');
+}
+
+/* Where the side's sequence space starts: its SYN, or (capture began
+ * mid-session) the first sequence number seen, standing in for ISN + 1. */
+static void note_isn(mx_dir_state *d, const mx_packet *pkt)
+{
+    if (pkt->tcp_flags & MX_TCP_SYN) {
         d->seq_known = true;
         d->isn = pkt->seq;
         d->seq_end = pkt->seq + 1;
@@ -629,85 +657,131 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
             d->mss = pkt->mss;
         d->wscale = pkt->wscale;
     } else if (!d->seq_known) {
-        /* Capture began mid-session: the first sequence number seen stands
-         * in for ISN + 1. */
         d->seq_known = true;
         d->isn = pkt->seq - 1;
         d->seq_end = pkt->seq;
     }
+}
 
-    if (flags & MX_TCP_ACK) {
-        if (!d->ack_known || seq_gt(pkt->ack, d->max_ack)) {
-            if (!d->ack_known) {
-                d->first_ack = pkt->ack;
-                d->first_ack_at = here;
-            }
-            d->ack_known = true;
-            d->max_ack = pkt->ack;
-            d->max_ack_at = here;
-            note_acked(peer, pkt->ack);
-            /* Data the peer acknowledged but the capture never showed will
-             * not come again: let reassembly give up on that hole now. */
-            if (f->stream[!dir])
-                mx_stream_acked(f->stream[!dir], pkt->ack);
-        } else if (pkt->ack == d->max_ack && seq_lt(pkt->ack, peer->seq_end)) {
-            bool duplicate = pkt->payload_len == 0 && !(flags & (MX_TCP_SYN | MX_TCP_FIN)) &&
-                             pkt->window == prev_window;
-            note_beyond_hole(peer, pkt, duplicate, &here);
+/* An ACK: a new cumulative ACK delivers the peer's segments; one that
+ * repeats it may show segments beyond a hole (prev_window: the side's
+ * window before this packet, for the duplicate-ACK test). */
+static void on_ack(mx_flow *f, int dir, const mx_packet *pkt, uint32_t prev_window)
+{
+    mx_dir_state *d = &f->dir[dir], *peer = &f->dir[!dir];
+    uint8_t flags = pkt->tcp_flags;
+    mx_frame_ref here = frame_of(pkt);
+    if (!d->ack_known || seq_gt(pkt->ack, d->max_ack)) {
+        if (!d->ack_known) {
+            d->first_ack = pkt->ack;
+            d->first_ack_at = here;
         }
-        if (dir == MX_DIR_C2S && f->synack.frame != 0 && f->established.frame == 0 &&
-            !(flags & MX_TCP_SYN) && pkt->ack == f->dir[MX_DIR_S2C].isn + 1) {
-            f->established = here;
-        }
-        if (pkt->payload_len == 0 && !(flags & (MX_TCP_SYN | MX_TCP_FIN)))
-            history_add(f, dir, 'a');
+        d->ack_known = true;
+        d->max_ack = pkt->ack;
+        d->max_ack_at = here;
+        note_acked(peer, pkt->ack);
+        /* Data the peer acknowledged but the capture never showed will
+         * not come again: let reassembly give up on that hole now. */
+        if (f->stream[!dir])
+            mx_stream_acked(f->stream[!dir], pkt->ack);
+    } else if (pkt->ack == d->max_ack && seq_lt(pkt->ack, peer->seq_end)) {
+        bool duplicate = pkt->payload_len == 0 && !(flags & (MX_TCP_SYN | MX_TCP_FIN)) &&
+                         pkt->window == prev_window;
+        note_beyond_hole(peer, pkt, duplicate, &here);
     }
+    if (dir == MX_DIR_C2S && f->synack.frame != 0 && f->established.frame == 0 &&
+        !(flags & MX_TCP_SYN) && pkt->ack == f->dir[MX_DIR_S2C].isn + 1) {
+        f->established = here;
+    }
+    if (pkt->payload_len == 0 && !(flags & (MX_TCP_SYN | MX_TCP_FIN)))
+        history_add(f, dir, 'a');
+}
+
+/* A segment with payload: new data or a retransmission, then on to
+ * reassembly (the flow's stream and SMTP state start with its first). */
+static void on_data(mx_flow *f, int dir, const mx_packet *pkt)
+{
+    mx_dir_state *d = &f->dir[dir];
+    mx_frame_ref here = frame_of(pkt);
+    uint16_t len16 = (uint16_t)(pkt->payload_len > 0xffff ? 0xffff : pkt->payload_len);
+    uint32_t end = pkt->seq + pkt->payload_len;
+    bool resent = seq_lt(pkt->seq, d->seq_end);
+    d->data_segments++;
+    if (resent) {
+        /* Data below what was already sent: a retransmission (keep-alive
+         * probes carry one old byte and count too, as in Zeek). */
+        d->retransmits++;
+        d->last_retransmit = here;
+        if (pkt->payload_len > d->max_retransmitted)
+            d->max_retransmitted = len16;
+        history_add_repeat(f, dir, 't', d->retransmits);
+    } else {
+        history_add(f, dir, 'd');
+    }
+    if (seq_gt(end, d->seq_end))
+        d->seq_end = end;
+    if (pkt->payload_len > d->max_segment)
+        d->max_segment = len16;
+    note_inflight(d, end, pkt->payload_len, resent, &here);
+    if (d->first_data.frame == 0)
+        d->first_data = here;
+    d->last_data = here;
+
+    if (f->smtp == NULL)
+        f->smtp = mx_smtp_new();
+    if (f->stream[dir] == NULL) {
+        f->stream[dir] = mx_stream_new(dir, d->isn + 1, deliver_to_smtp, gap_to_smtp, f);
+        mx_smtp_stream_base(f->smtp, dir, d->isn + 1, (d->flags_seen & MX_TCP_SYN) != 0);
+    }
+    mx_stream_segment(f->stream[dir], pkt);
+}
+
+/* A FIN: the side has said all it will; both FINs close the flow. */
+static void on_fin(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *pkt)
+{
+    mx_dir_state *d = &f->dir[dir];
+    uint32_t fin_end = pkt->seq + pkt->payload_len + 1;
+    if (seq_gt(fin_end, d->seq_end))
+        d->seq_end = fin_end;
+    if (d->fin.frame == 0)
+        d->fin = frame_of(pkt);
+    history_add(f, dir, 'f');
+    if (f->dir[!dir].fin.frame != 0)
+        mark_closed(t, f);
+}
+
+/* One TCP segment of f from side dir, its events in the order TCP gives
+ * them meaning: RST (nothing else in it counts), SYN or SYN-ACK, ACK,
+ * data, FIN. */
+static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *pkt)
+{
+    mx_dir_state *d = &f->dir[dir];
+    uint8_t flags = pkt->tcp_flags;
+    uint32_t prev_window = d->window;
+
+    on_packet(d, pkt);
+    if (flags & MX_TCP_RST) {
+        on_rst(t, f, dir, pkt);
+        ladder_tcp(f, dir, pkt);
+        return;
+    }
+    if (d->rst.frame != 0 && d->after_rst.frame == 0)
+        d->after_rst = frame_of(pkt);   /* a sender talking after its own RST: one of the two was injected */
+    note_sender(d, pkt);
+
+    if ((flags & (MX_TCP_SYN | MX_TCP_ACK)) == MX_TCP_SYN)
+        on_syn(f, dir, pkt);
+    else if (flags & MX_TCP_SYN)
+        on_synack(f, dir, pkt);
+    note_isn(d, pkt);
+    if (flags & MX_TCP_ACK)
+        on_ack(f, dir, pkt, prev_window);
     if (pkt->window == 0 && !(flags & MX_TCP_SYN))
         history_add(f, dir, 'w');
-
-    if (pkt->payload_len > 0 && !(flags & MX_TCP_SYN)) {
-        uint32_t end = pkt->seq + pkt->payload_len;
-        bool resent = seq_lt(pkt->seq, d->seq_end);
-        d->data_segments++;
-        if (resent) {
-            /* Data below what was already sent: a retransmission (keep-alive
-             * probes carry one old byte and count too, as in Zeek). */
-            d->retransmits++;
-            d->last_retransmit = here;
-            if (pkt->payload_len > d->max_retransmitted)
-                d->max_retransmitted = (uint16_t)(pkt->payload_len > 0xffff ? 0xffff : pkt->payload_len);
-            history_add_repeat(f, dir, 't', d->retransmits);
-        } else {
-            history_add(f, dir, 'd');
-        }
-        if (seq_gt(end, d->seq_end))
-            d->seq_end = end;
-        if (pkt->payload_len > d->max_segment)
-            d->max_segment = (uint16_t)(pkt->payload_len > 0xffff ? 0xffff : pkt->payload_len);
-        note_inflight(d, end, pkt->payload_len, resent, &here);
-        if (d->first_data.frame == 0)
-            d->first_data = here;
-        d->last_data = here;
-
-        if (f->smtp == NULL)
-            f->smtp = mx_smtp_new();
-        if (f->stream[dir] == NULL) {
-            f->stream[dir] = mx_stream_new(dir, d->isn + 1, deliver_to_smtp, gap_to_smtp, f);
-            mx_smtp_stream_base(f->smtp, dir, d->isn + 1, (d->flags_seen & MX_TCP_SYN) != 0);
-        }
-        mx_stream_segment(f->stream[dir], pkt);
-    }
-
-    if (flags & MX_TCP_FIN) {
-        uint32_t fin_end = pkt->seq + pkt->payload_len + 1;
-        if (seq_gt(fin_end, d->seq_end))
-            d->seq_end = fin_end;
-        if (d->fin.frame == 0)
-            d->fin = here;
-        history_add(f, dir, 'f');
-        if (peer->fin.frame != 0)
-            mark_closed(t, f);
-    }
+    if (pkt->payload_len > 0 && !(flags & MX_TCP_SYN))
+        on_data(f, dir, pkt);
+    if (flags & MX_TCP_FIN)
+        on_fin(t, f, dir, pkt);
     ladder_tcp(f, dir, pkt);
 }
 

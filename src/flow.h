@@ -84,6 +84,9 @@ typedef struct mx_dir_state {
     mx_frame_ref after_rst;       /* a packet this side sent after its own RST */
 } mx_dir_state;
 
+/* The table's LRU lists (mx_flow.lru_list). */
+enum { MX_FLOW_LIST_OPEN, MX_FLOW_LIST_UNANSWERED, MX_FLOW_LIST_CLOSED };
+
 typedef struct mx_flow_key {
     mx_addr client, server;
     uint16_t client_port, server_port;
@@ -136,6 +139,7 @@ typedef struct mx_flow {
      * recently active first; lru_seq orders flows across the lists. */
     struct mx_flow *lru_prev, *lru_next;
     uint64_t lru_seq;
+    uint8_t lru_list;             /* MX_FLOW_LIST_*: the list it is on, kept, not recomputed */
 } mx_flow;
 
 typedef void (*mx_flow_finish_fn)(mx_flow *flow, void *ctx);

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* gencap.c — writes deterministic captures, one per failure story, for the pcap regression test.
  *
- * Usage: gencap DIR [NAME...]   writes DIR/NAME.pcap for every scenario (or those named)
+ * Usage: gencap DIR [NAME...]   writes DIR/NAME.pcap and DIR/NAME.expect for
+ *                               every scenario (or those named)
  *        gencap --list          prints the scenario names
  *
  * Fixed timestamps (from PB_EPOCH_US), fixed ISNs and IP IDs: the same
  * bytes on every run, so tests/golden/NAME.json can hold mxray's expected
- * output.  Each scenario's comment says what the capture was built to show;
- * the golden file is reviewed against that comment, not against mxray.
+ * output.  Each scenario's comment says what the capture was built to show,
+ * and its expect_* text says it exactly: the verdict the story calls for,
+ * in the .expect format of pcaps/ (tests/netns/compare.py), written from
+ * the story and never copied from mxray.  pcap-regress checks mxray against
+ * it, and tests/update-golden.sh refuses a golden file that disagrees.
  *
  * Addresses (DESIGN.md test ranges): gateway 198.51.100.10 / 2001:db8:1::10,
  * MX hosts in 203.0.113.0/24 / 2001:db8:2::/64, routers in 198.18.0.0/15.
@@ -109,9 +113,22 @@ static void conv(pb_conv *c, capture *cap, pb_link link, const char *client, uin
 
 /* ---- scenarios ---------------------------------------------------------- */
 
+/* The .expect lines of a delivery by smtp_delivery: s is "" (the only
+ * session) or "session.N.", server the MX it went to.  Nothing wrong, so
+ * no warning; the proof is the 250 after the final dot (frame `frame`). */
+#define EXPECT_DELIVERED(s, server, frame)                                                            \
+    s "outcome=delivered\n" s "kind=ok\n" s "phase=none\n" s "server.ip=" server "\n"                 \
+    s "culprit.role=none\n" s "culprit.confidence=high\n" s "warnings=\n"                              \
+    s "mta_status=250 2.0.0 Ok: queued as 4SZx1H3abcz\n" s "tcp.history=ShAdDfFa\n" s "evidence=" frame "\n"
+
 /* Classic Linux backoff (tcp_syn_retries, tcp_syn_linear_timeouts = 0):
- * SYNs at 0, 1, 3, 7, 15 s, nothing back.  Expect syn_timeout, path,
+ * SYNs at 0, 1, 3, 7, 15 s, nothing back.  Expect syn_timeout, path
+ * (confidence medium: a silent drop names no hop from one vantage point),
  * "450 4.4.1 Connection timed out", evidence frames 1 and 5. */
+static const char expect_syn_timeout_linux[] =
+    "outcome=failed\n" "kind=syn_timeout\n" "phase=connect\n"
+    "culprit.role=path\n" "culprit.hops_from_client=null\n" "culprit.confidence=medium\n" "warnings=\n"
+    "mta_status=450 4.4.1 Connection timed out\n" "tcp.syn_count=5\n" "tcp.history=S\n" "evidence=1,5\n";
 static void gen_syn_timeout_linux(capture *cap)
 {
     pb_conv c;
@@ -122,6 +139,10 @@ static void gen_syn_timeout_linux(capture *cap)
 }
 
 /* Linux >= 6.5 (tcp_syn_linear_timeouts): IPv6 SYNs 1 s apart, 0-4 s. */
+static const char expect_syn_timeout_flat[] =
+    "outcome=failed\n" "kind=syn_timeout\n" "phase=connect\n" "server.ip=" MX6 "\n"
+    "culprit.role=path\n" "culprit.hops_from_client=null\n" "culprit.confidence=medium\n" "warnings=\n"
+    "mta_status=450 4.4.1 Connection timed out\n" "tcp.syn_count=5\n" "tcp.history=S\n" "evidence=1,5\n";
 static void gen_syn_timeout_flat(capture *cap)
 {
     pb_conv c;
@@ -131,7 +152,12 @@ static void gen_syn_timeout_flat(capture *cap)
 }
 
 /* The server's host answers the SYN with RST|ACK at its own distance
- * (TTL 62: hop 3): connect_refused, server. */
+ * (TTL 62: hop 3): connect_refused, server, confidence low (no packet of
+ * the server's own in the capture to hold the RST's distance against). */
+static const char expect_refused[] =
+    "outcome=failed\n" "kind=connect_refused\n" "phase=connect\n"
+    "culprit.role=server\n" "culprit.ip=" MX "\n" "culprit.hops_from_client=3\n" "culprit.confidence=low\n"
+    "warnings=\n" "mta_status=450 4.4.1 Connection refused\n" "tcp.history=Sr\n" "evidence=1,2\n";
 static void gen_refused(capture *cap)
 {
     pb_conv c;
@@ -142,6 +168,10 @@ static void gen_refused(capture *cap)
 
 /* A firewall two hops out (TTL 63: hop 2) rejects with ICMP 3/13
  * communication administratively prohibited, quoting the SYN. */
+static const char expect_icmp_admin[] =
+    "outcome=failed\n" "kind=icmp_unreachable\n" "phase=connect\n"
+    "culprit.role=firewall\n" "culprit.ip=" ROUTER2 "\n" "culprit.hops_from_client=2\n" "culprit.confidence=high\n"
+    "warnings=\n" "mta_status=450 4.4.1 No route to host\n" "tcp.history=S\n" "evidence=1,2\n";
 static void gen_icmp_admin(capture *cap)
 {
     pb_conv c;
@@ -151,6 +181,10 @@ static void gen_icmp_admin(capture *cap)
 }
 
 /* The gateway's own router (TTL 64: hop 1) has no route: ICMP 3/0. */
+static const char expect_icmp_net[] =
+    "outcome=failed\n" "kind=icmp_unreachable\n" "phase=connect\n"
+    "culprit.role=path\n" "culprit.ip=" ROUTER1 "\n" "culprit.hops_from_client=1\n" "culprit.confidence=high\n"
+    "warnings=\n" "mta_status=450 4.4.1 Network is unreachable\n" "tcp.history=S\n" "evidence=1,2\n";
 static void gen_icmp_net(capture *cap)
 {
     pb_conv c;
@@ -162,6 +196,10 @@ static void gen_icmp_net(capture *cap)
 /* The server's last router (hop 2) tries ARP for 3 s, then answers ICMP
  * 3/1 host unreachable; the SYN was retransmitted once at 1 s meanwhile.
  * Expect icmp_unreachable, role server (down or gone), confidence medium. */
+static const char expect_host_unreach_arp[] =
+    "outcome=failed\n" "kind=icmp_unreachable\n" "phase=connect\n"
+    "culprit.role=server\n" "culprit.ip=" ROUTER2 "\n" "culprit.hops_from_client=2\n" "culprit.confidence=medium\n"
+    "warnings=\n" "mta_status=450 4.4.1 No route to host\n" "tcp.syn_count=2\n" "tcp.history=S\n" "evidence=1,3\n";
 static void gen_host_unreach_arp(capture *cap)
 {
     pb_conv c;
@@ -172,6 +210,8 @@ static void gen_host_unreach_arp(capture *cap)
 }
 
 /* A delivery with nothing wrong: outcome delivered, kind ok. */
+static const char expect_clean_delivery[] =
+    EXPECT_DELIVERED("", MX, "19");
 static void gen_clean_delivery(capture *cap)
 {
     pb_conv c;
@@ -181,6 +221,8 @@ static void gen_clean_delivery(capture *cap)
 
 /* Two clean deliveries on a trunk: the first tagged 802.1Q, the second
  * 802.1ad + 802.1Q (QinQ).  Both delivered. */
+static const char expect_vlan_qinq[] =
+    EXPECT_DELIVERED("session.1.", MX, "19") EXPECT_DELIVERED("session.2.", "203.0.113.26", "45") "stats.skipped=0\n";
 static void gen_vlan_qinq(capture *cap)
 {
     pb_conv c;
@@ -192,6 +234,8 @@ static void gen_vlan_qinq(capture *cap)
 
 /* tcpdump -i any with libpcap >= 1.10: Linux cooked v2; a clean delivery
  * over IPv4 and one over IPv6. */
+static const char expect_sll2[] =
+    EXPECT_DELIVERED("session.1.", MX, "19") EXPECT_DELIVERED("session.2.", MX6, "45") "stats.skipped=0\n";
 static void gen_sll2(capture *cap)
 {
     pb_conv c;
@@ -204,6 +248,9 @@ static void gen_sll2(capture *cap)
 /* The capture starts after the handshake and greeting, at MAIL FROM; the
  * message is delivered and the session closed cleanly.  Expect delivered
  * (what the capture shows decides it), history without S/h. */
+static const char expect_midsession[] =
+    "outcome=delivered\n" "kind=ok\n" "phase=none\n" "culprit.role=none\n" "culprit.confidence=high\n" "warnings=\n"
+    "mta_status=250 2.0.0 Ok: queued as 4SZx1H3abcz\n" "tcp.syn_count=0\n" "tcp.history=DdAfFa\n";
 static void gen_midsession(capture *cap)
 {
     pb_conv c;
@@ -232,6 +279,9 @@ static void gen_midsession(capture *cap)
 /* tcpdump -s 96: 42 bytes of TCP payload kept per frame.  The greeting and
  * the EHLO reply are cut; every other line fits.  Expect delivered, and
  * stats.truncated = the frames cut (greeting, EHLO reply). */
+static const char expect_snaplen[] =
+    "outcome=delivered\n" "kind=ok\n" "phase=none\n" "culprit.role=none\n" "warnings=\n"
+    "mta_status=250 2.0.0 Ok: queued\n" "stats.truncated=2\n";
 static void gen_snaplen(capture *cap)
 {
     pb_conv c;
@@ -243,6 +293,10 @@ static void gen_snaplen(capture *cap)
  * the server's name: the server's SYN-ACK and replies arrive with TTL 62
  * (hop 3), the RST with TTL 63 (hop 2).  Expect reset, phase mail,
  * role firewall, hops 2, warning forged_packet. */
+static const char expect_forged_rst[] =
+    "outcome=failed\n" "kind=reset\n" "phase=mail\n"
+    "culprit.role=firewall\n" "culprit.hops_from_client=2\n" "culprit.confidence=high\n" "warnings=forged_packet\n"
+    "mta_status=451 4.4.2 Connection reset by peer\n" "tcp.history=ShAdDr\n" "evidence=2,9,10\n";
 static void gen_forged_rst(capture *cap)
 {
     pb_conv c;
@@ -263,6 +317,9 @@ static void gen_forged_rst(capture *cap)
  * 334 challenge, would pair with EHLO.  The session goes on to 235, 250
  * queued and 221: expect delivered, never ehlo_rejected, and a confidence
  * below high (the pairing is uncertain from the overlong line on). */
+static const char expect_greeting_no_crlf[] =
+    "outcome=delivered\n" "kind=ok\n" "phase=none\n" "culprit.role=none\n" "culprit.confidence=medium\n"
+    "warnings=\n" "mta_status=250 2.0.0 Ok: queued as 4SZx1H3abcz\n";
 static void gen_greeting_no_crlf(capture *cap)
 {
     pb_conv c;
@@ -295,6 +352,14 @@ static void gen_greeting_no_crlf(capture *cap)
 
 /* Three sessions to three MX hosts (for BPF filters and rotated files):
  * 203.0.113.25 delivers, 203.0.113.9 drops SYNs, 203.0.113.30 refuses. */
+static const char expect_multi[] =
+    "session.1.outcome=failed\n" "session.1.kind=syn_timeout\n" "session.1.phase=connect\n"
+    "session.1.server.ip=203.0.113.9\n" "session.1.culprit.role=path\n" "session.1.culprit.confidence=medium\n"
+    "session.1.tcp.syn_count=4\n" "session.1.evidence=1,32\n"
+    EXPECT_DELIVERED("session.2.", MX, "20")
+    "session.3.outcome=failed\n" "session.3.kind=connect_refused\n" "session.3.phase=connect\n"
+    "session.3.server.ip=203.0.113.30\n" "session.3.culprit.role=server\n" "session.3.culprit.ip=203.0.113.30\n"
+    "session.3.culprit.hops_from_client=3\n" "session.3.culprit.confidence=low\n" "session.3.evidence=29,30\n";
 static void gen_multi(capture *cap)
 {
     pb_conv a, b, r;
@@ -312,6 +377,8 @@ static void gen_multi(capture *cap)
 
 /* A clean delivery through an 802.1BR port extender: every frame carries
  * an E-Tag (0x893f) before its 802.1Q tag.  Delivered, nothing skipped. */
+static const char expect_etag[] =
+    EXPECT_DELIVERED("", MX, "19") "stats.skipped=0\n";
 static void gen_etag(capture *cap)
 {
     pb_conv c;
@@ -322,6 +389,8 @@ static void gen_etag(capture *cap)
 /* A clean delivery on 2038-08-01, past the signed 32-bit seconds: pcap's
  * seconds are unsigned, libpcap hands them on negative.  Delivered, dated
  * 2038 (scenario epoch below). */
+static const char expect_2038[] =
+    EXPECT_DELIVERED("", MX, "19") "start=2038-08-01T00:00:00.000000Z\n";
 static void gen_2038(capture *cap)
 {
     pb_conv c;
@@ -335,25 +404,26 @@ typedef struct scenario {
     uint32_t snaplen;
     void (*write)(capture *cap);
     int64_t epoch_us;        /* 0: PB_EPOCH_US */
+    const char *expect;      /* the .expect lines: the verdict the story calls for */
 } scenario;
 
 static const scenario scenarios[] = {
-    { "gen-syn-timeout-linux", PB_LINK_ETH, 0, gen_syn_timeout_linux, 0 },
-    { "gen-syn-timeout-flat", PB_LINK_ETH, 0, gen_syn_timeout_flat, 0 },
-    { "gen-refused", PB_LINK_ETH, 0, gen_refused, 0 },
-    { "gen-icmp-admin", PB_LINK_ETH, 0, gen_icmp_admin, 0 },
-    { "gen-icmp-net", PB_LINK_ETH, 0, gen_icmp_net, 0 },
-    { "gen-host-unreach-arp", PB_LINK_ETH, 0, gen_host_unreach_arp, 0 },
-    { "gen-clean-delivery", PB_LINK_ETH, 0, gen_clean_delivery, 0 },
-    { "gen-vlan-qinq", PB_LINK_ETH, 0, gen_vlan_qinq, 0 },
-    { "gen-sll2", PB_LINK_SLL2, 0, gen_sll2, 0 },
-    { "gen-midsession", PB_LINK_ETH, 0, gen_midsession, 0 },
-    { "gen-snaplen", PB_LINK_ETH, 96, gen_snaplen, 0 },
-    { "gen-forged-rst", PB_LINK_ETH, 0, gen_forged_rst, 0 },
-    { "gen-multi", PB_LINK_ETH, 0, gen_multi, 0 },
-    { "gen-etag", PB_LINK_ETH, 0, gen_etag, 0 },
-    { "gen-2038", PB_LINK_ETH, 0, gen_2038, 2164233600LL * 1000000 },   /* 2038-08-01T00:00:00Z */
-    { "gen-greeting-no-crlf", PB_LINK_ETH, 0, gen_greeting_no_crlf, 0 },
+    { "gen-syn-timeout-linux", PB_LINK_ETH, 0, gen_syn_timeout_linux, 0, expect_syn_timeout_linux },
+    { "gen-syn-timeout-flat", PB_LINK_ETH, 0, gen_syn_timeout_flat, 0, expect_syn_timeout_flat },
+    { "gen-refused", PB_LINK_ETH, 0, gen_refused, 0, expect_refused },
+    { "gen-icmp-admin", PB_LINK_ETH, 0, gen_icmp_admin, 0, expect_icmp_admin },
+    { "gen-icmp-net", PB_LINK_ETH, 0, gen_icmp_net, 0, expect_icmp_net },
+    { "gen-host-unreach-arp", PB_LINK_ETH, 0, gen_host_unreach_arp, 0, expect_host_unreach_arp },
+    { "gen-clean-delivery", PB_LINK_ETH, 0, gen_clean_delivery, 0, expect_clean_delivery },
+    { "gen-vlan-qinq", PB_LINK_ETH, 0, gen_vlan_qinq, 0, expect_vlan_qinq },
+    { "gen-sll2", PB_LINK_SLL2, 0, gen_sll2, 0, expect_sll2 },
+    { "gen-midsession", PB_LINK_ETH, 0, gen_midsession, 0, expect_midsession },
+    { "gen-snaplen", PB_LINK_ETH, 96, gen_snaplen, 0, expect_snaplen },
+    { "gen-forged-rst", PB_LINK_ETH, 0, gen_forged_rst, 0, expect_forged_rst },
+    { "gen-multi", PB_LINK_ETH, 0, gen_multi, 0, expect_multi },
+    { "gen-etag", PB_LINK_ETH, 0, gen_etag, 0, expect_etag },
+    { "gen-2038", PB_LINK_ETH, 0, gen_2038, 2164233600LL * 1000000, expect_2038 },   /* 2038-08-01T00:00:00Z */
+    { "gen-greeting-no-crlf", PB_LINK_ETH, 0, gen_greeting_no_crlf, 0, expect_greeting_no_crlf },
 };
 
 static bool write_one(const char *dir, const scenario *s)
@@ -364,6 +434,12 @@ static bool write_one(const char *dir, const scenario *s)
         return false;
     s->write(&cap);
     pb_pcap_close(cap.pcap);
+    g_autofree char *expect_path = g_strdup_printf("%s/%s.expect", dir, s->name);
+    g_autoptr(GError) error = NULL;
+    if (!g_file_set_contents(expect_path, s->expect, -1, &error)) {
+        fprintf(stderr, "gencap: %s\n", error->message);
+        return false;
+    }
     return true;
 }
 

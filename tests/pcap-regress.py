@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """pcap-regress.py — mxray read against captures with known answers (run by `make check`).
 
-  (a) tests/gencap writes its deterministic captures into a temporary folder;
-      each one's `read --format json` must equal tests/golden/NAME.json field
-      by field (a mismatch prints its path: sessions[0].culprit.role: ...).
+  (a) tests/gencap writes its deterministic captures into a temporary folder,
+      each with the .expect its scenario table states; each one's
+      `read --format json` must equal tests/golden/NAME.json field by field
+      (a mismatch prints its path: sessions[0].culprit.role: ...), and both
+      the output and the golden file must agree with NAME.expect.
   (b) every pcaps/NAME.pcap: compared with pcaps/NAME.json when present, and
       checked against pcaps/NAME.expect (key=value lines) when present.
   (c) every JSON document is validated against the read schema
@@ -341,7 +343,15 @@ def generated(tmp):
             continue
         with open(golden) as f:
             expected = json.load(f)
-        check_document("golden %s" % name, path, expected)
+        run = check_document("golden %s" % name, path, expected)
+        expect = os.path.join(tmp, name + ".expect")
+        if not os.path.exists(expect) or not os.path.getsize(expect):
+            report("golden %s.expect" % name, ["gencap wrote no %s.expect: give the scenario its verdict" % name])
+            continue
+        problems = ["tests/golden/%s.json: %s" % (name, p) for p in expect_problems(expect, expected)]
+        if run is not None and run.doc is not None:
+            problems += ["mxray: %s" % p for p in expect_problems(expect, run.doc)]
+        report("golden %s.expect" % name, problems)
     stale = sorted(set(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(golden_dir, "*.json"))) - set(names))
     report("golden files all have a gencap scenario",
            ["tests/golden/%s.json: gencap has no such scenario" % n for n in stale])

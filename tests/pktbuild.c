@@ -616,12 +616,6 @@ void pb_conv_exchange(pb_conv *c, int64_t t, const char *command, const char *re
 static void feed_finished(mx_flow *flow, void *ctx)
 {
     pb_feed *feed = ctx;
-    /* As analyzer.c does: the server's own SYN-ACK is its hop baseline
-     * for this and every later session. */
-    if (flow->synack_count > 0)
-        mx_hop_baselines_note(feed->baselines, &flow->key.server, mx_hop_of_ttl(flow->synack_ttl), &flow->synack);
-    if (feed->diagnose)
-        g_ptr_array_add(feed->sessions, mx_diagnose(flow, &feed->diag));
     mx_flow copy = *flow;
     copy.stream[0] = copy.stream[1] = NULL;
     copy.smtp = NULL;
@@ -630,14 +624,25 @@ static void feed_finished(mx_flow *flow, void *ctx)
     g_array_append_val(feed->finished, copy);
 }
 
+static void feed_session(mx_session *s, void *ctx)
+{
+    pb_feed *feed = ctx;
+    g_ptr_array_add(feed->sessions, s);
+}
+
 void pb_feed_init(pb_feed *feed, const uint16_t *ports, size_t n_ports, size_t max_flows, bool diagnose)
 {
     static const uint16_t smtp = 25;
     *feed = (pb_feed){0};
-    feed->table = mx_flow_table_new(ports ? ports : &smtp, ports ? n_ports : 1, max_flows, feed_finished, feed);
-    feed->diagnose = diagnose;
-    feed->baselines = mx_hop_baselines_new();
-    feed->diag.baselines = feed->baselines;
+    if (!ports) {
+        ports = &smtp;
+        n_ports = 1;
+    }
+    if (diagnose) {
+        feed->an = mx_read_analyzer_new(ports, n_ports, max_flows, feed_session, feed);
+    } else {
+        feed->table = mx_flow_table_new(ports, n_ports, max_flows, feed_finished, feed);
+    }
     feed->finished = g_array_new(FALSE, TRUE, sizeof(mx_flow));
     feed->sessions = g_ptr_array_new_with_free_func((GDestroyNotify)mx_session_free);
 }
@@ -645,7 +650,7 @@ void pb_feed_init(pb_feed *feed, const uint16_t *ports, size_t n_ports, size_t m
 void pb_feed_clear(pb_feed *feed)
 {
     mx_flow_table_free(feed->table);
-    mx_hop_baselines_free(feed->baselines);
+    mx_analyzer_free(feed->an);
     g_array_free(feed->finished, TRUE);
     g_ptr_array_free(feed->sessions, TRUE);
     *feed = (pb_feed){0};
@@ -658,13 +663,14 @@ mx_flow *pb_feed_frame(pb_feed *feed, const pb_frame *f, int64_t ts_us)
     pkt->file_index = 0;
     pkt->ts_us = ts_us;
     mx_decode(f->dlt, f->data, f->len, f->len, pkt);
-    if (ts_us > feed->diag.capture_end_us)
-        feed->diag.capture_end_us = ts_us;
-    if (pkt->skip != MX_SKIP_NONE) {
+    if (pkt->skip != MX_SKIP_NONE)
         feed->skipped++;
+    if (feed->an) {
+        mx_raw_frame raw = pb_raw_frame(f, ts_us, feed->frames);
+        mx_analyzer_frame(feed->an, &raw);
         return NULL;
     }
-    return mx_flow_table_packet(feed->table, pkt);
+    return pkt->skip != MX_SKIP_NONE ? NULL : mx_flow_table_packet(feed->table, pkt);
 }
 
 void pb_feed_emit(void *ctx, const pb_frame *f, int64_t ts_us)
@@ -674,11 +680,17 @@ void pb_feed_emit(void *ctx, const pb_frame *f, int64_t ts_us)
 
 void pb_feed_finish(pb_feed *feed)
 {
-    mx_flow_table_finish_all(feed->table);
-    /* As mx_analyzer_hold_refusals does at the end: refusals judged again
-     * with the whole capture's baselines. */
-    for (guint i = 0; i < feed->sessions->len; i++)
-        mx_diagnose_refine(g_ptr_array_index(feed->sessions, i), feed->baselines);
+    if (feed->an)
+        mx_analyzer_finish(feed->an);
+    else
+        mx_flow_table_finish_all(feed->table);
+}
+
+mx_raw_frame pb_raw_frame(const pb_frame *f, int64_t ts_us, uint64_t frame)
+{
+    mx_raw_frame raw = { .data = f->data, .caplen = f->len, .wirelen = f->len, .ts_us = ts_us,
+                         .frame = frame, .dlt = f->dlt };
+    return raw;
 }
 
 mx_session *pb_feed_session(pb_feed *feed, guint i)

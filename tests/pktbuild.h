@@ -11,8 +11,9 @@
  *   2. pb_conv: one TCP connection seen from the client's capture point, with
  *      sequence numbers, ACKs, TTLs and IP IDs kept consistent, so a test
  *      says "SYN at 0 s, SYN-ACK at 20 ms, EHLO ..." and nothing else.
- *   3. pb_feed: decode + flow table (+ diagnose), the sink tests use instead
- *      of repeating packet-to-flow boilerplate; pb_pcap: the sink gencap uses.
+ *   3. pb_feed: decode + flow table, the sink tests use instead of repeating
+ *      packet-to-flow boilerplate; with diagnosis, the analyzer `mxray read`
+ *      judges with (mx_read_analyzer_new); pb_pcap: the sink gencap uses.
  */
 #ifndef MX_TESTS_PKTBUILD_H
 #define MX_TESTS_PKTBUILD_H
@@ -23,8 +24,9 @@
 
 #include <glib.h>
 
+#include "analyzer.h"
 #include "flow.h"
-#include "diagnose.h"
+#include "read-run.h"
 #include "session.h"
 
 /* Longest frame a test builds (a jumbo frame is more than any test needs). */
@@ -178,31 +180,34 @@ void pb_conv_exchange(pb_conv *c, int64_t t, const char *command, const char *re
 
 /* ---- the pipeline fixture -------------------------------------------------- */
 
-/* A copy of a finished flow, taken in the finish callback (the table frees the
- * flow right after it); stream/smtp pointers are cleared. */
 typedef struct pb_feed {
-    mx_flow_table *table;
-    mx_hop_baselines *baselines; /* servers' hops, as the analyzer keeps them */
-    mx_diagnose_ctx diag;
-    bool diagnose;           /* run mx_diagnose on each finished flow */
-    GArray *finished;        /* of mx_flow */
-    GPtrArray *sessions;     /* of mx_session*, when diagnose */
+    mx_flow_table *table;    /* without diagnosis: the flow table alone */
+    mx_analyzer *an;         /* with it: the analyzer `read` judges with (refusals held) */
+    GArray *finished;        /* of mx_flow: a copy of each finished flow, taken in the
+                              * finish callback (stream/smtp pointers cleared) */
+    GPtrArray *sessions;     /* of mx_session*, with diagnosis, as the analyzer hands them over */
     mx_packet last;          /* the last decoded packet */
     uint64_t frames;         /* frames fed: the next frame number - 1 */
     uint64_t skipped;        /* frames decode did not take to a transport header */
 } pb_feed;
 
-/* ports NULL: port 25 only; max_flows 0: MX_MAX_FLOWS. */
+/* ports NULL: port 25 only; max_flows 0: MX_MAX_FLOWS.  diagnose: frames
+ * go through mx_analyzer (sessions, no flow copies), else through the
+ * flow table alone (flow copies, no sessions). */
 void pb_feed_init(pb_feed *feed, const uint16_t *ports, size_t n_ports, size_t max_flows, bool diagnose);
 void pb_feed_clear(pb_feed *feed);
-/* Decodes one frame (numbered in order of feeding) and hands it to the table. */
+/* Decodes one frame (numbered in order of feeding) and hands it to the
+ * table (returning its flow) or to the analyzer (returning NULL). */
 mx_flow *pb_feed_frame(pb_feed *feed, const pb_frame *f, int64_t ts_us);
-/* End of input: every open flow finishes (and is diagnosed; refusals are
- * judged again with every server's baseline, as `mxray read` does). */
+/* End of input: every open flow finishes (with diagnosis: mx_analyzer_finish,
+ * held refusals judged again with every server's baseline). */
 void pb_feed_finish(pb_feed *feed);
 /* pb_emit_fn for pb_conv: ctx is a pb_feed. */
 void pb_feed_emit(void *ctx, const pb_frame *f, int64_t ts_us);
 mx_session *pb_feed_session(pb_feed *feed, guint i);
+
+/* A built frame as a source hands it to the analyzer (file 0). */
+mx_raw_frame pb_raw_frame(const pb_frame *f, int64_t ts_us, uint64_t frame);
 
 /* Decodes a frame into pkt (frame number 1, time 0). */
 void pb_decode(const pb_frame *f, mx_packet *pkt);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* test-diagnose.c — connect-phase rules and RST origin, driven through the flow table.
  *
- * Each case plays a short packet story with pb_conv into decode + flow
- * table + mx_diagnose (the pb_feed fixture) and checks the verdict exactly:
+ * Each case plays a short packet story with pb_conv into the analyzer as
+ * `mxray read` wires it (the pb_feed fixture) and checks the verdict exactly:
  * outcome, kind, phase, culprit (role, ip, hop, confidence), mta_status,
  * warnings and evidence frames.
  */

@@ -7,6 +7,7 @@
 #include "analyzer.h"
 #include "dns.h"
 #include "pktbuild.h"
+#include "read-run.h"
 
 #include <pcap/dlt.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 typedef struct fixture {
     mx_analyzer *an;
+    mx_read_run *run;        /* set: frames go through `mxray read`'s own steps instead */
     GPtrArray *sessions;
     uint64_t frames;
     pb_conv conv;
@@ -30,9 +32,11 @@ static void keep_session(mx_session *s, void *ctx)
 
 static void feed(fixture *fx, const pb_frame *f, int64_t ts_us)
 {
-    mx_raw_frame raw = { .data = f->data, .caplen = f->len, .wirelen = f->len, .ts_us = ts_us,
-                         .frame = ++fx->frames, .dlt = f->dlt };
-    mx_analyzer_frame(fx->an, &raw);
+    mx_raw_frame raw = pb_raw_frame(f, ts_us, ++fx->frames);
+    if (fx->run)
+        mx_read_frame(fx->run, &raw);
+    else
+        mx_analyzer_frame(fx->an, &raw);
 }
 
 static void emit(void *ctx, const pb_frame *f, int64_t ts_us)
@@ -367,7 +371,15 @@ static void test_self_loop(fixture *fx, gconstpointer data)
  * and judging again keeps the dns_timeout warning and its evidence. */
 static void test_refusal_judged_again(fixture *fx, gconstpointer data)
 {
-    mx_analyzer_hold_refusals(fx->an);
+    /* Through the steps `mxray read` runs (read-run.h), rendered as
+     * Markdown, which keeps the failed session for the checks below. */
+    uint16_t port = 25;
+    char *text = NULL;
+    size_t text_len = 0;
+    mx_read_options opt = { .format = MX_READ_MARKDOWN, .ports = &port, .n_ports = 1,
+                            .out = open_memstream(&text, &text_len) };
+    static const char *const inputs[] = { "refusal.pcap" };
+    fx->run = mx_read_begin(&opt, inputs, 1, NULL);
     send_dns(fx, 100 * SEC, false, dns_message(0x1234, false, 0, "25.113.0.203.in-addr.arpa", MX_DNS_PTR, 0, NULL, 0));
     pb_conv_syn(&fx->conv, 110 * SEC);                 /* frame 2 */
     pb_conv_rst(&fx->conv, PB_S2C, 110 * SEC + 2000, 63); /* frame 3: hop 2, the server is at hop 3 */
@@ -376,15 +388,16 @@ static void test_refusal_judged_again(fixture *fx, gconstpointer data)
     pb_conv_handshake(&ok, 111 * SEC, 20000);          /* frames 4-6 */
     pb_conv_fin(&ok, PB_C2S, 112 * SEC);
     pb_conv_fin(&ok, PB_S2C, 112 * SEC + 1000);
-    mx_analyzer_finish(fx->an);
-    g_assert_cmpuint(fx->sessions->len, ==, 2);
+    mx_read_end_of_input(fx->run);
+    g_assert_true(mx_read_write(fx->run));
+    g_assert_true(mx_read_any_failed(fx->run));
+    fclose(opt.out);
 
-    mx_report r;
-    mx_report_init(&r);
+    const mx_report *r = mx_read_report(fx->run);
+    g_assert_cmpuint(r->stats.smtp_sessions, ==, 2);
     const mx_session *refused = NULL;
-    for (guint i = 0; i < fx->sessions->len; i++) {
-        const mx_session *s = g_ptr_array_index(fx->sessions, i);
-        mx_report_count(&r, s);
+    for (guint i = 0; i < r->sessions->len; i++) {
+        const mx_session *s = g_ptr_array_index(r->sessions, i);
         if (s->verdict.kind == MX_KIND_CONNECT_REFUSED)
             refused = s;
     }
@@ -402,12 +415,18 @@ static void test_refusal_judged_again(fixture *fx, gconstpointer data)
     for (guint i = 0; i < 4; i++)
         g_assert_cmpuint(g_array_index(refused->verdict.evidence, mx_evidence, i).at.frame, ==, frames[i]);
 
-    g_assert_cmpuint(r.destinations->len, ==, 1);
-    const mx_destination *d = &g_array_index(r.destinations, mx_destination, 0);
+    g_assert_cmpuint(r->destinations->len, ==, 1);
+    const mx_destination *d = &g_array_index(r->destinations, mx_destination, 0);
     g_assert_cmpuint(d->forged, ==, 1);
     g_assert_cmpint(d->main_failure, ==, MX_KIND_CONNECT_REFUSED);
     g_assert_cmpint(d->culprit.role, ==, MX_ROLE_FIREWALL);
-    mx_report_clear(&r);
+    /* The report's answer tells the session's story (wrong output 1). */
+    g_assert_nonnull(strstr(text, "**Answer:**"));
+    g_assert_nonnull(strstr(text, "a firewall 2 hops from the gateway resets the connections"));
+    g_assert_null(strstr(text, "receiving server is the cause"));
+    free(text);
+    mx_read_free(fx->run);
+    fx->run = NULL;
 }
 
 /* The same connection to itself with no DNS answer in the capture: a local

@@ -5,11 +5,12 @@
 # Usage: tests/update-golden.sh BUILDDIR [NAME...]
 #   BUILDDIR holds a built src/mxray and tests/gencap (make check builds gencap).
 #
-# The output is mxray's, not the truth: REVIEW every changed field against the
-# scenario's comment in tests/gencap.c before committing (git diff tests/golden).
-# A golden file must never hold a wrong verdict: when mxray is wrong, fix the
-# program, or edit the golden file to the correct values so the test keeps
-# failing until it is fixed.
+# The output is mxray's, not the truth: a scenario whose output disagrees with
+# the .expect gencap writes from its scenario table (the verdict the story
+# calls for) is REFUSED and its golden file left as it was; fix the program
+# (or, if the story was wrong, the scenario's expect_* text and comment).
+# REVIEW every other changed field against the scenario's comment in
+# tests/gencap.c before committing (git diff tests/golden).
 set -eu
 if [ $# -lt 1 ]; then
     echo "usage: $0 BUILDDIR [NAME...]" >&2
@@ -26,6 +27,7 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 "$gencap" "$tmp" "$@"
+refused=0
 for pcap in "$tmp"/*.pcap; do
     name=$(basename "$pcap" .pcap)
     status=0
@@ -33,6 +35,13 @@ for pcap in "$tmp"/*.pcap; do
     if [ "$status" -ge 2 ]; then
         echo "$0: mxray exited $status on $name.pcap" >&2
         exit 1
+    fi
+    if [ ! -s "$tmp/$name.expect" ] ||
+       ! python3 "$srcdir/tests/netns/compare.py" "$tmp/$name.expect" "$tmp/$name.json" "$status" > "$tmp/$name.why"; then
+        echo "REFUSED $name: mxray disagrees with the scenario's expect_* in tests/gencap.c:"
+        sed 's/^/    /' "$tmp/$name.why"
+        refused=1
+        continue
     fi
     python3 - "$tmp/$name.json" "$srcdir/tests/golden/$name.json" <<'PY'
 import json, os, sys
@@ -48,3 +57,4 @@ PY
     echo "wrote tests/golden/$name.json (exit status $status)"
 done
 echo "Now review: git diff -- tests/golden"
+exit $refused

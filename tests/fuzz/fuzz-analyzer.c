@@ -23,6 +23,7 @@
 #include "decode.h"
 #include "diagnose.h"
 #include "live-timers.h"
+#include "read-run.h"
 #include "report.h"
 
 #include <stdio.h>
@@ -72,9 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run.report.version = "fuzz";
     g_ptr_array_add(run.report.inputs, g_strdup("fuzz.pcap"));
     run.report.verbose = opts & 8;
-    mx_analyzer *an = mx_analyzer_new(many_ports ? ports_many : ports_25, many_ports ? 4 : 1, max_flows,
-                                      on_session, &run);
-    mx_analyzer_hold_refusals(an);
+    mx_analyzer *an = mx_read_analyzer_new(many_ports ? ports_many : ports_25, many_ports ? 4 : 1, max_flows,
+                                           on_session, &run);
     if (!ladders)
         mx_analyzer_skip_ladders(an);
     mx_live_timers timers;

@@ -26,6 +26,7 @@
 #include "decode.h"
 #include "evidence.h"
 #include "flow.h"
+#include "read-run.h"
 #include "report.h"
 #include "smtp.h"
 
@@ -231,7 +232,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.version = "fuzz";
     g_ptr_array_add(r.inputs, g_strdup(cap));
     static const uint16_t ports[] = { 25 };
-    mx_analyzer *an = mx_analyzer_new(ports, 1, 64, on_session, &r);
+    mx_analyzer *an = mx_read_analyzer_new(ports, 1, 64, on_session, &r);   /* as `read` judges */
     char err[PCAP_ERRBUF_SIZE];
     pcap_t *in = pcap_open_offline(cap, err);
     if (!in)

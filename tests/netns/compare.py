@@ -8,6 +8,8 @@ against a scenario's .expect file.
   culprit.role / culprit.ip ...   sessions[0].culprit.<field>
   warning=X                       some sessions[0].warnings[].kind == X
   nowarning=X                     no sessions[0].warnings[].kind == X
+  warnings=X,Y                    exactly these warning kinds (any order; empty: none)
+  evidence=1,5                    exactly these evidence frames, in order
   session.N.<key>=V               the same, for the Nth session (1-based,
                                   sessions ordered by start time = first SYN)
   queue.N.<path>=V                read --maillog: the Nth queue entry (1-based,
@@ -15,6 +17,7 @@ against a scenario's .expect file.
                                   are 1-based list positions
                                   (queue.1.attempts.1.connections.1.kind=syn_timeout)
   maillog.<path>=V                read --maillog: the "maillog" object
+  stats.<field>=V                 the document's stats
 Prints one line per mismatch ("field expected X got Y") and exits 1 if any.
 When EXIT_STATUS is given and every expected session names its outcome, the
 exit status is checked as DESIGN.md says: 1 if any session failed or was
@@ -60,7 +63,7 @@ def expect_problems(exp_lines, doc, exit_status=None):
             continue
         idx = 0
         label = key
-        if key.startswith("queue.") or key.startswith("maillog."):
+        if key.startswith(("queue.", "maillog.", "stats.")):
             got = fmt(get(doc, key))
             if got != want:
                 bad.append("%s expected %s got %s" % (label, want, got))
@@ -83,6 +86,13 @@ def expect_problems(exp_lines, doc, exit_status=None):
             if (want in kinds) != (key == "warning"):
                 bad.append("%s expected %s%s got [%s]" % (label, "" if key == "warning" else "no ", want,
                                                          ",".join(map(fmt, kinds))))
+            continue
+        if key in ("warnings", "evidence"):
+            items = [fmt(e.get("kind" if key == "warnings" else "frame")) for e in s.get(key) or []
+                     if isinstance(e, dict)]
+            got = ",".join(sorted(items) if key == "warnings" else items)
+            if got != ",".join(sorted(want.split(",")) if key == "warnings" else [want]):
+                bad.append("%s expected %s got %s" % (label, want, got))
             continue
         got = fmt(get(s, key))
         if got != want:
