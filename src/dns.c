@@ -285,7 +285,7 @@ void mx_dns_packet(mx_dns_table *t, const mx_packet *pkt)
         return;
     uint16_t qtype = (uint16_t)((msg[pos] << 8) | msg[pos + 1]);
     pos += 4;
-    mx_frame_ref here = { pkt->frame, pkt->file_index, pkt->ts_us };
+    mx_frame_ref here = mx_frame_of(pkt);
     bool response = (flags & 0x8000) != 0;
 
     if (!response) {

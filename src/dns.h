@@ -9,9 +9,9 @@
 #ifndef MX_DNS_H
 #define MX_DNS_H
 
+#include <glib.h>
 #include "caps.h"
 #include "packet.h"
-#include "verdict.h"
 
 #define MX_DNS_NAME_MAX 256
 #define MX_DNS_ADDRS_MAX 4

@@ -363,12 +363,6 @@ static void history_add_repeat(mx_flow *f, int dir, char lower, uint32_t count)
 
 /* ---- per-packet update ------------------------------------------------ */
 
-static mx_frame_ref frame_of(const mx_packet *pkt)
-{
-    mx_frame_ref r = { pkt->frame, pkt->file_index, pkt->ts_us };
-    return r;
-}
-
 static mx_flow *flow_create(mx_flow_table *t, const mx_flow_key *key, const mx_packet *pkt)
 {
     if (g_hash_table_size(t->flows) >= t->max_flows) {
@@ -388,7 +382,7 @@ static mx_flow *flow_create(mx_flow_table *t, const mx_flow_key *key, const mx_p
     f->id = ++t->next_id;
     f->rtt_us = -1;
     f->first_ts = f->last_ts = pkt->ts_us;
-    f->first_frame = frame_of(pkt);
+    f->first_frame = mx_frame_of(pkt);
     f->dir[0].wscale = f->dir[1].wscale = -1;
     g_hash_table_insert(t->flows, &f->key, f);
     list_append(t, &t->open, f);
@@ -405,7 +399,7 @@ static void touch_begin(mx_flow_table *t, mx_flow *f, const mx_packet *pkt)
     list_remove(list_of(t, f), f);
     if (pkt->ts_us > f->last_ts)
         f->last_ts = pkt->ts_us;
-    f->last_frame = frame_of(pkt);
+    f->last_frame = mx_frame_of(pkt);
 }
 
 static void touch_end(mx_flow_table *t, mx_flow *f)
@@ -550,7 +544,7 @@ static void ladder_tcp(mx_flow *f, int dir, const mx_packet *pkt)
         return;
     const mx_dir_state *d = &f->dir[dir], *peer = &f->dir[!dir];
     mx_ladder_step step = {
-        .at = frame_of(pkt), .kind = MX_STEP_TCP, .dir = (uint8_t)dir, .tcp_flags = pkt->tcp_flags,
+        .at = mx_frame_of(pkt), .kind = MX_STEP_TCP, .dir = (uint8_t)dir, .tcp_flags = pkt->tcp_flags,
         .ttl = pkt->ttl, .payload_len = (uint16_t)(pkt->payload_len > 0xffff ? 0xffff : pkt->payload_len),
         .rel_seq = d->seq_known ? pkt->seq - d->isn : 0,
         .rel_ack = peer->seq_known && (pkt->tcp_flags & MX_TCP_ACK) ? pkt->ack - peer->isn : 0,
@@ -562,7 +556,7 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
 {
     mx_dir_state *d = &f->dir[dir], *peer = &f->dir[!dir];
     uint8_t flags = pkt->tcp_flags;
-    mx_frame_ref here = frame_of(pkt);
+    mx_frame_ref here = mx_frame_of(pkt);
 
     uint32_t prev_window = d->window;
     d->packets++;
@@ -736,12 +730,12 @@ static void update_icmp(mx_flow_table *t, const mx_packet *pkt)
     if (too_big) {
         /* Fragmentation needed is path MTU discovery at work, not a failure. */
         if (f->frag_needed.frame == 0) {
-            f->frag_needed = frame_of(pkt);
+            f->frag_needed = mx_frame_of(pkt);
             f->frag_needed_mtu = pkt->icmp_mtu;
         }
     } else {
         if (f->icmp_count == 0) {
-            f->icmp = frame_of(pkt);
+            f->icmp = mx_frame_of(pkt);
             f->icmp_src = pkt->src;
             f->icmp_type = pkt->icmp_type;
             f->icmp_code = pkt->icmp_code;
@@ -751,7 +745,7 @@ static void update_icmp(mx_flow_table *t, const mx_packet *pkt)
         f->icmp_count++;
     }
     if (f->ladder) {
-        mx_ladder_step step = { .at = frame_of(pkt), .kind = MX_STEP_ICMP, .dir = MX_DIR_S2C,
+        mx_ladder_step step = { .at = mx_frame_of(pkt), .kind = MX_STEP_ICMP, .dir = MX_DIR_S2C,
                                 .tcp_flags = pkt->icmp_type, .icmp_code = pkt->icmp_code, .ttl = pkt->ttl };
         mx_ladder_add(f->ladder, &step);
     }

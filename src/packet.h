@@ -104,6 +104,30 @@ typedef struct mx_packet {
     mx_quoted quoted;
 } mx_packet;
 
+/* A frame in the input: frame 0 means "none".  Every stage names the
+ * packets it remembers this way, so it lives beside the packet. */
+typedef struct mx_frame_ref {
+    uint64_t frame;          /* 1-based, as Wireshark counts in that file */
+    uint32_t file_index;
+    int64_t ts_us;
+} mx_frame_ref;
+
+/* The frame pkt came in (none for NULL). */
+static inline mx_frame_ref mx_frame_of(const mx_packet *pkt)
+{
+    mx_frame_ref r = { 0, 0, 0 };
+    if (pkt) {
+        r.frame = pkt->frame;
+        r.file_index = pkt->file_index;
+        r.ts_us = pkt->ts_us;
+    }
+    return r;
+}
+
+/* The two directions of a TCP flow, as flow, stream and SMTP index them:
+ * the client is the side away from the tracked SMTP port. */
+enum { MX_DIR_C2S = 0, MX_DIR_S2C = 1 };
+
 /* Formats an address as text (dotted quad or RFC 5952). buf >= 46 bytes. */
 const char *mx_addr_str(const mx_addr *a, char *buf, size_t len);
 bool mx_addr_equal(const mx_addr *a, const mx_addr *b);

@@ -6,6 +6,7 @@
  */
 #include "analyzer.h"
 #include "dns.h"
+#include "report.h"
 #include "pktbuild.h"
 
 #include <pcap/dlt.h>
