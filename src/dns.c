@@ -12,9 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Compression pointers followed per name: a real name has a handful. */
-#define MAX_POINTERS 16
-
 /* Each record in the ring names at most MX_DNS_ADDRS_MAX addresses, so
  * no more index entries than that are ever live; twice as many in the
  * pool means a sweep of the dead ones always frees half of it. */
@@ -195,7 +192,7 @@ static bool read_name(const uint8_t *msg, size_t len, size_t *pos, char *out, si
             return false;
         uint8_t l = msg[p];
         if ((l & 0xc0) == 0xc0) {
-            if (p + 1 >= len || ++pointers > MAX_POINTERS)
+            if (p + 1 >= len || ++pointers > MX_DNS_POINTERS_MAX)
                 return false;
             size_t target = ((size_t)(l & 0x3f) << 8) | msg[p + 1];
             if (!jumped)

@@ -13,11 +13,6 @@
 #include "caps.h"
 #include "packet.h"
 
-#define MX_DNS_NAME_MAX 256
-#define MX_DNS_ADDRS_MAX 4
-#define MX_DNS_MX_MAX 2
-#define MX_DNS_MX_NAME_MAX 128
-
 enum { MX_DNS_A = 1, MX_DNS_PTR = 12, MX_DNS_MX = 15, MX_DNS_AAAA = 28 };
 
 typedef struct mx_dns_query {

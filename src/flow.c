@@ -437,7 +437,7 @@ static void note_sender(mx_dir_state *d, const mx_packet *pkt)
             d->ip_id_zero++;
         else if (d->ip_id_samples > 0) {
             uint16_t step = (uint16_t)(pkt->ip_id - d->ip_id_last);
-            if (step >= 1 && step <= 256)
+            if (step >= 1 && step <= MX_IPID_STEP_MAX)
                 d->ip_id_small_step++;
         }
         d->ip_id_samples++;
@@ -708,7 +708,7 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
 static void update_icmp(mx_flow_table *t, const mx_packet *pkt)
 {
     const mx_quoted *q = &pkt->quoted;
-    if (!q->has_ports || q->proto != 6) {
+    if (!q->has_ports || q->proto != MX_IPPROTO_TCP) {
         t->stats.icmp_unmatched++;
         return;
     }
@@ -726,7 +726,8 @@ static void update_icmp(mx_flow_table *t, const mx_packet *pkt)
     }
     touch_begin(t, f, pkt);
     bool v6 = pkt->ip_version == 6;
-    bool too_big = v6 ? pkt->icmp_type == 2 : (pkt->icmp_type == 3 && pkt->icmp_code == 4);
+    bool too_big = v6 ? pkt->icmp_type == MX_ICMP6_PACKET_TOO_BIG
+                       : (pkt->icmp_type == MX_ICMP_UNREACH && pkt->icmp_code == MX_ICMP_UNREACH_NEEDFRAG);
     if (too_big) {
         /* Fragmentation needed is path MTU discovery at work, not a failure. */
         if (f->frag_needed.frame == 0) {

@@ -15,14 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ADDR_BUF 64
 
 
 
 static void print_session(const mx_session *s, const mx_report *r, FILE *out)
 {
     const mx_verdict *v = &s->verdict;
-    char client[80], server[80], start[40], end[40], ip[ADDR_BUF];
+    char client[80], server[80], start[40], end[40], ip[MX_ADDR_BUF];
     mx_addr_endpoint(&s->client_ip, s->client_port, client, sizeof client);
     mx_addr_endpoint(&s->server_ip, s->server_port, server, sizeof server);
     mx_report_time(s->start_us, start, sizeof start);
@@ -124,7 +123,7 @@ static void write_tail(const mx_report *r, guint listed, FILE *out)
         fprintf(out, "Destinations:\n");
     for (guint i = 0; i < r->destinations->len; i++) {
         const mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
-        char ip[ADDR_BUF];
+        char ip[MX_ADDR_BUF];
         fprintf(out, "  %-39s %u attempt%s, %u failed:", mx_addr_str(&d->ip, ip, sizeof ip), d->attempts,
                 d->attempts == 1 ? "" : "s", d->failed);
         for (int k = 0; k < MX_KIND_COUNT; k++)
