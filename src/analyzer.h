@@ -32,6 +32,10 @@ typedef struct mx_run_stats {
     uint64_t baselines_full;     /* servers' hops not kept (MX_MAX_BASELINES) */
     uint64_t evidence_dropped;   /* evidence entries past MX_EVIDENCE_MAX */
     uint64_t refusals_judged_early; /* held refusals released past MX_HELD_REFUSALS */
+    uint64_t syn_times_dropped;  /* SYN retries past MX_SYN_TIMES_MAX whose times were not kept */
+    uint64_t helos_dropped;      /* EHLO/HELO commands past MX_SMTP_HELO_MAX */
+    uint64_t evidence_spans_dropped; /* stream ranges past MX_SMTP_KEEP_SPANS: blank in --evidence */
+    uint64_t dns_overwritten;    /* DNS look-ups overwritten in the ring (MX_DNS_QUERIES) */
     /* Not limits, also only when not 0. */
     uint64_t icmp_unmatched;     /* ICMP errors quoting no tracked flow */
     uint64_t active_max;         /* most flows tracked at once */

@@ -56,6 +56,11 @@ void mx_dns_table_free(mx_dns_table *t)
     g_free(t);
 }
 
+uint64_t mx_dns_overwritten(const mx_dns_table *t)
+{
+    return t->total > MX_DNS_QUERIES ? t->total - MX_DNS_QUERIES : 0;
+}
+
 size_t mx_dns_count(const mx_dns_table *t)
 {
     return t->total < MX_DNS_QUERIES ? (size_t)t->total : MX_DNS_QUERIES;

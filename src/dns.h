@@ -40,6 +40,9 @@ void mx_dns_table_free(mx_dns_table *t);
 /* A decoded UDP packet with port 53 on either side. */
 void mx_dns_packet(mx_dns_table *t, const mx_packet *pkt);
 
+/* Records overwritten in the ring (past MX_DNS_QUERIES): their evidence is gone. */
+uint64_t mx_dns_overwritten(const mx_dns_table *t);
+
 /* Records in the order they were asked, oldest first (i = 0 .. count-1). */
 size_t mx_dns_count(const mx_dns_table *t);
 const mx_dns_query *mx_dns_get(const mx_dns_table *t, size_t i);

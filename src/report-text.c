@@ -79,6 +79,36 @@ void mx_report_text_session(const mx_session *s, const mx_report *r, FILE *out)
     fflush(out);
 }
 
+/* The limits of caps.h the run met, by their JSON stats names: what was
+ * not kept is then not silently missing from the report. */
+static void write_limits(const mx_run_stats *st, FILE *out)
+{
+    if (!st->cap_hits)
+        return;
+    const struct { const char *name; uint64_t n; } hit[] = {
+        { "evicted", st->evicted },
+        { "pending_dropped", st->pending_dropped },
+        { "replies_dropped", st->replies_dropped },
+        { "extensions_dropped", st->extensions_dropped },
+        { "ooo_cap_hits", st->ooo_cap_hits },
+        { "baselines_full", st->baselines_full },
+        { "evidence_dropped", st->evidence_dropped },
+        { "refusals_judged_early", st->refusals_judged_early },
+        { "syn_times_dropped", st->syn_times_dropped },
+        { "helos_dropped", st->helos_dropped },
+        { "evidence_spans_dropped", st->evidence_spans_dropped },
+        { "dns_overwritten", st->dns_overwritten },
+    };
+    fprintf(out, "(limits met, %" G_GUINT64_FORMAT " in all:", st->cap_hits);
+    const char *sep = " ";
+    for (size_t i = 0; i < G_N_ELEMENTS(hit); i++)
+        if (hit[i].n) {
+            fprintf(out, "%s%s %" G_GUINT64_FORMAT, sep, hit[i].name, hit[i].n);
+            sep = ", ";
+        }
+    fputs(")\n", out);
+}
+
 /* Header, then the answer first: one sentence per destination that failed. */
 static void write_head(const mx_report *r, FILE *out)
 {
@@ -99,6 +129,7 @@ static void write_head(const mx_report *r, FILE *out)
     if (r->stats.offload_length)
         fprintf(out, "(%" G_GUINT64_FORMAT " segmentation-offload packet%s with IP length 0: length taken from the "
                 "frame)\n", r->stats.offload_length, r->stats.offload_length == 1 ? "" : "s");
+    write_limits(&r->stats, out);
     fputc('\n', out);
     if (r->queue)
         mx_queue_text(r->queue, out);
