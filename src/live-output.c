@@ -2,6 +2,8 @@
 /* live-output.c — verdict stream, syslog lines and statistics for `live`. */
 #include "config.h"
 #include "live-output.h"
+#include "report-json.h"
+#include "report-text.h"
 
 #include <errno.h>
 #include <stdlib.h>

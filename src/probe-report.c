@@ -2,7 +2,8 @@
 /* probe-report.c — the probe's text and JSON reports. */
 #include "config.h"
 #include "probe-report.h"
-#include "report.h"
+#include "report-json.h"
+#include "report-text.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>

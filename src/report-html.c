@@ -11,7 +11,7 @@
  * from the capture goes through g_markup_escape_text (server greetings
  * are attacker-controlled).
  */
-#include "report.h"
+#include "report-html.h"
 #include "report-queue.h"
 #include "evidence.h"
 #include "report-ladder.h"

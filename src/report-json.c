@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* report-json.c — the DESIGN.md JSON contract (schema version 1), built with json-glib. */
-#include "report.h"
+#include "report-json.h"
 #include "report-queue.h"
 
 #include <json-glib/json-glib.h>

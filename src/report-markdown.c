@@ -8,7 +8,7 @@
  * of the group.  Text taken from the capture is escaped for Markdown
  * (server greetings are attacker-controlled).
  */
-#include "report.h"
+#include "report-markdown.h"
 #include "report-queue.h"
 #include "evidence.h"
 #include "report-ladder.h"

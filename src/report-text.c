@@ -6,7 +6,7 @@
  * line per destination.  Clean sessions are counted, not listed, unless -v.
  * `read` streams it (mx_text_doc_*): blocks in the order sessions finish.
  */
-#include "report.h"
+#include "report-text.h"
 #include "report-queue.h"
 #include "report-ticket.h"
 

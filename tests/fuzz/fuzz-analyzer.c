@@ -23,7 +23,10 @@
 #include "decode.h"
 #include "diagnose.h"
 #include "live-timers.h"
-#include "report.h"
+#include "report-html.h"
+#include "report-json.h"
+#include "report-markdown.h"
+#include "report-text.h"
 
 #include <stdio.h>
 
