@@ -37,14 +37,20 @@ static void release(mx_analyzer *a, mx_session *s)
     hand_over(a, s);
 }
 
-/* The limits a flow met on its way (smtp.c, stream.c count them). */
+/* The limits a flow met on its way (flow.c, smtp.c, stream.c count them). */
 static void count_caps(mx_analyzer *a, const mx_flow *f)
 {
+    if (f->syn_count > MX_SYN_TIMES_MAX)
+        a->stats.syn_times_dropped += f->syn_count - MX_SYN_TIMES_MAX;
     if (f->smtp) {
         a->stats.lines_cut += f->smtp->lines_cut;
         a->stats.pending_dropped += f->smtp->pending_dropped;
         a->stats.replies_dropped += f->smtp->replies_dropped;
         a->stats.extensions_dropped += f->smtp->extensions_dropped;
+        if (f->smtp->n_helo > MX_SMTP_HELO_MAX)
+            a->stats.helos_dropped += f->smtp->n_helo - MX_SMTP_HELO_MAX;
+        for (int d = 0; d < 2; d++)
+            a->stats.evidence_spans_dropped += f->smtp->keep[d].dropped;
     }
     for (int d = 0; d < 2; d++)
         if (f->stream[d])
@@ -196,10 +202,12 @@ void mx_analyzer_stats(const mx_analyzer *a, mx_run_stats *out)
     out->icmp_unmatched = fs->icmp_unmatched;
     out->active_max = fs->active_max;
     out->baselines_full = mx_hop_baselines_full(a->baselines);
+    out->dns_overwritten = mx_dns_overwritten(a->dns);
     /* lines_cut is not in the sum: smtp.c counts snap-length cuts with it. */
     out->cap_hits = out->evicted + out->pending_dropped + out->replies_dropped +
                     out->extensions_dropped + out->ooo_cap_hits + out->baselines_full + out->evidence_dropped +
-                    out->refusals_judged_early;
+                    out->refusals_judged_early + out->syn_times_dropped + out->helos_dropped +
+                    out->evidence_spans_dropped + out->dns_overwritten;
 }
 
 const struct mx_dns_table *mx_analyzer_dns(const mx_analyzer *a)

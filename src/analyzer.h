@@ -10,8 +10,38 @@
 #define MX_ANALYZER_H
 
 #include "flow.h"
-#include "report.h"
+#include "session.h"
 #include "source.h"
+
+/* What a run counted, for the report's stats. */
+typedef struct mx_run_stats {
+    uint64_t packets, bytes;
+    uint64_t tcp_flows, smtp_sessions;
+    uint64_t skipped, truncated;
+    /* skipped, by reason (they add up to it) */
+    uint64_t skipped_fragment, skipped_malformed, skipped_truncated;
+    uint64_t evicted;
+    /* Limits met (caps.h): written to JSON only when not 0, so a run that
+     * hit none reads as before.  cap_hits is their sum, lines_cut aside. */
+    uint64_t cap_hits;
+    uint64_t lines_cut;          /* SMTP lines cut: past MX_SMTP_LINE_MAX or by the snap length */
+    uint64_t pending_dropped;    /* commands past MX_SMTP_PENDING_MAX awaiting replies */
+    uint64_t replies_dropped;    /* replies past MX_SMTP_REPLIES_MAX */
+    uint64_t extensions_dropped; /* EHLO keywords past MX_SMTP_EXTENSIONS_MAX */
+    uint64_t ooo_cap_hits;       /* out-of-order holds given up (MX_STREAM_OOO_*) */
+    uint64_t baselines_full;     /* servers' hops not kept (MX_MAX_BASELINES) */
+    uint64_t evidence_dropped;   /* evidence entries past MX_EVIDENCE_MAX */
+    uint64_t refusals_judged_early; /* held refusals released past MX_HELD_REFUSALS */
+    uint64_t syn_times_dropped;  /* SYN retries past MX_SYN_TIMES_MAX whose times were not kept */
+    uint64_t helos_dropped;      /* EHLO/HELO commands past MX_SMTP_HELO_MAX */
+    uint64_t evidence_spans_dropped; /* stream ranges past MX_SMTP_KEEP_SPANS: blank in --evidence */
+    uint64_t dns_overwritten;    /* DNS look-ups overwritten in the ring (MX_DNS_QUERIES) */
+    /* Not limits, also only when not 0. */
+    uint64_t icmp_unmatched;     /* ICMP errors quoting no tracked flow */
+    uint64_t active_max;         /* most flows tracked at once */
+    uint64_t destination_sessions_dropped; /* sessions to servers past MX_MAX_DESTINATIONS rows (report.c) */
+    uint64_t offload_length; /* IP length 0 (segmentation offload): length taken from the frame */
+} mx_run_stats;
 
 typedef void (*mx_session_fn)(mx_session *s, void *ctx);
 

@@ -124,6 +124,21 @@
  * of the client shows as 5, 10, 15 s delays. */
 #define MX_SLOW_GREETING_US (4LL * 1000000)
 
+/* ---- diagnosis thresholds ---------------------------------------------- */
+
+/* One unanswered SYN and a capture that ends less than this after it is
+ * too early to call a timeout: Linux sends its first SYN retry after 1 s,
+ * Windows after 3 s. */
+#define MX_SYN_TOO_EARLY_US (3LL * 1000000)
+/* A host-unreachable at least this long after the SYN comes from the last
+ * router giving up on ARP/ND for the server (Linux: 3 s), so the server's
+ * own LAN has no such host; sooner, it is a routing problem. */
+#define MX_ICMP_ARP_FAILED_US (2500LL * 1000)
+/* IP ID steps up to this between one sender's packets are a counter (a
+ * host's global counter moves by its other traffic in between); a RST
+ * whose ID jumps further, or repeats, was not counted by that sender. */
+#define MX_IPID_STEP_MAX 256
+
 /* Servers whose hop distance is remembered across sessions.  A gateway
  * talks to a few thousand MX hosts a day; past the cap new servers simply
  * get no cross-session baseline (said in the verdict, never guessed). */
@@ -151,6 +166,9 @@
  * longest intercontinental paths, ~300 ms) earns `slow_path`. */
 #define MX_RETRANS_WARN_COUNT 3
 #define MX_RETRANS_WARN_PERCENT 5
+/* The share alone says little of a handful of segments: it counts from
+ * this many data segments on. */
+#define MX_RETRANS_WARN_MIN_SEGMENTS 20
 #define MX_SLOW_PATH_RTT_US (400LL * 1000)
 
 /* Packets kept per session for ladder diagrams: how it started and how
@@ -213,5 +231,79 @@
  * line of a connect timeout comes smtp_connect_timeout (Postfix: 30 s)
  * after the first SYN. */
 #define MX_LIVE_MAILLOG_WAIT_US (60LL * 1000000)
+
+/* ---- decode ---------------------------------------------------------- */
+
+/* VLAN tags walked: more than this is not a real frame (QinQ uses two). */
+#define MX_DECODE_VLAN_TAGS_MAX 4
+/* IPv6 extension headers walked before giving up: RFC 8200 expects few. */
+#define MX_DECODE_IPV6_EXT_MAX 8
+
+/* ---- DNS records (dns.h mx_dns_query: fixed size, in a ring) --------- */
+
+/* A name is at most 255 octets (RFC 1035 2.3.4); answers keep the first
+ * few addresses and MX names, which is all the evidence needs. */
+#define MX_DNS_NAME_MAX 256
+#define MX_DNS_ADDRS_MAX 4
+#define MX_DNS_MX_MAX 2
+#define MX_DNS_MX_NAME_MAX 128
+/* Compression pointers followed per name: a real name has a handful. */
+#define MX_DNS_POINTERS_MAX 16
+
+/* ---- evidence capture and redaction ---------------------------------- */
+
+/* Kept bytes (command and reply lines) remembered per session direction
+ * to compare the copies of a segment; past it they blank (safe side). */
+#define MX_EVIDENCE_KEPT_MAX (16u * 1024 * 1024)
+/* A quoted local part longer than this is not searched back for its
+ * opening quote (RFC 5321 4.5.3.1.1: 64 octets). */
+#define MX_REDACT_QUOTED_MAX 256
+
+/* ---- live ------------------------------------------------------------ */
+
+/* How often the timers are looked at: verdicts come at most this late. */
+#define MX_LIVE_TICK_US (250LL * 1000)
+/* Whole frames, as tcpdump takes them by default: SMTP payload is the evidence. */
+#define MX_LIVE_SNAPLEN 262144
+
+/* ---- probe ----------------------------------------------------------- */
+
+/* Defaults of the command line.  30 hops is what traceroute and
+ * tcptraceroute climb to; 3 probes per hop are theirs too. */
+#define MX_PROBE_MAX_TTL_DEFAULT 30
+#define MX_PROBE_PER_HOP_DEFAULT 3
+#define MX_PROBE_PER_HOP_MAX 10
+/* Seconds to wait for the answers of one TTL step: an interactive tool's
+ * wait (DESIGN.md), long enough for intercontinental RTTs. */
+#define MX_PROBE_WAIT_DEFAULT_S 2.0
+#define MX_PROBE_WAIT_MAX_S 10.0
+/* Probes are sent at least this far apart: routers rate-limit their ICMP
+ * errors (Linux: net.ipv4.icmp_ratelimit, a token bucket per destination),
+ * and a burst of TTL-limited SYNs would lose time-exceeded answers. */
+#define MX_PROBE_INTERVAL_US (50 * 1000)
+/* Consecutive TTL steps with no answer at all before the ladder stops
+ * (scamper's "gap limit" idea): beyond a silent drop nothing will answer,
+ * and 5 steps rule out one or two routers that simply do not send
+ * time-exceeded. */
+#define MX_PROBE_GAP_LIMIT 5
+/* The ladder as a whole never takes longer than this, so that the probe
+ * (ladder + SMTP dialogue) ends within about a minute by default. */
+#define MX_PROBE_LADDER_BUDGET_US (40LL * 1000000)
+/* Connect and each SMTP reply: at most 30 s (DESIGN.md: an interactive
+ * tool's waits, not an MTA's 5-minute timeouts). */
+#define MX_PROBE_SMTP_TIMEOUT_DEFAULT_S 30
+#define MX_PROBE_SMTP_TIMEOUT_MAX_S 30
+/* After the dialogue the capture runs on this long, so that the server's
+ * FIN/ACK and any late ICMP error are in it. */
+#define MX_PROBE_CAPTURE_TAIL_US (700 * 1000)
+/* Frames kept from the dialogue: a greeting, EHLO and QUIT take ~20; a
+ * server that floods us is cut here (and said so). */
+#define MX_PROBE_CAPTURE_MAX_FRAMES 2000
+/* The ladder's capture: IP + ICMP + quoted IP/TCP headers, with room for IPv6. */
+#define MX_PROBE_LADDER_SNAPLEN 256
+/* The dialogue's capture: whole frames, the analyzer reassembles the SMTP stream. */
+#define MX_PROBE_DIALOGUE_SNAPLEN 65535
+/* Dialogue lines kept for the text report. */
+#define MX_PROBE_TRANSCRIPT_MAX 200
 
 #endif

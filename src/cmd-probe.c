@@ -27,8 +27,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define ADDR_BUF 64
-
 typedef struct probe_opts {
     int port;
     char *source;
@@ -161,7 +159,7 @@ static bool route_source(const mx_addr *target, uint16_t port, mx_addr *out, GEr
     sl = sizeof ss;
     ok = ok && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 && addr_from_sockaddr((struct sockaddr *)&ss, out);
     if (!ok) {
-        char t[ADDR_BUF];
+        char t[MX_ADDR_BUF];
         g_set_error(error, MX_PROBE_ERROR, MX_PROBE_ERROR_SETUP, "no route to %s: %s",
                     mx_addr_str(target, t, sizeof t), g_strerror(errno));
     }
@@ -227,7 +225,7 @@ static int hold_port(const mx_addr *source, uint16_t *port, GError **error)
 static bool probe_one(const probe_opts *o, const probe_target *t, const char *helo, mx_probe_result *res, GError **error)
 {
     mx_addr source;
-    char target_s[ADDR_BUF];
+    char target_s[MX_ADDR_BUF];
     mx_addr_str(&t->ip, target_s, sizeof target_s);
     if (o->source) {
         if (!mx_addr_parse(o->source, &source)) {
@@ -247,7 +245,7 @@ static bool probe_one(const probe_opts *o, const probe_target *t, const char *he
     g_autofree char *iface = o->iface ? g_strdup(o->iface)
                            : mx_addr_equal(&source, &t->ip) ? g_strdup("lo") : iface_of(&source);
     if (!iface) {
-        char s[ADDR_BUF];
+        char s[MX_ADDR_BUF];
         g_set_error(error, MX_PROBE_ERROR, MX_PROBE_ERROR_SETUP, "no interface owns %s (use -i IFACE)",
                     mx_addr_str(&source, s, sizeof s));
         return false;

@@ -7,6 +7,7 @@
  */
 #include "decode.h"
 
+#include "caps.h"
 #include "cursor.h"
 
 #include <string.h>
@@ -17,11 +18,6 @@
 #define ETHERTYPE_QINQ 0x88a8
 #define ETHERTYPE_QINQ_OLD 0x9100
 #define ETHERTYPE_ETAG 0x893f        /* IEEE 802.1BR bridge port extension */
-
-/* More tags than this is not a real frame (QinQ uses two). */
-#define MAX_VLAN_TAGS 4
-/* IPv6 extension headers walked before giving up: RFC 8200 expects few. */
-#define MAX_IPV6_EXT_HEADERS 8
 
 static void decode_ip(mx_cursor c, mx_packet *pkt);
 
@@ -59,7 +55,7 @@ static void decode_ethernet(mx_cursor c, mx_packet *pkt)
     }
     for (int tags = 0; type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD ||
                        type == ETHERTYPE_ETAG; tags++) {
-        if (tags == MAX_VLAN_TAGS) {
+        if (tags == MX_DECODE_VLAN_TAGS_MAX) {
             pkt->skip = MX_SKIP_MALFORMED;
             return;
         }
@@ -291,7 +287,7 @@ static bool decode_quoted(mx_cursor c, mx_quoted *q)
         mx_take_bytes(&h, q->src.bytes, 16);
         mx_take_bytes(&h, q->dst.bytes, 16);
         mx_skip(&c, 40);
-        for (int i = 0; i < MAX_IPV6_EXT_HEADERS && (next == 0 || next == 43 || next == 60); i++) {
+        for (int i = 0; i < MX_DECODE_IPV6_EXT_MAX && (next == MX_IPV6_HOP_BY_HOP || next == MX_IPV6_ROUTING || next == MX_IPV6_DEST_OPTS); i++) {
             uint8_t nh, len8;
             if (!mx_take_u8(&c, &nh) || !mx_take_u8(&c, &len8) || !mx_skip(&c, 6u + len8 * 8u))
                 return true;
@@ -301,11 +297,11 @@ static bool decode_quoted(mx_cursor c, mx_quoted *q)
     } else {
         return false;
     }
-    if (q->proto == 6 || q->proto == 17) {
+    if (q->proto == MX_IPPROTO_TCP || q->proto == MX_IPPROTO_UDP) {
         q->transport = c.p;
         if (mx_take_be16(&c, &q->sport) && mx_take_be16(&c, &q->dport))
             q->has_ports = true;
-        if (q->proto == 6 && mx_take_be32(&c, &q->seq))
+        if (q->proto == MX_IPPROTO_TCP && mx_take_be32(&c, &q->seq))
             q->has_seq = true;
     }
     return true;
@@ -326,17 +322,18 @@ static void decode_icmp(mx_cursor c, uint32_t segment_len, bool v6, mx_packet *p
     }
     /* Errors only: 3 unreachable, 4 source quench, 5 redirect, 11 time
      * exceeded, 12 parameter problem; ICMPv6 errors are types 1-4. */
-    bool error = v6 ? (type >= 1 && type <= 4)
-                    : (type == 3 || type == 4 || type == 5 || type == 11 || type == 12);
+    bool error = v6 ? (type >= MX_ICMP6_UNREACH && type <= MX_ICMP6_PARAM_PROBLEM)
+                    : (type == MX_ICMP_UNREACH || type == MX_ICMP_SOURCE_QUENCH || type == MX_ICMP_REDIRECT ||
+                       type == MX_ICMP_TIME_EXCEEDED || type == MX_ICMP_PARAM_PROBLEM);
     pkt->icmp_type = type;
     pkt->icmp_code = code;
     if (!error) {
         pkt->l4 = MX_L4_OTHER;
         return;
     }
-    if (!v6 && type == 3 && code == 4)
+    if (!v6 && type == MX_ICMP_UNREACH && code == MX_ICMP_UNREACH_NEEDFRAG)
         pkt->icmp_mtu = w2;              /* RFC 1191 next-hop MTU */
-    if (v6 && type == 2)
+    if (v6 && type == MX_ICMP6_PACKET_TOO_BIG)
         pkt->icmp_mtu = (((uint32_t)w1 << 16) | w2) > 0xffff ? 0xffff : w2;
     /* The quoted packet is the payload: the evidence writer blanks what it
      * quotes of the message (Linux quotes up to 576 bytes). */
@@ -353,19 +350,19 @@ static void decode_transport(mx_cursor c, uint32_t segment_len, mx_packet *pkt)
     pkt->transport = c.p;
     pkt->transport_len = segment_len;
     switch (pkt->proto) {
-    case 6:
+    case MX_IPPROTO_TCP:
         decode_tcp(c, segment_len, pkt);
         break;
-    case 17:
+    case MX_IPPROTO_UDP:
         decode_udp(c, segment_len, pkt);
         break;
-    case 1:
+    case MX_IPPROTO_ICMP:
         if (pkt->ip_version == 4)
             decode_icmp(c, segment_len, false, pkt);
         else
             pkt->l4 = MX_L4_OTHER;
         break;
-    case 58:
+    case MX_IPPROTO_ICMPV6:
         if (pkt->ip_version == 6)
             decode_icmp(c, segment_len, true, pkt);
         else
@@ -471,7 +468,7 @@ static void decode_ipv6(mx_cursor c, mx_packet *pkt)
     pkt->src.family = pkt->dst.family = 6;
     pkt->ttl = hlim;
     uint32_t remaining = payload_len;
-    if (payload_len == 0 && next == 0) {
+    if (payload_len == 0 && next == MX_IPV6_HOP_BY_HOP) {
         /* RFC 2675 jumbogram (IPv6 BIG TCP): the length is in a Hop-by-Hop option. */
         uint32_t jumbo = jumbo_length(c);
         if (jumbo) {
@@ -483,18 +480,19 @@ static void decode_ipv6(mx_cursor c, mx_packet *pkt)
     if (c.left > remaining)
         c.left = remaining;
     for (int i = 0;; i++) {
-        if (i == MAX_IPV6_EXT_HEADERS) {
+        if (i == MX_DECODE_IPV6_EXT_MAX) {
             pkt->skip = MX_SKIP_MALFORMED;
             return;
         }
-        if (next == 0 || next == 43 || next == 60 || next == 51) {
+        if (next == MX_IPV6_HOP_BY_HOP || next == MX_IPV6_ROUTING || next == MX_IPV6_DEST_OPTS ||
+            next == MX_IPV6_AH) {
             uint8_t nh, len8;
             if (!mx_take_u8(&c, &nh) || !mx_take_u8(&c, &len8)) {
                 pkt->skip = MX_SKIP_TRUNCATED;
                 return;
             }
             /* AH counts its length in 4-byte words minus 2; the others in 8-byte units minus 1. */
-            uint32_t hdr_len = next == 51 ? (len8 + 2u) * 4u : (len8 + 1u) * 8u;
+            uint32_t hdr_len = next == MX_IPV6_AH ? (len8 + 2u) * 4u : (len8 + 1u) * 8u;
             if (hdr_len > remaining) {
                 pkt->skip = MX_SKIP_MALFORMED;
                 return;
@@ -505,7 +503,7 @@ static void decode_ipv6(mx_cursor c, mx_packet *pkt)
             }
             remaining -= hdr_len;
             next = nh;
-        } else if (next == 44) {
+        } else if (next == MX_IPV6_FRAGMENT) {
             uint8_t nh;
             uint16_t offset_flags;
             if (!mx_take_u8(&c, &nh) || !mx_skip(&c, 1) || !mx_take_be16(&c, &offset_flags) || !mx_skip(&c, 4)) {

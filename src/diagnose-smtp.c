@@ -14,14 +14,12 @@
 
 #include "smtp.h"
 
-#define ADDR_BUF 64
-
 typedef struct dctx {
     const mx_flow *f;
     const struct mx_smtp *s;     /* NULL: the server never sent a byte, nor the client */
     mx_verdict *v;
-    char ip[ADDR_BUF];
-    char server[ADDR_BUF + 80];  /* "mx.example.org (203.0.113.9)" or the address */
+    char ip[MX_ADDR_BUF];
+    char server[MX_ADDR_BUF + 80];  /* "mx.example.org (203.0.113.9)" or the address */
     mx_frame_ref connected;      /* handshake completed (or the first packet) */
     mx_frame_ref client_close;   /* client's first FIN or RST; frame 0 none */
     const char *client_close_how;

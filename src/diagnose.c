@@ -14,8 +14,6 @@
 #include <math.h>
 #include <string.h>
 
-#define ADDR_BUF 64
-
 static double secs(int64_t us) { return (double)us / 1e6; }
 
 /* ---- SYN retry schedules -------------------------------------------------- */
@@ -56,21 +54,21 @@ char *mx_describe_syn_schedule(const int64_t *offsets_us, size_t n)
 static bool icmp_admin_prohibited(bool v6, uint8_t type, uint8_t code)
 {
     if (v6)
-        return type == 1 && (code == 1 || code == 5 || code == 6);
-    return type == 3 && (code == 9 || code == 10 || code == 13);
+        return type == MX_ICMP6_UNREACH && (code == 1 || code == 5 || code == 6);
+    return type == MX_ICMP_UNREACH && (code == 9 || code == 10 || code == 13);
 }
 
 static bool icmp_host_unreachable(bool v6, uint8_t type, uint8_t code)
 {
     if (v6)
-        return type == 1 && code == 3;
-    return type == 3 && (code == 1 || code == 7 || code == 12);
+        return type == MX_ICMP6_UNREACH && code == 3;
+    return type == MX_ICMP_UNREACH && (code == 1 || code == 7 || code == 12);
 }
 
 static const char *icmp_describe(bool v6, uint8_t type, uint8_t code)
 {
     if (v6) {
-        if (type == 1) {
+        if (type == MX_ICMP6_UNREACH) {
             static const char *const names[] = {
                 "no route to destination", "communication administratively prohibited",
                 "beyond scope of source address", "address unreachable", "port unreachable",
@@ -78,13 +76,13 @@ static const char *icmp_describe(bool v6, uint8_t type, uint8_t code)
             };
             return code < G_N_ELEMENTS(names) ? names[code] : "destination unreachable";
         }
-        if (type == 3)
+        if (type == MX_ICMP6_TIME_EXCEEDED)
             return "hop limit exceeded in transit";
-        if (type == 4)
+        if (type == MX_ICMP6_PARAM_PROBLEM)
             return "parameter problem";
         return "ICMPv6 error";
     }
-    if (type == 3) {
+    if (type == MX_ICMP_UNREACH) {
         static const char *const names[] = {
             "net unreachable", "host unreachable", "protocol unreachable", "port unreachable",
             "fragmentation needed", "source route failed", "destination network unknown",
@@ -95,13 +93,13 @@ static const char *icmp_describe(bool v6, uint8_t type, uint8_t code)
         };
         return code < G_N_ELEMENTS(names) ? names[code] : "destination unreachable";
     }
-    if (type == 11)
+    if (type == MX_ICMP_TIME_EXCEEDED)
         return "TTL exceeded in transit (a routing loop or too long a path)";
-    if (type == 12)
+    if (type == MX_ICMP_PARAM_PROBLEM)
         return "parameter problem";
-    if (type == 4)
+    if (type == MX_ICMP_SOURCE_QUENCH)
         return "source quench";
-    if (type == 5)
+    if (type == MX_ICMP_REDIRECT)
         return "redirect";
     return "ICMP error";
 }
@@ -110,16 +108,16 @@ static const char *icmp_describe(bool v6, uint8_t type, uint8_t code)
  * (Linux maps admin-prohibited to EHOSTUNREACH). */
 static const char *icmp_mta_status(bool v6, uint8_t type, uint8_t code)
 {
-    if ((v6 && type == 1 && code == 0) || (!v6 && type == 3 && (code == 0 || code == 6 || code == 11)))
+    if ((v6 && type == MX_ICMP6_UNREACH && code == 0) || (!v6 && type == MX_ICMP_UNREACH && (code == 0 || code == 6 || code == 11)))
         return "450 4.4.1 Network is unreachable";
-    if ((v6 && type == 1 && code == 4) || (!v6 && type == 3 && (code == 2 || code == 3)))
+    if ((v6 && type == MX_ICMP6_UNREACH && code == 4) || (!v6 && type == MX_ICMP_UNREACH && (code == 2 || code == 3)))
         return "450 4.4.1 Connection refused";
     return "450 4.4.1 No route to host";
 }
 
 static void rule_icmp(const mx_flow *f, mx_verdict *v, mx_phase phase)
 {
-    char src[ADDR_BUF], server[ADDR_BUF];
+    char src[MX_ADDR_BUF], server[MX_ADDR_BUF];
     mx_addr_str(&f->icmp_src, src, sizeof src);
     mx_addr_str(&f->key.server, server, sizeof server);
     bool v6 = f->icmp_v6;
@@ -146,7 +144,7 @@ static void rule_icmp(const mx_flow *f, mx_verdict *v, mx_phase phase)
         g_string_printf(v->advice, "Ask whoever runs %s to allow outbound TCP port %u from the gateway to %s; "
                         "the ICMP error names the device, so no further search is needed.",
                         src, f->key.server_port, server);
-    } else if (icmp_host_unreachable(v6, f->icmp_type, f->icmp_code) && after_syn >= 2500000) {
+    } else if (icmp_host_unreachable(v6, f->icmp_type, f->icmp_code) && after_syn >= MX_ICMP_ARP_FAILED_US) {
         /* A router queues the SYN while it asks for the next hop's MAC
          * address; Linux gives up after 3 s of ARP/ND: nothing answers on
          * the server's own LAN, so the server (or its address) is down. */
@@ -171,7 +169,7 @@ static void rule_icmp(const mx_flow *f, mx_verdict *v, mx_phase phase)
         g_string_printf(v->advice, "Check the routes on %s (and the gateway's own routing) towards %s; "
                         "the error names the router, so start there.", src, server);
     }
-    char ep[ADDR_BUF + 8];
+    char ep[MX_ADDR_BUF + 8];
     mx_verdict_evidence(v, &f->syn[0], "SYN to %s", mx_addr_endpoint(&f->key.server, f->key.server_port, ep, sizeof ep));
     mx_verdict_evidence(v, &f->icmp, "ICMP %s from %s (TTL %u: hop %d) quoting the connection's packet",
                         what, src, f->icmp_ttl, hop);
@@ -181,16 +179,16 @@ static void rule_icmp(const mx_flow *f, mx_verdict *v, mx_phase phase)
 
 static void rule_syn_timeout(const mx_flow *f, mx_verdict *v, const mx_diagnose_ctx *ctx)
 {
-    char server[ADDR_BUF];
+    char server[MX_ADDR_BUF];
     mx_addr_str(&f->key.server, server, sizeof server);
     size_t kept = f->syn_count < MX_SYN_TIMES_MAX ? f->syn_count : MX_SYN_TIMES_MAX;
     const mx_frame_ref *first = &f->syn[0], *last = &f->syn[kept - 1];
     int64_t waited = (ctx->capture_end_us > f->last_ts ? ctx->capture_end_us : f->last_ts) - first->ts_us;
     bool gave_up = f->dir[MX_DIR_C2S].fin.frame || f->dir[MX_DIR_C2S].rst.frame;
-    char ep[ADDR_BUF + 8];
+    char ep[MX_ADDR_BUF + 8];
 
-    /* One SYN and the capture ends within a second: too early to tell. */
-    if (f->syn_count < 2 && waited < 3000000 && !gave_up) {
+    /* One SYN and the capture ends before a retry was due: too early to tell. */
+    if (f->syn_count < 2 && waited < MX_SYN_TOO_EARLY_US && !gave_up) {
         mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, MX_PHASE_CONNECT, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
         g_string_printf(v->summary, "SYN to %s sent %.1f s before the capture ends; no answer yet.", server, secs(waited));
         mx_verdict_evidence(v, first, "SYN to %s", mx_addr_endpoint(&f->key.server, f->key.server_port, ep, sizeof ep));
@@ -220,7 +218,7 @@ static void rule_syn_timeout(const mx_flow *f, mx_verdict *v, const mx_diagnose_
 static void refusal_evidence(mx_session *out)
 {
     mx_verdict *v = &out->verdict;
-    char server[ADDR_BUF], ep[ADDR_BUF + 8];
+    char server[MX_ADDR_BUF], ep[MX_ADDR_BUF + 8];
     mx_addr_str(&out->server_ip, server, sizeof server);
     mx_verdict_evidence(v, &out->refusal.syn, "SYN to %s", mx_addr_endpoint(&out->server_ip, out->server_port, ep, sizeof ep));
     mx_verdict_evidence(v, &out->refusal.rst, "RST from %s (TTL %u: hop %d)", server, out->refusal.rst_ttl,
@@ -274,7 +272,7 @@ static void rule_one_sided(const mx_flow *f, mx_verdict *v)
 {
     const mx_dir_state *c = &f->dir[MX_DIR_C2S];
     const struct mx_smtp *s = f->smtp;
-    char server[ADDR_BUF], ep[ADDR_BUF + 8];
+    char server[MX_ADDR_BUF], ep[MX_ADDR_BUF + 8];
     mx_addr_str(&f->key.server, server, sizeof server);
     uint32_t answered = c->max_ack - c->first_ack;
     mx_phase phase = client_reached(s);
@@ -311,7 +309,7 @@ static void rule_one_sided_server(const mx_flow *f, mx_verdict *v)
 {
     const mx_dir_state *s = &f->dir[MX_DIR_S2C];
     const struct mx_smtp *m = f->smtp;
-    char server[ADDR_BUF];
+    char server[MX_ADDR_BUF];
     mx_addr_str(&f->key.server, server, sizeof server);
     uint32_t sent = s->max_ack - s->first_ack;
     mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, MX_PHASE_NONE, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
@@ -344,7 +342,7 @@ static void rule_one_sided_server(const mx_flow *f, mx_verdict *v)
 static void judge_refused(mx_session *out, const mx_hop_baselines *baselines)
 {
     mx_verdict *v = &out->verdict;
-    char server[ADDR_BUF];
+    char server[MX_ADDR_BUF];
     mx_addr_str(&out->server_ip, server, sizeof server);
     int rst_hop = mx_hop_of_ttl(out->refusal.rst_ttl);
     int server_hop = 0;
@@ -393,7 +391,7 @@ void mx_diagnose_refused_by_probe(mx_session *s, int forger_hop, const mx_addr *
     if (!s->refusal.refused || forger_hop <= 0)
         return;
     mx_verdict *v = &s->verdict;
-    char server[ADDR_BUF], fw[ADDR_BUF] = "";
+    char server[MX_ADDR_BUF], fw[MX_ADDR_BUF] = "";
     mx_addr_str(&s->server_ip, server, sizeof server);
     if (forger_ip)
         mx_addr_str(forger_ip, fw, sizeof fw);
@@ -439,7 +437,7 @@ static bool frame_before(const mx_frame_ref *a, const mx_frame_ref *b)
 static void rule_reset(const mx_flow *f, mx_verdict *v, int server_hop)
 {
     const mx_dir_state *s = &f->dir[MX_DIR_S2C];
-    char server[ADDR_BUF];
+    char server[MX_ADDR_BUF];
     mx_addr_str(&f->key.server, server, sizeof server);
     int rst_hop = mx_hop_of_ttl(s->rst_ttl);
     mx_phase phase = v->phase == MX_PHASE_NONE ? MX_PHASE_GREETING : v->phase;
@@ -458,7 +456,7 @@ static void rule_reset(const mx_flow *f, mx_verdict *v, int server_hop)
     bool talked_after = s->after_rst.frame != 0;
     mx_ipid_kind ipid = mx_ipid_classify(s->rst_prev_samples, s->ip_id_zero, s->ip_id_small_step);
     uint16_t ipid_step = (uint16_t)(s->rst_ip_id - s->rst_prev_ip_id);
-    bool ipid_breaks = s->rst_has_ip_id && ipid == MX_IPID_COUNTER && (ipid_step == 0 || ipid_step > 256);
+    bool ipid_breaks = s->rst_has_ip_id && ipid == MX_IPID_COUNTER && (ipid_step == 0 || ipid_step > MX_IPID_STEP_MAX);
     GString *why = g_string_new(NULL);
     if (nearer)
         g_string_append_printf(why, "it arrived from hop %d while the server's own packets come from hop %d",
@@ -578,7 +576,7 @@ static void note_path_quality(mx_session *out, const mx_flow *f)
         retrans += ds->retransmits - (ds->retransmits >= syn_retries ? syn_retries : ds->retransmits);
         segments += ds->data_segments;
     }
-    if (retrans >= MX_RETRANS_WARN_COUNT || (segments >= 20 && retrans * 100 >= segments * MX_RETRANS_WARN_PERCENT)) {
+    if (retrans >= MX_RETRANS_WARN_COUNT || (segments >= MX_RETRANS_WARN_MIN_SEGMENTS && retrans * 100 >= segments * MX_RETRANS_WARN_PERCENT)) {
         mx_verdict_warn(&out->verdict, MX_WARN_RETRANSMISSIONS, "%u of %u data segments were sent again "
                         "(client %u, server %u): packets are lost on the path", retrans, segments,
                         out->tcp.retransmits_client - (f->syn_count > 1 ? f->syn_count - 1 : 0),
@@ -731,7 +729,7 @@ static bool rule_self_loop(const mx_flow *f, mx_session *out, const mx_diagnose_
     const mx_dns_query *q = dns_points_at(ctx->dns, &f->key.client);
     if (!q)
         return false;
-    char self[ADDR_BUF];
+    char self[MX_ADDR_BUF];
     mx_addr_str(&f->key.client, self, sizeof self);
     mx_verdict_clear(v);
     mx_verdict_init(v);

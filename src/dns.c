@@ -12,9 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Compression pointers followed per name: a real name has a handful. */
-#define MAX_POINTERS 16
-
 /* Each record in the ring names at most MX_DNS_ADDRS_MAX addresses, so
  * no more index entries than that are ever live; twice as many in the
  * pool means a sweep of the dead ones always frees half of it. */
@@ -57,6 +54,11 @@ void mx_dns_table_free(mx_dns_table *t)
     g_free(t->pool);
     g_free(t->ring);
     g_free(t);
+}
+
+uint64_t mx_dns_overwritten(const mx_dns_table *t)
+{
+    return t->total > MX_DNS_QUERIES ? t->total - MX_DNS_QUERIES : 0;
 }
 
 size_t mx_dns_count(const mx_dns_table *t)
@@ -195,7 +197,7 @@ static bool read_name(const uint8_t *msg, size_t len, size_t *pos, char *out, si
             return false;
         uint8_t l = msg[p];
         if ((l & 0xc0) == 0xc0) {
-            if (p + 1 >= len || ++pointers > MAX_POINTERS)
+            if (p + 1 >= len || ++pointers > MX_DNS_POINTERS_MAX)
                 return false;
             size_t target = ((size_t)(l & 0x3f) << 8) | msg[p + 1];
             if (!jumped)
@@ -285,7 +287,7 @@ void mx_dns_packet(mx_dns_table *t, const mx_packet *pkt)
         return;
     uint16_t qtype = (uint16_t)((msg[pos] << 8) | msg[pos + 1]);
     pos += 4;
-    mx_frame_ref here = { pkt->frame, pkt->file_index, pkt->ts_us };
+    mx_frame_ref here = mx_frame_of(pkt);
     bool response = (flags & 0x8000) != 0;
 
     if (!response) {

@@ -9,14 +9,9 @@
 #ifndef MX_DNS_H
 #define MX_DNS_H
 
+#include <glib.h>
 #include "caps.h"
 #include "packet.h"
-#include "verdict.h"
-
-#define MX_DNS_NAME_MAX 256
-#define MX_DNS_ADDRS_MAX 4
-#define MX_DNS_MX_MAX 2
-#define MX_DNS_MX_NAME_MAX 128
 
 enum { MX_DNS_A = 1, MX_DNS_PTR = 12, MX_DNS_MX = 15, MX_DNS_AAAA = 28 };
 
@@ -44,6 +39,9 @@ void mx_dns_table_free(mx_dns_table *t);
 
 /* A decoded UDP packet with port 53 on either side. */
 void mx_dns_packet(mx_dns_table *t, const mx_packet *pkt);
+
+/* Records overwritten in the ring (past MX_DNS_QUERIES): their evidence is gone. */
+uint64_t mx_dns_overwritten(const mx_dns_table *t);
 
 /* Records in the order they were asked, oldest first (i = 0 .. count-1). */
 size_t mx_dns_count(const mx_dns_table *t);

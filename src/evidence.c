@@ -12,6 +12,7 @@
  * like the original for TCP analysis (and for mxray).
  */
 #include "evidence.h"
+#include "caps.h"
 #include "decode.h"
 #include "flow.h"
 #include "redact.h"
@@ -22,9 +23,6 @@
 #include <pcap/pcap.h>
 #include <string.h>
 
-/* Kept bytes (command and reply lines) remembered per session direction
- * to compare the copies of a segment; past it they blank (safe side). */
-#define EVIDENCE_KEPT_MAX (16u * 1024 * 1024)
 #define FILLER 'X'
 
 typedef struct kept_frame {
@@ -205,8 +203,8 @@ static void dir_keep_init(dir_keep *k, const mx_session *s, int dir)
     k->start[n] = total;
     /* The kept ranges are command and reply lines: small, but bounded
      * here too, by the streams the old parser read (past it: blank). */
-    if (total > EVIDENCE_KEPT_MAX)
-        total = EVIDENCE_KEPT_MAX;
+    if (total > MX_EVIDENCE_KEPT_MAX)
+        total = MX_EVIDENCE_KEPT_MAX;
     k->ref = g_byte_array_sized_new((guint)total);
     g_byte_array_set_size(k->ref, (guint)total);
     k->state = g_byte_array_sized_new((guint)total);
@@ -357,9 +355,9 @@ static void redact_icmp(kept_frame *kf, mx_evidence_file *ev)
     if (p.quoted.transport) {
         size_t q = (size_t)(p.quoted.transport - kf->data);
         size_t hl = 8;       /* ports and sequence number at least */
-        if (p.quoted.proto == 6 && q + 13 <= kf->caplen && (kf->data[q + 12] >> 4) * 4u >= 20)
+        if (p.quoted.proto == MX_IPPROTO_TCP && q + 13 <= kf->caplen && (kf->data[q + 12] >> 4) * 4u >= 20)
             hl = (kf->data[q + 12] >> 4) * 4u;
-        else if (p.quoted.proto == 17)
+        else if (p.quoted.proto == MX_IPPROTO_UDP)
             hl = 8;
         keep_to = q + hl;
     }

@@ -382,12 +382,6 @@ static void history_add_repeat(mx_flow *f, int dir, char lower, uint32_t count)
 
 /* ---- per-packet update ------------------------------------------------ */
 
-static mx_frame_ref frame_of(const mx_packet *pkt)
-{
-    mx_frame_ref r = { pkt->frame, pkt->file_index, pkt->ts_us };
-    return r;
-}
-
 static mx_flow *flow_create(mx_flow_table *t, const mx_flow_key *key, const mx_packet *pkt)
 {
     if (g_hash_table_size(t->flows) >= t->max_flows) {
@@ -407,7 +401,7 @@ static mx_flow *flow_create(mx_flow_table *t, const mx_flow_key *key, const mx_p
     f->id = ++t->next_id;
     f->rtt_us = -1;
     f->first_ts = f->last_ts = pkt->ts_us;
-    f->first_frame = frame_of(pkt);
+    f->first_frame = mx_frame_of(pkt);
     f->dir[0].wscale = f->dir[1].wscale = -1;
     g_hash_table_insert(t->flows, &f->key, f);
     list_join(t, f, MX_FLOW_LIST_OPEN);
@@ -424,7 +418,7 @@ static void touch_begin(mx_flow_table *t, mx_flow *f, const mx_packet *pkt)
     list_leave(t, f);
     if (pkt->ts_us > f->last_ts)
         f->last_ts = pkt->ts_us;
-    f->last_frame = frame_of(pkt);
+    f->last_frame = mx_frame_of(pkt);
 }
 
 static void touch_end(mx_flow_table *t, mx_flow *f)
@@ -462,7 +456,7 @@ static void note_sender(mx_dir_state *d, const mx_packet *pkt)
             d->ip_id_zero++;
         else if (d->ip_id_samples > 0) {
             uint16_t step = (uint16_t)(pkt->ip_id - d->ip_id_last);
-            if (step >= 1 && step <= 256)
+            if (step >= 1 && step <= MX_IPID_STEP_MAX)
                 d->ip_id_small_step++;
         }
         d->ip_id_samples++;
@@ -569,7 +563,7 @@ static void ladder_tcp(mx_flow *f, int dir, const mx_packet *pkt)
         return;
     const mx_dir_state *d = &f->dir[dir], *peer = &f->dir[!dir];
     mx_ladder_step step = {
-        .at = frame_of(pkt), .kind = MX_STEP_TCP, .dir = (uint8_t)dir, .tcp_flags = pkt->tcp_flags,
+        .at = mx_frame_of(pkt), .kind = MX_STEP_TCP, .dir = (uint8_t)dir, .tcp_flags = pkt->tcp_flags,
         .ttl = pkt->ttl, .payload_len = (uint16_t)(pkt->payload_len > 0xffff ? 0xffff : pkt->payload_len),
         .rel_seq = d->seq_known ? pkt->seq - d->isn : 0,
         .rel_ack = peer->seq_known && (pkt->tcp_flags & MX_TCP_ACK) ? pkt->ack - peer->isn : 0,
@@ -598,7 +592,7 @@ static void on_rst(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *pkt)
 {
     mx_dir_state *d = &f->dir[dir];
     if (d->rst.frame == 0) {
-        d->rst = frame_of(pkt);
+        d->rst = mx_frame_of(pkt);
         d->rst_ttl = pkt->ttl;
         d->rst_has_ip_id = pkt->has_ip_id;
         d->rst_ip_id = pkt->ip_id;
@@ -619,7 +613,7 @@ static void on_syn(mx_flow *f, int dir, const mx_packet *pkt)
 {
     if (dir == MX_DIR_C2S) {
         if (f->syn_count < MX_SYN_TIMES_MAX)
-            f->syn[f->syn_count] = frame_of(pkt);
+            f->syn[f->syn_count] = mx_frame_of(pkt);
         if (f->syn_count == 0)
             f->syn_ttl = pkt->ttl;
         else
@@ -634,7 +628,7 @@ static void on_syn(mx_flow *f, int dir, const mx_packet *pkt)
 static void on_synack(mx_flow *f, int dir, const mx_packet *pkt)
 {
     if (f->synack_count == 0) {
-        f->synack = frame_of(pkt);
+        f->synack = mx_frame_of(pkt);
         f->synack_ttl = pkt->ttl;
         if (f->syn_count > 0) {
             int last = (int)(f->syn_count < MX_SYN_TIMES_MAX ? f->syn_count : MX_SYN_TIMES_MAX) - 1;
@@ -670,7 +664,7 @@ static void on_ack(mx_flow *f, int dir, const mx_packet *pkt, uint32_t prev_wind
 {
     mx_dir_state *d = &f->dir[dir], *peer = &f->dir[!dir];
     uint8_t flags = pkt->tcp_flags;
-    mx_frame_ref here = frame_of(pkt);
+    mx_frame_ref here = mx_frame_of(pkt);
     if (!d->ack_known || seq_gt(pkt->ack, d->max_ack)) {
         if (!d->ack_known) {
             d->first_ack = pkt->ack;
@@ -702,7 +696,7 @@ static void on_ack(mx_flow *f, int dir, const mx_packet *pkt, uint32_t prev_wind
 static void on_data(mx_flow *f, int dir, const mx_packet *pkt)
 {
     mx_dir_state *d = &f->dir[dir];
-    mx_frame_ref here = frame_of(pkt);
+    mx_frame_ref here = mx_frame_of(pkt);
     uint16_t len16 = (uint16_t)(pkt->payload_len > 0xffff ? 0xffff : pkt->payload_len);
     uint32_t end = pkt->seq + pkt->payload_len;
     bool resent = seq_lt(pkt->seq, d->seq_end);
@@ -744,7 +738,7 @@ static void on_fin(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *pkt)
     if (seq_gt(fin_end, d->seq_end))
         d->seq_end = fin_end;
     if (d->fin.frame == 0)
-        d->fin = frame_of(pkt);
+        d->fin = mx_frame_of(pkt);
     history_add(f, dir, 'f');
     if (f->dir[!dir].fin.frame != 0)
         mark_closed(t, f);
@@ -766,7 +760,7 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
         return;
     }
     if (d->rst.frame != 0 && d->after_rst.frame == 0)
-        d->after_rst = frame_of(pkt);   /* a sender talking after its own RST: one of the two was injected */
+        d->after_rst = mx_frame_of(pkt);   /* a sender talking after its own RST: one of the two was injected */
     note_sender(d, pkt);
 
     if ((flags & (MX_TCP_SYN | MX_TCP_ACK)) == MX_TCP_SYN)
@@ -788,7 +782,7 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
 static void update_icmp(mx_flow_table *t, const mx_packet *pkt)
 {
     const mx_quoted *q = &pkt->quoted;
-    if (!q->has_ports || q->proto != 6) {
+    if (!q->has_ports || q->proto != MX_IPPROTO_TCP) {
         t->stats.icmp_unmatched++;
         return;
     }
@@ -806,16 +800,17 @@ static void update_icmp(mx_flow_table *t, const mx_packet *pkt)
     }
     touch_begin(t, f, pkt);
     bool v6 = pkt->ip_version == 6;
-    bool too_big = v6 ? pkt->icmp_type == 2 : (pkt->icmp_type == 3 && pkt->icmp_code == 4);
+    bool too_big = v6 ? pkt->icmp_type == MX_ICMP6_PACKET_TOO_BIG
+                       : (pkt->icmp_type == MX_ICMP_UNREACH && pkt->icmp_code == MX_ICMP_UNREACH_NEEDFRAG);
     if (too_big) {
         /* Fragmentation needed is path MTU discovery at work, not a failure. */
         if (f->frag_needed.frame == 0) {
-            f->frag_needed = frame_of(pkt);
+            f->frag_needed = mx_frame_of(pkt);
             f->frag_needed_mtu = pkt->icmp_mtu;
         }
     } else {
         if (f->icmp_count == 0) {
-            f->icmp = frame_of(pkt);
+            f->icmp = mx_frame_of(pkt);
             f->icmp_src = pkt->src;
             f->icmp_type = pkt->icmp_type;
             f->icmp_code = pkt->icmp_code;
@@ -825,7 +820,7 @@ static void update_icmp(mx_flow_table *t, const mx_packet *pkt)
         f->icmp_count++;
     }
     if (f->ladder) {
-        mx_ladder_step step = { .at = frame_of(pkt), .kind = MX_STEP_ICMP, .dir = MX_DIR_S2C,
+        mx_ladder_step step = { .at = mx_frame_of(pkt), .kind = MX_STEP_ICMP, .dir = MX_DIR_S2C,
                                 .tcp_flags = pkt->icmp_type, .icmp_code = pkt->icmp_code, .ttl = pkt->ttl };
         mx_ladder_add(f->ladder, &step);
     }

@@ -12,16 +12,12 @@
 #ifndef MX_FLOW_H
 #define MX_FLOW_H
 
-#include <glib.h>
 #include "caps.h"
 #include "packet.h"
-#include "verdict.h"
 #include "ladder.h"
 
 struct mx_stream;
 struct mx_smtp;
-
-enum { MX_DIR_C2S = 0, MX_DIR_S2C = 1 };
 
 typedef struct mx_dir_state {
     uint64_t packets, bytes;

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "packet.h"
 
 /* The initial TTL a sender most likely used for a packet seen with ttl. */
 int mx_initial_ttl(uint8_t ttl);
@@ -28,7 +29,6 @@ mx_ipid_kind mx_ipid_classify(uint32_t samples, uint32_t zero, uint32_t small_st
  * A RST that answers a SYN has no packet of the server's own in its
  * session to compare with: the hop of the server's SYN-ACKs in other
  * sessions of the same capture stands in. */
-#include "verdict.h"
 
 typedef struct mx_hop_baselines mx_hop_baselines;
 

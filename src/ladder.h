@@ -11,7 +11,6 @@
 
 #include "caps.h"
 #include "packet.h"
-#include "verdict.h"
 
 typedef enum mx_step_kind { MX_STEP_TCP, MX_STEP_ICMP } mx_step_kind;
 

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "caps.h"
+
 typedef struct mx_capture_opts {
     const char *iface;
     const char *user_expr;     /* ANDed with the default filter; NULL: none */
@@ -24,9 +26,6 @@ typedef struct mx_capture_opts {
     int buffer_kib;            /* kernel buffer; 0: libpcap's default */
     bool promisc;
 } mx_capture_opts;
-
-/* Whole frames, as tcpdump takes them by default: SMTP payload is the evidence. */
-#define MX_LIVE_SNAPLEN 262144
 
 /* The kernel filter: SMTP ports, ICMP/ICMPv6 errors and DNS, ANDed with
  * the user's expression, on plain and VLAN-tagged frames alike. */

@@ -2,13 +2,13 @@
 /* live-output.c — verdict stream, syslog lines and statistics for `live`. */
 #include "config.h"
 #include "live-output.h"
+#include "report-json.h"
+#include "report-text.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-
-#define ADDR_BUF 64
 
 static FILE *open_path(const char *path, GError **error)
 {
@@ -63,7 +63,7 @@ gboolean mx_live_output_reopen(mx_live_output *o, GError **error)
 static void syslog_session(const mx_session *s)
 {
     const mx_verdict *v = &s->verdict;
-    char client[80], server[80], ip[ADDR_BUF];
+    char client[80], server[80], ip[MX_ADDR_BUF];
     mx_addr_endpoint(&s->client_ip, s->client_port, client, sizeof client);
     mx_addr_endpoint(&s->server_ip, s->server_port, server, sizeof server);
     GString *culprit = g_string_new(mx_role_name(v->culprit.role));

@@ -11,6 +11,7 @@
 #include "live.h"
 #include "live-maillog.h"
 #include "analyzer.h"
+#include "caps.h"
 #include "cmd.h"
 
 #include <errno.h>
@@ -18,9 +19,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
-
-/* How often the timers are looked at: verdicts come at most this late. */
-#define MX_LIVE_TICK_US (250LL * 1000)
 
 /* Signals are process-wide: these flags (and the handle to break) are the
  * only state outside the run. */

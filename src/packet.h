@@ -27,6 +27,37 @@ enum {
     MX_TCP_URG = 0x20,
 };
 
+/* IP protocol numbers (IANA) as proto and quoted.proto hold them. */
+enum {
+    MX_IPPROTO_ICMP = 1,
+    MX_IPPROTO_TCP = 6,
+    MX_IPPROTO_UDP = 17,
+    MX_IPPROTO_ICMPV6 = 58,
+};
+
+/* IPv6 extension headers decode walks past (RFC 8200 4.1, AH RFC 4302). */
+enum {
+    MX_IPV6_HOP_BY_HOP = 0,
+    MX_IPV6_ROUTING = 43,
+    MX_IPV6_FRAGMENT = 44,
+    MX_IPV6_AH = 51,
+    MX_IPV6_DEST_OPTS = 60,
+};
+
+/* ICMP (RFC 792) and ICMPv6 (RFC 4443) error types, as icmp_type holds them. */
+enum {
+    MX_ICMP_UNREACH = 3,
+    MX_ICMP_SOURCE_QUENCH = 4,
+    MX_ICMP_REDIRECT = 5,
+    MX_ICMP_TIME_EXCEEDED = 11,
+    MX_ICMP_PARAM_PROBLEM = 12,
+    MX_ICMP_UNREACH_NEEDFRAG = 4,    /* the code of "fragmentation needed" (RFC 1191) */
+    MX_ICMP6_UNREACH = 1,
+    MX_ICMP6_PACKET_TOO_BIG = 2,
+    MX_ICMP6_TIME_EXCEEDED = 3,
+    MX_ICMP6_PARAM_PROBLEM = 4,
+};
+
 typedef enum mx_l4 {
     MX_L4_NONE = 0,          /* not decoded as far as a transport header */
     MX_L4_TCP,
@@ -103,6 +134,34 @@ typedef struct mx_packet {
     uint16_t icmp_mtu;       /* next-hop MTU of frag-needed / packet-too-big */
     mx_quoted quoted;
 } mx_packet;
+
+/* A frame in the input: frame 0 means "none".  Every stage names the
+ * packets it remembers this way, so it lives beside the packet. */
+typedef struct mx_frame_ref {
+    uint64_t frame;          /* 1-based, as Wireshark counts in that file */
+    uint32_t file_index;
+    int64_t ts_us;
+} mx_frame_ref;
+
+/* The frame pkt came in (none for NULL). */
+static inline mx_frame_ref mx_frame_of(const mx_packet *pkt)
+{
+    mx_frame_ref r = { 0, 0, 0 };
+    if (pkt) {
+        r.frame = pkt->frame;
+        r.file_index = pkt->file_index;
+        r.ts_us = pkt->ts_us;
+    }
+    return r;
+}
+
+/* The two directions of a TCP flow, as flow, stream and SMTP index them:
+ * the client is the side away from the tracked SMTP port. */
+enum { MX_DIR_C2S = 0, MX_DIR_S2C = 1 };
+
+/* Room for any address as text (RFC 5952 at most 45 bytes and the NUL),
+ * or as an endpoint ("[2001:db8::25]:25"): every buffer for one. */
+#define MX_ADDR_BUF 64
 
 /* Formats an address as text (dotted quad or RFC 5952). buf >= 46 bytes. */
 const char *mx_addr_str(const mx_addr *a, char *buf, size_t len);

@@ -22,9 +22,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define ADDR_BUF 64
-#define LADDER_SNAPLEN 256       /* IP + ICMP + quoted IP/TCP headers, with room for IPv6 */
-
 typedef struct sent_probe {
     guint step;                  /* index into the ladder's steps */
     guint slot;                  /* index into that step's replies */
@@ -146,7 +143,7 @@ static void on_frame(const struct pcap_pkthdr *hdr, const uint8_t *data, void *c
     if (pkt.l4 != MX_L4_ICMP_ERROR)
         return;
     const mx_quoted *q = &pkt.quoted;
-    if (!q->has_ports || !q->has_seq || q->proto != IPPROTO_TCP || q->sport != cfg->sport ||
+    if (!q->has_ports || !q->has_seq || q->proto != MX_IPPROTO_TCP || q->sport != cfg->sport ||
         q->dport != cfg->dport || !mx_addr_equal(&q->src, &cfg->source) || !mx_addr_equal(&q->dst, &cfg->target))
         return;
     bool v6 = pkt.ip_version == 6;
@@ -177,7 +174,7 @@ static bool ladder_done(const mx_probe_ladder *l)
 
 static char *capture_filter(const mx_ladder_config *cfg)
 {
-    char src[ADDR_BUF], dst[ADDR_BUF];
+    char src[MX_ADDR_BUF], dst[MX_ADDR_BUF];
     mx_addr_str(&cfg->source, src, sizeof src);
     mx_addr_str(&cfg->target, dst, sizeof dst);
     /* TCP answers on the probe's port pair, and ICMP errors whose quoted
@@ -219,7 +216,7 @@ bool mx_probe_ladder_run(const mx_ladder_config *cfg, mx_probe_ladder *out, GErr
         return false;
     }
     g_autofree char *filter = capture_filter(cfg);
-    run.cap = mx_probe_capture_open(cfg->iface, LADDER_SNAPLEN, filter, true, on_frame, &run, error);
+    run.cap = mx_probe_capture_open(cfg->iface, MX_PROBE_LADDER_SNAPLEN, filter, true, on_frame, &run, error);
     if (!run.cap) {
         libnet_destroy(run.net);
         return false;

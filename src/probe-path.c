@@ -14,8 +14,6 @@
  */
 #include "probe.h"
 
-#define ADDR_BUF 64
-
 typedef struct found {
     const mx_probe_step *step;
     const mx_probe_reply *reply;
@@ -93,7 +91,7 @@ static void set_hop_ip(mx_probe_path *p, int hop, const mx_addr *ip)
 
 static void judge_forged(const mx_probe_ladder *l, mx_probe_path *p, const found *rst, const char *target)
 {
-    char rst_ip[ADDR_BUF] = "";
+    char rst_ip[MX_ADDR_BUF] = "";
     int t = rst->step->ttl, h = mx_probe_reply_hop(rst->reply);
     /* The forger sits at the nearer of the two distances.  When a router
      * answered time-exceeded at that hop, it is the one: a firewall that
@@ -124,7 +122,7 @@ static void judge_forged(const mx_probe_ladder *l, mx_probe_path *p, const found
 
 static void judge_unreachable(const mx_probe_ladder *l, mx_probe_path *p, const found *u, const char *target)
 {
-    char ip[ADDR_BUF];
+    char ip[MX_ADDR_BUF];
     const mx_probe_reply *r = u->reply;
     mx_addr_str(&r->ip, ip, sizeof ip);
     int named = hop_of_router(l, &r->ip);
@@ -181,7 +179,7 @@ static void judge_silent(const mx_probe_ladder *l, mx_probe_path *p, const char 
         return;
     }
     const mx_probe_reply *router = router_at(l, lah);
-    char ip[ADDR_BUF] = "";
+    char ip[MX_ADDR_BUF] = "";
     if (router)
         mx_addr_str(&router->ip, ip, sizeof ip);
     if (!trailing_silence) {
@@ -210,7 +208,7 @@ static void judge_silent(const mx_probe_ladder *l, mx_probe_path *p, const char 
 
 void mx_probe_path_judge(const mx_probe_ladder *l, int server_hop_hint, mx_probe_path *p)
 {
-    char target[ADDR_BUF];
+    char target[MX_ADDR_BUF];
     mx_addr_str(&l->target, target, sizeof target);
     g_string_truncate(p->summary, 0);
     g_string_truncate(p->advice, 0);

@@ -2,12 +2,11 @@
 /* probe-report.c — the probe's text and JSON reports. */
 #include "config.h"
 #include "probe-report.h"
-#include "report.h"
+#include "report-json.h"
+#include "report-text.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
-
-#define ADDR_BUF 64
 
 void mx_probe_result_init(mx_probe_result *r)
 {
@@ -77,7 +76,7 @@ static const char *unreach_mark(const mx_probe_reply *r)
 
 static void print_step(const mx_probe_step *st, FILE *out)
 {
-    char ip[ADDR_BUF];
+    char ip[MX_ADDR_BUF];
     const mx_addr *shown = NULL;
     const mx_probe_reply *far = NULL;    /* an answer in the target's name or an unreachable */
     fprintf(out, "%3d ", st->ttl);
@@ -111,7 +110,7 @@ void mx_probe_report_text(const mx_probe_result *r, FILE *out)
 {
     const mx_probe_ladder *l = &r->ladder;
     const mx_probe_path *p = &r->path;
-    char target[ADDR_BUF], source[ADDR_BUF], ip[ADDR_BUF];
+    char target[MX_ADDR_BUF], source[MX_ADDR_BUF], ip[MX_ADDR_BUF];
     mx_addr_str(&l->target, target, sizeof target);
     mx_addr_str(&l->source, source, sizeof source);
     fprintf(out, "mxray probe %s%s%s%s port %u from %s port %u, %d probe%s per hop, max %d hops\n", target,
@@ -168,7 +167,7 @@ static void member_int_or_null(JsonBuilder *b, const char *name, bool present, g
 
 static void member_addr_or_null(JsonBuilder *b, const char *name, const mx_addr *a)
 {
-    char buf[ADDR_BUF];
+    char buf[MX_ADDR_BUF];
     json_builder_set_member_name(b, name);
     if (a && a->family)
         json_builder_add_string_value(b, mx_addr_str(a, buf, sizeof buf));

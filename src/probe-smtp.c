@@ -12,10 +12,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define ADDR_BUF 64
-#define DIALOGUE_SNAPLEN 65535   /* whole frames: the analyzer reassembles the SMTP stream */
-#define TRANSCRIPT_MAX 200       /* lines kept for the text report */
-
 typedef struct stored_frame {
     struct pcap_pkthdr hdr;
     uint8_t data[];
@@ -47,7 +43,7 @@ void mx_dialogue_clear(mx_dialogue *d)
 static void note(dialogue_run *run, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void note(dialogue_run *run, const char *fmt, ...)
 {
-    if (run->d->transcript->len >= TRANSCRIPT_MAX)
+    if (run->d->transcript->len >= MX_PROBE_TRANSCRIPT_MAX)
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -71,7 +67,7 @@ static void on_frame(const struct pcap_pkthdr *hdr, const uint8_t *data, void *c
 
 static char *capture_filter(const mx_addr *target, uint16_t dport, uint16_t sport)
 {
-    char dst[ADDR_BUF];
+    char dst[MX_ADDR_BUF];
     mx_addr_str(target, dst, sizeof dst);
     /* Both directions of the dialogue's connection, and ICMP errors that
      * quote our segments (their ports right after the quoted header). */
@@ -296,7 +292,7 @@ bool mx_probe_dialogue_run(const mx_dialogue_config *cfg, mx_dialogue *d, GError
                                              : ((struct sockaddr_in6 *)&ss)->sin6_port);
     g_autofree char *filter = capture_filter(&cfg->target, cfg->dport, d->sport);
     run.frames = g_ptr_array_new_with_free_func(g_free);
-    run.cap = mx_probe_capture_open(cfg->iface, DIALOGUE_SNAPLEN, filter, false, on_frame, &run, error);
+    run.cap = mx_probe_capture_open(cfg->iface, MX_PROBE_DIALOGUE_SNAPLEN, filter, false, on_frame, &run, error);
     if (!run.cap) {
         close(run.fd);
         g_ptr_array_free(run.frames, TRUE);
@@ -304,7 +300,7 @@ bool mx_probe_dialogue_run(const mx_dialogue_config *cfg, mx_dialogue *d, GError
     }
     run.inbuf = g_string_new(NULL);
 
-    char target[ADDR_BUF];
+    char target[MX_ADDR_BUF];
     mx_addr_str(&cfg->target, target, sizeof target);
     sl = mx_addr_sockaddr(&cfg->target, cfg->dport, &ss);
     note(&run, "-- connecting to %s port %u", target, cfg->dport);

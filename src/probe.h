@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* probe.h — what `mxray probe` measures: the TTL ladder, the path verdict, and the probe's limits.
+/* probe.h — what `mxray probe` measures: the TTL ladder and the path verdict (its limits: caps.h).
  *
  * The probe has four stages, one file each:
  *   probe-ladder.c   TCP SYNs with rising TTL (libnet) and their answers (libpcap) -> mx_probe_ladder
@@ -15,41 +15,8 @@
 #define MX_PROBE_H
 
 #include <glib.h>
+#include "caps.h"
 #include "packet.h"
-
-/* ---- limits, each with its reason --------------------------------------- */
-
-/* Defaults of the command line.  30 hops is what traceroute and
- * tcptraceroute climb to; 3 probes per hop are theirs too. */
-#define MX_PROBE_MAX_TTL_DEFAULT 30
-#define MX_PROBE_PER_HOP_DEFAULT 3
-#define MX_PROBE_PER_HOP_MAX 10
-/* Seconds to wait for the answers of one TTL step: an interactive tool's
- * wait (DESIGN.md), long enough for intercontinental RTTs. */
-#define MX_PROBE_WAIT_DEFAULT_S 2.0
-#define MX_PROBE_WAIT_MAX_S 10.0
-/* Probes are sent at least this far apart: routers rate-limit their ICMP
- * errors (Linux: net.ipv4.icmp_ratelimit, a token bucket per destination),
- * and a burst of TTL-limited SYNs would lose time-exceeded answers. */
-#define MX_PROBE_INTERVAL_US (50 * 1000)
-/* Consecutive TTL steps with no answer at all before the ladder stops
- * (scamper's "gap limit" idea): beyond a silent drop nothing will answer,
- * and 5 steps rule out one or two routers that simply do not send
- * time-exceeded. */
-#define MX_PROBE_GAP_LIMIT 5
-/* The ladder as a whole never takes longer than this, so that the probe
- * (ladder + SMTP dialogue) ends within about a minute by default. */
-#define MX_PROBE_LADDER_BUDGET_US (40LL * 1000000)
-/* Connect and each SMTP reply: at most 30 s (DESIGN.md: an interactive
- * tool's waits, not an MTA's 5-minute timeouts). */
-#define MX_PROBE_SMTP_TIMEOUT_DEFAULT_S 30
-#define MX_PROBE_SMTP_TIMEOUT_MAX_S 30
-/* After the dialogue the capture runs on this long, so that the server's
- * FIN/ACK and any late ICMP error are in it. */
-#define MX_PROBE_CAPTURE_TAIL_US (700 * 1000)
-/* Frames kept from the dialogue: a greeting, EHLO and QUIT take ~20; a
- * server that floods us is cut here (and said so). */
-#define MX_PROBE_CAPTURE_MAX_FRAMES 2000
 
 /* ---- errors: missing rights are told apart (exit status 2, said clearly) -- */
 

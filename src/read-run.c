@@ -7,7 +7,11 @@
 #include "evidence.h"
 #include "maillog-join.h"
 #include "redact.h"
+#include "report-html.h"
+#include "report-json.h"
+#include "report-markdown.h"
 #include "report-queue.h"
+#include "report-text.h"
 #include "report-ticket.h"
 #include "writer.h"
 

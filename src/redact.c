@@ -9,13 +9,10 @@
  * "@relay") is a host, not a mailbox.
  */
 #include "redact.h"
+#include "caps.h"
 #include "session.h"
 
 #include <string.h>
-
-/* A quoted local part longer than this is not searched back for its
- * opening quote (RFC 5321 4.5.3.1.1: 64 octets). */
-#define QUOTED_MAX 256
 
 struct mx_redactor {
     GHashTable *map;         /* lowercased local part -> pseudonym (same length) */
@@ -83,7 +80,7 @@ size_t mx_redact_bytes(mx_redactor *rd, uint8_t *p, size_t n)
             /* "bob smith"@: the content between the quotes. */
             size_t q = i - 1;
             bool found = false;
-            while (q > 0 && i - q < QUOTED_MAX) {
+            while (q > 0 && i - q < MX_REDACT_QUOTED_MAX) {
                 q--;
                 if (p[q] == '"' && (q == 0 || p[q - 1] != '\\')) {
                     found = true;

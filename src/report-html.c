@@ -11,15 +11,13 @@
  * from the capture goes through g_markup_escape_text (server greetings
  * are attacker-controlled).
  */
-#include "report.h"
+#include "report-html.h"
 #include "report-queue.h"
 #include "evidence.h"
 #include "report-ladder.h"
 #include "report-ticket.h"
 
 #include <string.h>
-
-#define ADDR_BUF 64
 
 /* Characters of a ladder line's text drawn in the SVG; the whole text is
  * in its <title> (shown on hover). */
@@ -211,7 +209,7 @@ static void destinations(GString *out, const mx_report *r, const mx_evidence_fil
     g_autoptr(GArray) listed = mx_ticket_destinations(r, &more);
     for (guint li = 0; li < listed->len; li++) {
         const mx_destination *d = &g_array_index(r->destinations, mx_destination, g_array_index(listed, guint, li));
-        char ip[ADDR_BUF];
+        char ip[MX_ADDR_BUF];
         g_string_append_printf(out, "<tr><td class=\"mono\">%s</td><td class=\"n\">%u</td><td class=\"n\">%u</td><td>",
                                mx_addr_str(&d->ip, ip, sizeof ip), d->attempts, d->failed);
         bool first = true;
@@ -237,7 +235,7 @@ static void destinations(GString *out, const mx_report *r, const mx_evidence_fil
     g_autoptr(mx_ticket_rows) index = mx_ticket_rows_new(r);
     for (guint li = 0; li < listed->len; li++) {
         const mx_destination *d = &g_array_index(r->destinations, mx_destination, g_array_index(listed, guint, li));
-        char ip[ADDR_BUF];
+        char ip[MX_ADDR_BUF];
         g_string_append_printf(out, "<details open=\"open\"><summary>Sessions to %s (%u)</summary>\n",
                                mx_addr_str(&d->ip, ip, sizeof ip), d->attempts);
         g_string_append(out, "<table><thead><tr><th>#</th><th>Start (UTC)</th><th>Client</th><th>Outcome</th>"
@@ -280,7 +278,7 @@ static void group_section(GString *out, const mx_failure_group *g, guint n, cons
 {
     const mx_session *s = g->example;
     const mx_verdict *v = &s->verdict;
-    char server[80], client[80], start[40], ip[ADDR_BUF], buf[160];
+    char server[80], client[80], start[40], ip[MX_ADDR_BUF], buf[160];
     mx_addr_endpoint(&s->server_ip, s->server_port, server, sizeof server);
     mx_addr_endpoint(&s->client_ip, s->client_port, client, sizeof client);
     mx_report_time(s->start_us, start, sizeof start);

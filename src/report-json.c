@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* report-json.c — the DESIGN.md JSON contract (schema version 1), built with json-glib. */
-#include "report.h"
+#include "report-json.h"
 #include "report-queue.h"
 
 #include <json-glib/json-glib.h>
@@ -225,6 +225,10 @@ static void add_stats(JsonBuilder *b, const mx_run_stats *st)
     STAT_IF(baselines_full);
     STAT_IF(evidence_dropped);
     STAT_IF(refusals_judged_early);
+    STAT_IF(syn_times_dropped);
+    STAT_IF(helos_dropped);
+    STAT_IF(evidence_spans_dropped);
+    STAT_IF(dns_overwritten);
     STAT_IF(icmp_unmatched);
     if (st->evicted)   /* what the table held at most, beside what it had to let go */
         STAT_IF(active_max);

@@ -7,8 +7,6 @@
 
 #include <string.h>
 
-#define ADDR_BUF 64
-
 /* Input frames are keyed as file_index << 40 | frame (2^40 frames per file). */
 static guint64 frame_key(const mx_frame_ref *at)
 {
@@ -40,7 +38,7 @@ static char *flag_names(uint8_t f)
 /* The ICMP error's name as Wireshark shows it (RFC 792, RFC 4443). */
 static const char *icmp_name(bool v6, uint8_t type, uint8_t code)
 {
-    if (!v6 && type == 3) {
+    if (!v6 && type == MX_ICMP_UNREACH) {
         static const char *const unreach[] = {
             "network unreachable", "host unreachable", "protocol unreachable", "port unreachable",
             "fragmentation needed", "source route failed", "destination network unknown",
@@ -50,9 +48,9 @@ static const char *icmp_name(bool v6, uint8_t type, uint8_t code)
         };
         return code < G_N_ELEMENTS(unreach) ? unreach[code] : "destination unreachable";
     }
-    if (!v6 && type == 11)
+    if (!v6 && type == MX_ICMP_TIME_EXCEEDED)
         return "time exceeded";
-    if (v6 && type == 1) {
+    if (v6 && type == MX_ICMP6_UNREACH) {
         static const char *const unreach6[] = {
             "no route to destination", "communication administratively prohibited", "beyond scope of source address",
             "address unreachable", "port unreachable", "source address failed ingress/egress policy",
@@ -60,9 +58,9 @@ static const char *icmp_name(bool v6, uint8_t type, uint8_t code)
         };
         return code < G_N_ELEMENTS(unreach6) ? unreach6[code] : "destination unreachable";
     }
-    if (v6 && type == 2)
+    if (v6 && type == MX_ICMP6_PACKET_TOO_BIG)
         return "packet too big";
-    if (v6 && type == 3)
+    if (v6 && type == MX_ICMP6_TIME_EXCEEDED)
         return "time exceeded";
     return "ICMP error";
 }
@@ -129,7 +127,7 @@ mx_ladder_view *mx_ladder_view_new(const mx_session *s, const mx_evidence_file *
     v->skipped = s->ladder_skipped;
     v->skipped_before = s->ladder->len;
 
-    char a[ADDR_BUF];
+    char a[MX_ADDR_BUF];
     mx_addr_str(&s->client_ip, a, sizeof a);
     g_snprintf(v->client_label, sizeof v->client_label, "%s:%u", a, s->client_port);
     mx_addr_str(&s->server_ip, a, sizeof a);

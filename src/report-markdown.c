@@ -8,15 +8,13 @@
  * of the group.  Text taken from the capture is escaped for Markdown
  * (server greetings are attacker-controlled).
  */
-#include "report.h"
+#include "report-markdown.h"
 #include "report-queue.h"
 #include "evidence.h"
 #include "report-ladder.h"
 #include "report-ticket.h"
 
 #include <string.h>
-
-#define ADDR_BUF 64
 
 /* Markdown-safe inline text: HTML specials as entities, Markdown
  * punctuation backslash-escaped, line ends flattened. */
@@ -71,7 +69,7 @@ static void destinations(const mx_report *r, const mx_evidence_file *ev, FILE *o
     g_autoptr(GArray) listed = mx_ticket_destinations(r, &more);
     for (guint li = 0; li < listed->len; li++) {
         const mx_destination *d = &g_array_index(r->destinations, mx_destination, g_array_index(listed, guint, li));
-        char ip[ADDR_BUF];
+        char ip[MX_ADDR_BUF];
         GString *kinds = g_string_new(NULL);
         for (int k = 0; k < MX_KIND_COUNT; k++)
             if (d->kinds[k])
@@ -92,7 +90,7 @@ static void destinations(const mx_report *r, const mx_evidence_file *ev, FILE *o
     g_autoptr(mx_ticket_rows) index = mx_ticket_rows_new(r);
     for (guint li = 0; li < listed->len; li++) {
         const mx_destination *d = &g_array_index(r->destinations, mx_destination, g_array_index(listed, guint, li));
-        char ip[ADDR_BUF];
+        char ip[MX_ADDR_BUF];
         fprintf(out, "### Sessions to %s\n\n| # | Start (UTC) | Client | Outcome | Kind | Phase | Culprit | Frames |\n"
                 "|---:|---|---|---|---|---|---|---|\n", mx_addr_str(&d->ip, ip, sizeof ip));
         guint more_rows;
@@ -119,7 +117,7 @@ static void group_section(const mx_failure_group *g, guint n, const mx_report *r
 {
     const mx_session *s = g->example;
     const mx_verdict *v = &s->verdict;
-    char server[80], client[80], start[40], ip[ADDR_BUF];
+    char server[80], client[80], start[40], ip[MX_ADDR_BUF];
     mx_addr_endpoint(&s->server_ip, s->server_port, server, sizeof server);
     mx_addr_endpoint(&s->client_ip, s->client_port, client, sizeof client);
     mx_report_time(s->start_us, start, sizeof start);

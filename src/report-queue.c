@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ADDR_BUF 64
-
 /* ---- the model: entries (queue id + recipient), attempts, connections ----------- */
 
 typedef struct queue_entry {
@@ -288,7 +286,7 @@ static void member_time(JsonBuilder *b, const char *name, int64_t us)
 
 static void relay_json(JsonBuilder *b, const mx_logrec *r)
 {
-    char ip[ADDR_BUF];
+    char ip[MX_ADDR_BUF];
     json_builder_set_member_name(b, "relay");
     if (!r->relay_name && !r->has_ip) {
         json_builder_add_null_value(b);

@@ -6,7 +6,7 @@
  * line per destination.  Clean sessions are counted, not listed, unless -v.
  * `read` streams it (mx_text_doc_*): blocks in the order sessions finish.
  */
-#include "report.h"
+#include "report-text.h"
 #include "report-queue.h"
 #include "report-ticket.h"
 
@@ -15,14 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ADDR_BUF 64
 
 
 
 static void print_session(const mx_session *s, const mx_report *r, FILE *out)
 {
     const mx_verdict *v = &s->verdict;
-    char client[80], server[80], start[40], end[40], ip[ADDR_BUF];
+    char client[80], server[80], start[40], end[40], ip[MX_ADDR_BUF];
     mx_addr_endpoint(&s->client_ip, s->client_port, client, sizeof client);
     mx_addr_endpoint(&s->server_ip, s->server_port, server, sizeof server);
     mx_report_time(s->start_us, start, sizeof start);
@@ -80,6 +79,36 @@ void mx_report_text_session(const mx_session *s, const mx_report *r, FILE *out)
     fflush(out);
 }
 
+/* The limits of caps.h the run met, by their JSON stats names: what was
+ * not kept is then not silently missing from the report. */
+static void write_limits(const mx_run_stats *st, FILE *out)
+{
+    if (!st->cap_hits)
+        return;
+    const struct { const char *name; uint64_t n; } hit[] = {
+        { "evicted", st->evicted },
+        { "pending_dropped", st->pending_dropped },
+        { "replies_dropped", st->replies_dropped },
+        { "extensions_dropped", st->extensions_dropped },
+        { "ooo_cap_hits", st->ooo_cap_hits },
+        { "baselines_full", st->baselines_full },
+        { "evidence_dropped", st->evidence_dropped },
+        { "refusals_judged_early", st->refusals_judged_early },
+        { "syn_times_dropped", st->syn_times_dropped },
+        { "helos_dropped", st->helos_dropped },
+        { "evidence_spans_dropped", st->evidence_spans_dropped },
+        { "dns_overwritten", st->dns_overwritten },
+    };
+    fprintf(out, "(limits met, %" G_GUINT64_FORMAT " in all:", st->cap_hits);
+    const char *sep = " ";
+    for (size_t i = 0; i < G_N_ELEMENTS(hit); i++)
+        if (hit[i].n) {
+            fprintf(out, "%s%s %" G_GUINT64_FORMAT, sep, hit[i].name, hit[i].n);
+            sep = ", ";
+        }
+    fputs(")\n", out);
+}
+
 /* Header, then the answer first: one sentence per destination that failed. */
 static void write_head(const mx_report *r, FILE *out)
 {
@@ -100,6 +129,7 @@ static void write_head(const mx_report *r, FILE *out)
     if (r->stats.offload_length)
         fprintf(out, "(%" G_GUINT64_FORMAT " segmentation-offload packet%s with IP length 0: length taken from the "
                 "frame)\n", r->stats.offload_length, r->stats.offload_length == 1 ? "" : "s");
+    write_limits(&r->stats, out);
     fputc('\n', out);
     if (r->queue)
         mx_queue_text(r->queue, out);
@@ -124,7 +154,7 @@ static void write_tail(const mx_report *r, guint listed, FILE *out)
         fprintf(out, "Destinations:\n");
     for (guint i = 0; i < r->destinations->len; i++) {
         const mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
-        char ip[ADDR_BUF];
+        char ip[MX_ADDR_BUF];
         fprintf(out, "  %-39s %u attempt%s, %u failed:", mx_addr_str(&d->ip, ip, sizeof ip), d->attempts,
                 d->attempts == 1 ? "" : "s", d->failed);
         for (int k = 0; k < MX_KIND_COUNT; k++)

@@ -7,8 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#define ADDR_BUF 64
-
 bool mx_ticket_listed(const mx_session *s)
 {
     return mx_session_failed(s) || s->verdict.warnings->len > 0 || s->verdict.outcome == MX_OUTCOME_INCOMPLETE;
@@ -110,7 +108,7 @@ char *mx_ticket_destinations_unlisted(const mx_report *r, guint more)
 static char *group_key(const mx_session *s)
 {
     const mx_verdict *v = &s->verdict;
-    char ip[ADDR_BUF] = "", server[ADDR_BUF];
+    char ip[MX_ADDR_BUF] = "", server[MX_ADDR_BUF];
     if (v->culprit.has_ip)
         mx_addr_str(&v->culprit.ip, ip, sizeof ip);
     mx_addr_str(&s->server_ip, server, sizeof server);
@@ -210,7 +208,7 @@ char *mx_ticket_culprit(const mx_culprit *c)
     if (c->role == MX_ROLE_NONE)
         return g_strdup("none");
     GString *s = g_string_new(mx_role_name(c->role));
-    char ip[ADDR_BUF];
+    char ip[MX_ADDR_BUF];
     if (c->has_ip)
         g_string_append_printf(s, " %s", mx_addr_str(&c->ip, ip, sizeof ip));
     if (c->hops_from_client > 0)

@@ -16,7 +16,6 @@
 
 #include <string.h>
 
-#include "flow.h"
 
 enum mode { MODE_LINE, MODE_BODY, MODE_CHUNK, MODE_TLS, MODE_IGNORE };
 
@@ -101,17 +100,6 @@ static const char *const verb_names[MX_SMTP_VERB_COUNT] = {
 const char *mx_smtp_verb_name(mx_smtp_verb v)
 {
     return v < MX_SMTP_VERB_COUNT ? verb_names[v] : "?";
-}
-
-static mx_frame_ref ref_of(const mx_packet *pkt)
-{
-    mx_frame_ref r = { 0, 0, 0 };
-    if (pkt) {
-        r.frame = pkt->frame;
-        r.file_index = pkt->file_index;
-        r.ts_us = pkt->ts_us;
-    }
-    return r;
 }
 
 /* ---- what the evidence may keep (smtp.h mx_smtp_keep) ---------------- */
@@ -853,13 +841,13 @@ static size_t feed_line(struct mx_smtp *s, int dir, const uint8_t *data, size_t 
             if (lf)
                 dp->resync = false;
             if (dir == MX_DIR_S2C)
-                doubt_pairing(s, ref_of(pkt));   /* the bytes skipped may end a reply */
+                doubt_pairing(s, mx_frame_of(pkt));   /* the bytes skipped may end a reply */
             return n;
         }
     }
     if (!dp->in_line) {
         dp->in_line = true;
-        dp->line_first = ref_of(pkt);
+        dp->line_first = mx_frame_of(pkt);
         dp->line_start = dp->offset;
     }
     size_t body = lf ? n - 1 : n;
@@ -884,7 +872,7 @@ static size_t feed_line(struct mx_smtp *s, int dir, const uint8_t *data, size_t 
         /* A server line past any reply's length (RFC 5321 4.5.3.1.5: 512)
          * may have swallowed the replies after it (a line end missing). */
         if (dir == MX_DIR_S2C)
-            doubt_pairing(s, ref_of(pkt));
+            doubt_pairing(s, mx_frame_of(pkt));
     }
     dp->last_cut = dp->line_cut;
     dp->line_end = dp->offset + n;
@@ -894,9 +882,9 @@ static size_t feed_line(struct mx_smtp *s, int dir, const uint8_t *data, size_t 
 
     uint64_t end_offset = dp->offset + n;
     if (dir == MX_DIR_C2S)
-        client_line(s, dp->line, ln, ref_of(pkt), dp->line_start, end_offset);
+        client_line(s, dp->line, ln, mx_frame_of(pkt), dp->line_start, end_offset);
     else
-        server_line(s, dp->line, ln, ref_of(pkt));
+        server_line(s, dp->line, ln, mx_frame_of(pkt));
     return n;
 }
 
@@ -904,7 +892,7 @@ static size_t feed_body(struct mx_smtp *s, const uint8_t *data, size_t len, cons
 {
     mx_smtp_dirparse *dp = s->dp[MX_DIR_C2S];
     if (s->msg.first_byte.frame == 0)
-        s->msg.first_byte = ref_of(pkt);
+        s->msg.first_byte = mx_frame_of(pkt);
     size_t i = 0;
     while (i < len) {
         uint8_t c = data[i];
@@ -928,7 +916,7 @@ static size_t feed_body(struct mx_smtp *s, const uint8_t *data, size_t len, cons
             if (c == '.') {
                 dp->body = BODY_DOT;
                 dp->dot_offset = dp->offset + i;
-                dp->dot_at = ref_of(pkt);
+                dp->dot_at = mx_frame_of(pkt);
             } else if (c != '\n') {
                 dp->body = BODY_MID;
             } else {
@@ -953,7 +941,7 @@ static size_t feed_body(struct mx_smtp *s, const uint8_t *data, size_t len, cons
     return len;
 end:
     i++;
-    end_of_data(s, ref_of(pkt), dp->offset + i);
+    end_of_data(s, mx_frame_of(pkt), dp->offset + i);
     return i;
 }
 
@@ -962,7 +950,7 @@ static size_t feed_chunk(struct mx_smtp *s, size_t len, const mx_packet *pkt)
     mx_smtp_dirparse *dp = s->dp[MX_DIR_C2S];
     size_t n = len < dp->chunk_left ? len : (size_t)dp->chunk_left;
     if (s->msg.first_byte.frame == 0)
-        s->msg.first_byte = ref_of(pkt);
+        s->msg.first_byte = mx_frame_of(pkt);
     s->msg.bytes += n;
     dp->chunk_left -= n;
     if (dp->chunk_left == 0) {
@@ -971,7 +959,7 @@ static size_t feed_chunk(struct mx_smtp *s, size_t len, const mx_packet *pkt)
         if (s->pending->len > 0) {
             mx_smtp_cmd *c = &g_array_index(s->pending, mx_smtp_cmd, s->pending->len - 1);
             if (c->verb == MX_SMTP_BDAT) {
-                c->at = ref_of(pkt);
+                c->at = mx_frame_of(pkt);
                 c->end_offset = dp->offset + n;
             }
         }
@@ -1097,7 +1085,7 @@ static size_t feed_tls(struct mx_smtp *s, int dir, const uint8_t *data, size_t l
                     note_plain_reply(s, dp->hdr, data + i, len - i);
                 return len;
             }
-            tls_record_start(s, dir, ref_of(pkt));
+            tls_record_start(s, dir, mx_frame_of(pkt));
             keep_add(s, dir, dp->hdr_start, dp->hdr_start + 5);   /* a record header: type, version, length */
             if (dp->rec_len == 0)
                 dp->hdr_len = 0;
@@ -1107,7 +1095,7 @@ static size_t feed_tls(struct mx_smtp *s, int dir, const uint8_t *data, size_t l
         size_t n = len - i < left ? len - i : left;
         for (size_t k = 0; k < n && dp->rec_pos + k < 2; k++) {
             dp->rec_first[dp->rec_pos + k] = data[i + k];
-            tls_record_first(s, dir, ref_of(pkt), dp->rec_pos + (uint32_t)k + 1);
+            tls_record_first(s, dir, mx_frame_of(pkt), dp->rec_pos + (uint32_t)k + 1);
         }
         dp->rec_pos += (uint32_t)n;
         i += n;

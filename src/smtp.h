@@ -22,7 +22,6 @@
 
 #include "caps.h"
 #include "packet.h"
-#include "verdict.h"
 
 
 typedef enum mx_smtp_verb {

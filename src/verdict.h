@@ -87,13 +87,7 @@ typedef enum mx_warning_kind {
     MX_WARN_COUNT
 } mx_warning_kind;
 
-/* A frame in the input: frame 0 means "none". */
-typedef struct mx_frame_ref {
-    uint64_t frame;          /* 1-based, as Wireshark counts in that file */
-    uint32_t file_index;
-    int64_t ts_us;
-} mx_frame_ref;
-
+/* mx_frame_ref (packet.h): where each piece of evidence is. */
 typedef struct mx_evidence {
     mx_frame_ref at;
     char *fact;              /* owned */

@@ -6,6 +6,7 @@
  */
 #include "analyzer.h"
 #include "dns.h"
+#include "report.h"
 #include "pktbuild.h"
 #include "read-run.h"
 
@@ -439,6 +440,29 @@ static void test_self_no_dns(fixture *fx, gconstpointer data)
     g_assert_cmpint(s->verdict.kind, !=, MX_KIND_MAIL_LOOP);
 }
 
+/* Limits met are counted in the run's stats (caps.h): the DNS ring
+ * overwritten past MX_DNS_QUERIES, SYN times past MX_SYN_TIMES_MAX and
+ * EHLO/HELO commands past MX_SMTP_HELO_MAX, each also in cap_hits. */
+static void test_caps_counted(fixture *fx, gconstpointer data)
+{
+    for (uint32_t i = 0; i < MX_DNS_QUERIES + 3; i++)
+        send_dns(fx, 1 * SEC + i, false, dns_message((uint16_t)i, false, 0, "mx.example.net", MX_DNS_A, 0, NULL, 0));
+    for (int i = 0; i < MX_SYN_TIMES_MAX + 5; i++)
+        pb_conv_syn(&fx->conv, (10 + i) * SEC);
+    pb_conv_init(&fx->conv, PB_LINK_ETH, GW, 40002, SERVER, 25, 3000, 7000, emit, fx);
+    pb_conv_handshake(&fx->conv, 100 * SEC, 1000);
+    pb_conv_exchange(&fx->conv, 100 * SEC + 2000, NULL, "220 mx.example.net ESMTP\r\n", 1000);
+    for (int i = 0; i < MX_SMTP_HELO_MAX + 2; i++)
+        pb_conv_exchange(&fx->conv, (101 + i) * SEC, "EHLO gw.example.org\r\n", "250 mx.example.net\r\n", 1000);
+    mx_analyzer_finish(fx->an);
+    mx_run_stats st;
+    mx_analyzer_stats(fx->an, &st);
+    g_assert_cmpuint(st.dns_overwritten, ==, 3);
+    g_assert_cmpuint(st.syn_times_dropped, ==, 5);
+    g_assert_cmpuint(st.helos_dropped, ==, 2);
+    g_assert_cmpuint(st.cap_hits, ==, 3 + 5 + 2);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -455,5 +479,6 @@ int main(int argc, char **argv)
     ADD("/dns/loop/self", test_self_loop);
     ADD("/dns/evidence/refusal-judged-again", test_refusal_judged_again);
     ADD("/dns/loop/self-no-dns", test_self_no_dns);
+    ADD("/dns/stats/caps-counted", test_caps_counted);
     return g_test_run();
 }

@@ -2,7 +2,7 @@
 /* test-json-numbers.c — numbers in mxray's JSON: what json-glib prints
  * with 17 digits comes out exactly as printf's %.15g would print it,
  * whether the digits were rounded by hand or by printf. */
-#include "report.h"
+#include "report-json.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>

@@ -25,6 +25,10 @@
 #include "live-timers.h"
 #include "read-run.h"
 #include "report.h"
+#include "report-html.h"
+#include "report-json.h"
+#include "report-markdown.h"
+#include "report-text.h"
 
 #include <stdio.h>
 
