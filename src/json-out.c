@@ -323,13 +323,18 @@ static const uint8_t byte_class[256] = {
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
 };
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629 / Unicode table 3-7:
- * no overlong forms, no surrogates, nothing past U+10FFFF), or 0. */
-static size_t utf8_sequence(const uint8_t *p, size_t left)
+/* The UTF-8 sequence at p (RFC 3629 / Unicode table 3-7: no overlong
+ * forms, no surrogates, nothing past U+10FFFF): its length when valid;
+ * else 0, and *skip is its maximal subpart (the lead byte and the
+ * continuation bytes that could still follow it), which becomes one
+ * U+FFFD as Unicode's "best practice" and WHATWG's decoder (and Python's
+ * errors="replace") have it. */
+static size_t utf8_sequence(const uint8_t *p, size_t left, size_t *skip)
 {
     uint8_t c = p[0];
     size_t n;
     uint8_t lo = 0x80, hi = 0xbf;      /* the second byte's range */
+    *skip = 1;
     if (c >= 0xc2 && c <= 0xdf)
         n = 2;
     else if (c >= 0xe0 && c <= 0xef) {
@@ -346,11 +351,14 @@ static size_t utf8_sequence(const uint8_t *p, size_t left)
             hi = 0x8f;
     } else
         return 0;
-    if (left < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
+    for (size_t i = 1; i < n; i++) {
+        if (i >= left || p[i] < lo || p[i] > hi) {
+            *skip = i;
             return 0;
+        }
+        lo = 0x80;
+        hi = 0xbf;
+    }
     return n;
 }
 
@@ -369,13 +377,13 @@ void mx_json_escape(mx_json_out *w, const char *s, size_t len)
             break;
         uint8_t c = *p;
         if (byte_class[c] == 2) {
-            size_t n = utf8_sequence(p, (size_t)(end - p));
+            size_t skip, n = utf8_sequence(p, (size_t)(end - p), &skip);
             if (n) {
                 put(w, (const char *)p, n);
                 p += n;
             } else {
-                put(w, "\xef\xbf\xbd", 3);      /* U+FFFD for this byte */
-                p++;
+                put(w, "\xef\xbf\xbd", 3);      /* U+FFFD */
+                p += skip;
             }
             continue;
         }

@@ -12,9 +12,11 @@
  *
  * Strings go through one escaper (mx_json_escape): '"' and '\\' escaped,
  * \b \t \n \f \r by name, every other byte below 0x20 and 0x7f as \u00xx
- * (lowercase hex, NUL included), valid UTF-8 as it is, and each byte that
- * does not begin a valid UTF-8 sequence (overlong forms, surrogates and
- * code points past U+10FFFF included) as U+FFFD.  json-glib wrote 0x1f and
+ * (lowercase hex, NUL included), valid UTF-8 as it is, and invalid UTF-8
+ * (overlong forms, surrogates and code points past U+10FFFF included) as
+ * U+FFFD, one for each maximal subpart of a sequence (Unicode's best
+ * practice, WHATWG's decoder, Python's errors="replace": "\xe2\x82" is one
+ * U+FFFD, "\xc0\xaf" two).  json-glib wrote 0x1f and
  * invalid UTF-8 raw, which is not JSON; no mxray string holds either (SMTP
  * text is \xNN-escaped and DNS names are printable ASCII before they get
  * here), so for mxray's output the two are byte for byte the same.
