@@ -4,6 +4,7 @@
 
 #include <glib.h>
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
 #define FLUSH_AT (64 * 1024)
@@ -28,7 +29,7 @@ struct mx_json_out {
 mx_json_out *mx_json_out_new(FILE *out, bool pretty)
 {
     mx_json_out *w = g_new0(mx_json_out, 1);
-    w->cap = FLUSH_AT * 2;
+    w->cap = out ? FLUSH_AT * 2 : 256;      /* a memory writer grows as it needs */
     w->buf = g_malloc(w->cap);
     w->out = out;
     w->pretty = pretty;
@@ -259,13 +260,58 @@ void mx_json_int(mx_json_out *w, int64_t v)
     value_done(w);
 }
 
+/* %.15g of v when v is a whole number of thousandths (milliseconds from
+ * microseconds: what mxray's doubles are): k/1000 has at most 15
+ * significant digits, the double nearest it is within 2^-53 of it, so
+ * printf's rounding to 15 digits gives k/1000's own digits back.  Returns
+ * the length, or 0 (not such a number: ask printf). */
+static size_t format_thousandths(double v, char *out)
+{
+    if (!(v > -1e11 && v < 1e11) || v == 0)
+        return 0;                           /* -0 and 0 by printf, huge ones too */
+    double scaled = v * 1000.0;
+    int64_t k = (int64_t)(scaled < 0 ? scaled - 0.5 : scaled + 0.5);
+    if ((double)k / 1000.0 != v)
+        return 0;
+    size_t n = 0;
+    uint64_t u = k < 0 ? (uint64_t)-k : (uint64_t)k;
+    char tmp[24];
+    size_t t = sizeof tmp;
+    unsigned frac = (unsigned)(u % 1000);
+    uint64_t whole = u / 1000;
+    do {
+        tmp[--t] = (char)('0' + whole % 10);
+        whole /= 10;
+    } while (whole);
+    if (k < 0)
+        out[n++] = '-';
+    memcpy(out + n, tmp + t, sizeof tmp - t);
+    n += sizeof tmp - t;
+    if (frac) {
+        out[n++] = '.';
+        out[n++] = (char)('0' + frac / 100);
+        out[n++] = (char)('0' + frac / 10 % 10);
+        out[n++] = (char)('0' + frac % 10);
+        while (out[n - 1] == '0')
+            n--;
+    }
+    return n;
+}
+
 void mx_json_double(mx_json_out *w, double v)
 {
     if (!before_value(w))
         return;
     char tmp[G_ASCII_DTOSTR_BUF_SIZE];
-    g_ascii_formatd(tmp, sizeof tmp, "%.15g", v);
-    put(w, tmp, strlen(tmp));
+    size_t n = format_thousandths(v, tmp);
+    if (n == 0 && isfinite(v)) {
+        g_ascii_formatd(tmp, sizeof tmp, "%.15g", v);
+        n = strlen(tmp);
+    }
+    if (n)
+        put(w, tmp, n);
+    else
+        put(w, "null", 4);                  /* NaN and infinities are not JSON */
     value_done(w);
 }
 

@@ -52,7 +52,7 @@ void mx_json_key(mx_json_out *w, const char *key);
 void mx_json_string(mx_json_out *w, const char *s);      /* NULL writes null */
 void mx_json_string_len(mx_json_out *w, const char *s, size_t len);
 void mx_json_int(mx_json_out *w, int64_t v);
-void mx_json_double(mx_json_out *w, double v);          /* %.15g: round-trips what mxray computes */
+void mx_json_double(mx_json_out *w, double v);          /* %.15g (round-trips what mxray computes); NaN, inf: null */
 void mx_json_bool(mx_json_out *w, bool v);
 void mx_json_null(mx_json_out *w);
 
