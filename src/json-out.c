@@ -411,8 +411,22 @@ static size_t utf8_sequence(const uint8_t *p, size_t left, size_t *skip)
 void mx_json_escape(mx_json_out *w, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    const uint8_t *p = (const uint8_t *)s, *end = p + len;
-    putc1(w, '"');
+    /* Most strings need no escape at all: copied in one pass with both
+     * quotes, room reserved once. */
+    char *o = reserve(w, len + 2);
+    size_t i = 0;
+    o[0] = '"';
+    while (i < len && byte_class[(uint8_t)s[i]] == 0) {
+        o[1 + i] = s[i];
+        i++;
+    }
+    if (i == len) {
+        o[1 + len] = '"';
+        w->len += len + 2;
+        return;
+    }
+    w->len += 1 + i;
+    const uint8_t *p = (const uint8_t *)s + i, *end = (const uint8_t *)s + len;
     while (p < end) {
         const uint8_t *run = p;
         while (p < end && byte_class[*p] == 0)
