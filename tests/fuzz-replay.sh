@@ -11,7 +11,7 @@
 set -u
 TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP_BUILDDIR=${TOP_BUILDDIR:-.}
-for t in analyzer smtp source; do
+for t in analyzer smtp source json-escape; do
 	[ -x "$TOP_BUILDDIR/tests/fuzz-replay-$t" ] || { echo "FAIL: tests/fuzz-replay-$t not built"; exit 1; }
 done
 tmp=$(mktemp -d) || exit 1
@@ -20,6 +20,7 @@ python3 "$TOP_SRCDIR/tests/fuzz/seeds.py" "$tmp/seeds" "$TOP_SRCDIR"/pcaps/*.pca
 regress=$TOP_SRCDIR/tests/fuzz/regress
 timeout 600 "$TOP_BUILDDIR/tests/fuzz-replay-analyzer" "$regress/analyzer" "$tmp/seeds" || exit 1
 timeout 600 "$TOP_BUILDDIR/tests/fuzz-replay-smtp" "$regress/smtp" "$tmp/seeds" || exit 1
+timeout 600 "$TOP_BUILDDIR/tests/fuzz-replay-json-escape" "$regress/json-escape" || exit 1
 # The source target takes a cut byte, then capture file bytes: 0, the whole capture.
 mkdir "$tmp/files" || exit 1
 for f in "$TOP_SRCDIR"/pcaps/*.pcap; do
