@@ -4,8 +4,8 @@
  * diagnose builds it from a flow (and its SMTP state) when the flow is
  * finished; it owns copies of everything, so the flow can be freed at once.
  * Its strings (server name, greeting, helo, extensions, reply texts) live
- * in one arena, freed in one go: a few allocations a session instead of
- * one a string.
+ * in an arena of blocks (usually one, sized for the SMTP strings at once),
+ * freed in one go: a few allocations a session instead of one a string.
  */
 #ifndef MX_SESSION_H
 #define MX_SESSION_H
@@ -67,7 +67,7 @@ typedef struct mx_session {
         const char *tls;     /* NULL (no STARTTLS), or a static word: "completed", "failed", "refused", "stripped" */
     } smtp;
 
-    GStringChunk *strings;   /* the arena the strings above are in (mx_session_strdup) */
+    struct mx_session_block *strings;   /* the arena the strings above are in (mx_session_strdup) */
 } mx_session;
 
 struct mx_smtp;
@@ -79,6 +79,7 @@ void mx_session_fill_smtp(mx_session *s, const struct mx_smtp *smtp);
 void mx_session_free(mx_session *s);
 /* A copy of text (NULL: NULL) that lives as long as s. */
 const char *mx_session_strdup(mx_session *s, const char *text);
+const char *mx_session_strndup(mx_session *s, const char *text, size_t len);
 
 /* Copies a flow's ladder steps. */
 void mx_session_fill_ladder(mx_session *s, const mx_ladder *l);
