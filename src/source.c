@@ -27,6 +27,8 @@ typedef struct input_file {
     /* The frame read ahead, waiting for its turn in the merge. */
     bool pending;
     long good_end;           /* byte offset just after the last whole record */
+    unsigned record_header;  /* classic pcap: bytes before each record's data (else 0) */
+    unsigned snapshot;       /* libpcap cuts records longer than this: then ask ftell */
     uint64_t bad_time;       /* records skipped for an impossible timestamp */
     struct pcap_pkthdr *hdr;
     const u_char *data;
@@ -61,6 +63,22 @@ static long file_offset(pcap_t *p)
     return f ? ftell(f) : -1;
 }
 
+/* The record header's size for a classic pcap file's magic (either byte
+ * order, microseconds or nanoseconds), 0 for anything else: pcapng's
+ * blocks vary, and the "modified" variants' headers depend on more than
+ * the magic. */
+static unsigned classic_record_header(const uint8_t m[4])
+{
+    uint32_t be = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+    uint32_t le = (uint32_t)m[3] << 24 | (uint32_t)m[2] << 16 | (uint32_t)m[1] << 8 | m[0];
+    for (int i = 0; i < 2; i++) {
+        uint32_t v = i ? le : be;
+        if (v == 0xa1b2c3d4 || v == 0xa1b23c4d)
+            return 16;
+    }
+    return 0;
+}
+
 /* Timestamps from 1970 to the end of year 9999: a pcapng record's 64-bit
  * time can claim any second, and one past ~292,000 years overflows the
  * microseconds every later stage computes with.  Such a record is damaged. */
@@ -72,8 +90,14 @@ static void read_ahead(mx_source *s, input_file *in)
     while (!in->done) {
         int rc = pcap_next_ex(in->pcap, &in->hdr, &in->data);
         if (rc == 1) {
-            if (in->good_end >= 0)
-                in->good_end = file_offset(in->pcap);
+            /* A classic pcap record is its header and caplen bytes: added
+             * up instead of an ftell() a record (~90 instructions). */
+            if (in->good_end >= 0) {
+                if (in->record_header && in->hdr->caplen < in->snapshot)
+                    in->good_end += (long)(in->record_header + in->hdr->caplen);
+                else
+                    in->good_end = file_offset(in->pcap);
+            }
             in->frame++;
             s->frames++;
             s->bytes += in->hdr->len;
@@ -108,6 +132,7 @@ static bool open_one(mx_source *s, const char *path, const char *bpf_expr, GErro
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     pcap_t *p;
     char *read_buffer = NULL;
+    unsigned record_header = 0;
     if (strcmp(path, "-") == 0) {
         if (s->stdin_used++) {
             add_error(s, "-: standard input given more than once");
@@ -128,6 +153,9 @@ static bool open_one(mx_source *s, const char *path, const char *bpf_expr, GErro
         setvbuf(f, read_buffer, _IOFBF, READ_BUFFER);
         /* One thread reads it: stdio need not lock it per fread/ftell. */
         __fsetlocking(f, FSETLOCKING_BYCALLER);
+        uint8_t m[4] = { 0 };
+        if (fread(m, 1, sizeof m, f) == sizeof m)
+            record_header = classic_record_header(m);
         fseek(f, 0, SEEK_SET);
         p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
         if (p == NULL) {
@@ -154,7 +182,8 @@ static bool open_one(mx_source *s, const char *path, const char *bpf_expr, GErro
         return true;
     }
     input_file in = { .name = g_strdup(path), .pcap = p, .read_buffer = read_buffer, .dlt = dlt,
-                      .good_end = file_offset(p) };
+                      .good_end = file_offset(p), .record_header = record_header,
+                      .snapshot = (unsigned)pcap_snapshot(p) };
     if (bpf_expr && *bpf_expr) {
         if (pcap_compile(p, &in.filter, bpf_expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
             g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "bad filter expression '%s': %s",
