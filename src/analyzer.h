@@ -24,8 +24,17 @@ void mx_analyzer_free(mx_analyzer *a);
  * reports and --evidence) unless told here that no report draws it. */
 void mx_analyzer_skip_ladders(mx_analyzer *a);
 
+/* `read`: a refusal judged before its server's own hop was known is held
+ * back and judged again (mx_diagnose_refine) with the baselines of the
+ * whole input before the callback gets it, so that what is counted and
+ * what is written agree.  Held: at most MX_HELD_REFUSALS; released at
+ * mx_analyzer_finish in session order.  Live does not hold: it writes
+ * what it knew when each session ended. */
+void mx_analyzer_hold_refusals(mx_analyzer *a);
+
 void mx_analyzer_frame(mx_analyzer *a, const mx_raw_frame *frame);
-/* End of input: every open flow is finished and judged. */
+/* End of input: every open flow is finished and judged; held refusals
+ * are judged again and handed over. */
 void mx_analyzer_finish(mx_analyzer *a);
 
 /* Live capture: wall-clock time now_us passes even with no packet.

@@ -71,6 +71,29 @@
  * counted, never a reason to grow a buffer. */
 #define MX_SMTP_LINE_MAX 1024
 
+/* Stream ranges per direction the evidence file may keep (smtp.h
+ * mx_smtp_keep).  A plain dialogue is a handful (consecutive lines merge;
+ * each body splits them); TLS adds one per record header.  Past the cap
+ * the rest of that direction blanks in the evidence, counted. */
+#define MX_SMTP_KEEP_SPANS 256
+
+/* Destination rows (one per server address) in the reports.  A gateway
+ * talks to a few thousand MX hosts a day; 1M SYNs to 1M addresses made a
+ * 1M-row table (~600 MB).  Past the cap a new address gets no row: its
+ * sessions count in the totals and in destination_sessions_dropped, which
+ * every report names. */
+#define MX_MAX_DESTINATIONS 65536
+
+/* Destination rows and sections the Markdown and HTML reports list (the
+ * failing first); the rest are counted ("N more destinations not listed"). */
+#define MX_TICKET_DESTINATION_ROWS 500
+/* Failure sections (one per kind, culprit and server, each with a worked
+ * example and its ladder, a few KB) the Markdown and HTML reports write;
+ * 1M servers made 5,000 of them (24 MB of HTML).  The rest are counted. */
+#define MX_TICKET_GROUP_SECTIONS 200
+/* Failing destinations the ticket's one-paragraph answer phrases. */
+#define MX_TICKET_ANSWER_DESTINATIONS 20
+
 /* Replies remembered per session (for latency and reports); a session
  * that pipelines thousands of RCPTs keeps the first ones and counts the rest. */
 #define MX_SMTP_REPLIES_MAX 64
@@ -91,6 +114,10 @@
  * close from the client counts as a failure (low confidence) rather than
  * incomplete: a healthy server answers within seconds. */
 #define MX_SMTP_STALL_US (30LL * 1000000)
+/* A capture that ends less than this after the client's close, with nothing
+ * from the server after it, ends before the server could answer: a second
+ * is several round trips on any path a mail gateway uses. */
+#define MX_CAPTURE_TAIL_US (1LL * 1000000)
 
 /* A greeting later than this after the handshake earns slow_greeting:
  * resolvers retry after 5 s (glibc RES_TIMEOUT), so a server's PTR lookup
@@ -134,8 +161,9 @@
 /* Evidence entries per verdict: enough for the decisive frames. */
 #define MX_EVIDENCE_MAX 12
 
-/* `read --format json` holds a refusal judged before the server's own hop
- * was known, to judge it again with the whole capture's baselines; past
+/* `read` (every format) holds a refusal judged before the server's own hop
+ * was known, to judge it again with the whole capture's baselines before it
+ * is counted or written (mx_analyzer_hold_refusals); past
  * this many the oldest is judged with what is known by then and written
  * (a few MB: memory stays flat on long captures full of refusals). */
 #define MX_HELD_REFUSALS 1024
@@ -157,5 +185,33 @@
  * once per batch. */
 #define MX_WRITER_BATCH 32
 #define MX_WRITER_BATCHES 64
+
+/* `--maillog`: records (delivery and connection lines) kept from the
+ * MTA's logs, each ~300 bytes with its strings: a day of a busy gateway's
+ * deliveries fits; past it lines are counted as dropped.  Log lines
+ * longer than MX_MAILLOG_LINE_MAX are parsed on their first bytes (a
+ * Postfix status line is a few hundred); texts kept are cut at
+ * MX_MAILLOG_TEXT_MAX. */
+#define MX_MAILLOG_RECORDS_MAX 200000
+#define MX_MAILLOG_LINE_MAX 4096
+#define MX_MAILLOG_TEXT_MAX 400
+/* Sessions the join remembers (~150 bytes each): past it, later sessions
+ * are counted, not joined. */
+#define MX_MAILLOG_SESSIONS_MAX 200000
+/* A log line comes after the connection it reports: at most the longest
+ * wait of the MTA's (Postfix smtp_data_done_timeout 600 s) after the
+ * session's last packet, and not before its first one (with a
+ * MX_MAILLOG_SLACK_US for the log's one-second resolution). */
+#define MX_MAILLOG_AFTER_US (660LL * 1000000)
+#define MX_MAILLOG_SLACK_US (2LL * 1000000)
+/* `live --maillog`: log records remembered (a ring; a few minutes of a
+ * busy gateway's deliveries, ~600 bytes each) and finished sessions held
+ * for their log line (past it the oldest goes out without). */
+#define MX_LIVE_MAILLOG_RECORDS 4096
+#define MX_LIVE_MAILLOG_HELD 4096
+/* How long a finished session waits for its log line by default: the log
+ * line of a connect timeout comes smtp_connect_timeout (Postfix: 30 s)
+ * after the first SYN. */
+#define MX_LIVE_MAILLOG_WAIT_US (60LL * 1000000)
 
 #endif

@@ -28,6 +28,8 @@ int mx_cmd_live(int argc, char **argv)
     gint stats_interval = 3600, max_flows = MX_MAX_FLOWS;
     gdouble linger = (double)MX_FLOW_CLOSED_LINGER_US / 1e6;
     gboolean no_promisc = FALSE, use_syslog = FALSE, numeric = FALSE;
+    g_autofree char *maillog = NULL, *maillog_tz = NULL;
+    gdouble maillog_wait = (double)MX_LIVE_MAILLOG_WAIT_US / 1e6;
     GOptionEntry entries[] = {
         { "interface", 'i', 0, G_OPTION_ARG_STRING, &iface, "Interface to capture on (the gateway's outbound one)", "IFACE" },
         { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "Output: jsonl (default; one session a line) or text", "FORMAT" },
@@ -47,6 +49,10 @@ int mx_cmd_live(int argc, char **argv)
         { "syslog", 0, 0, G_OPTION_ARG_NONE, &use_syslog, "Failed sessions and statistics to syslog/journald too (facility mail)", NULL },
         { "max-flows", 0, 0, G_OPTION_ARG_INT, &max_flows, "Flows tracked at once before the oldest is evicted", "N" },
         { "numeric", 'n', 0, G_OPTION_ARG_NONE, &numeric, "No DNS look-ups (always the case; accepted for tcpdump habits)", NULL },
+        { "maillog", 0, 0, G_OPTION_ARG_FILENAME, &maillog,
+          "Follow the MTA's log (Postfix, Exim, Sendmail; rotation-safe): each session's line names its queue ID and recipients", "FILE" },
+        { "maillog-tz", 0, 0, G_OPTION_ARG_STRING, &maillog_tz, "Zone of log stamps that name none: UTC (default), +01:00, Europe/Berlin", "ZONE" },
+        { "maillog-wait", 0, 0, G_OPTION_ARG_DOUBLE, &maillog_wait, "Seconds a finished session waits for its log line (default 60)", "SECONDS" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("-i IFACE [BPF EXPRESSION] - explain SMTP failures as they happen");
@@ -81,6 +87,10 @@ int mx_cmd_live(int argc, char **argv)
         return usage_error("%s", "-C, -G and -W need -w FILE");
     if (max_files && !rotate_mb)
         return usage_error("%s", "-W needs -C");
+    if ((maillog_tz || maillog_wait != (double)MX_LIVE_MAILLOG_WAIT_US / 1e6) && !maillog)
+        return usage_error("%s", "--maillog-tz and --maillog-wait go with --maillog FILE");
+    if (!(maillog_wait >= 0 && maillog_wait <= 3600))
+        return usage_error("%s", "--maillog-wait takes 0 to 3600 seconds");
 
     mx_live_timers_default(&c.timers);
     if (idle && !mx_live_timers_parse(&c.timers, idle, &error))
@@ -104,5 +114,8 @@ int mx_cmd_live(int argc, char **argv)
     c.use_syslog = use_syslog;
     c.stats_interval = stats_interval;
     c.max_flows = (size_t)max_flows;
+    c.maillog_path = maillog;
+    c.maillog_tz = maillog_tz;
+    c.maillog_wait_us = (int64_t)(maillog_wait * 1e6);
     return mx_live_run(&c);
 }

@@ -3,10 +3,13 @@
 #include "config.h"
 #include "analyzer.h"
 #include "caps.h"
-#include "diagnose.h"
 #include "dns.h"
 #include "evidence.h"
+#include "redact.h"
 #include "cmd.h"
+#include "maillog.h"
+#include "maillog-join.h"
+#include "report-queue.h"
 #include "report.h"
 #include "report-ticket.h"
 #include "source.h"
@@ -27,7 +30,9 @@ typedef struct read_run {
     mx_writer *writer;       /* ... by this thread */
     mx_text_doc *text;       /* text: the same, blocks held in a temporary file */
     GQueue *clean_kept;      /* markdown, html: clean sessions kept, oldest first */
-    mx_analyzer *analyzer;   /* for the baselines a held refusal is judged with */
+    mx_join *join;           /* --maillog: every session remembered for the join, or NULL */
+    bool ticket;             /* markdown, html without --evidence */
+    mx_redactor *redactor;   /* --redact-addresses: every output's pseudonyms */
 } read_run;
 
 static void write_session(void *doc, const mx_session *s)
@@ -38,6 +43,8 @@ static void write_session(void *doc, const mx_session *s)
 /* Hands a finished session to the streamed report, which owns it then. */
 static void emit(read_run *run, mx_session *s)
 {
+    if (run->join)
+        mx_join_add_session(run->join, s);
     if (run->writer) {
         mx_writer_session(run->writer, s);
     } else {
@@ -70,30 +77,23 @@ static void keep_for_ticket(read_run *run, mx_session *s)
 static void on_session(mx_session *s, void *ctx)
 {
     read_run *run = ctx;
+    mx_redact_session(run->redactor, s);
     mx_report_count(&run->report, s);
     if (mx_session_failed(s))
         run->any_failed = true;
     if (run->clean_kept) {
+        if (run->join)
+            mx_join_add_session(run->join, s);
         keep_for_ticket(run, s);
         return;
     }
-    bool streamed = run->stream || run->text;
     /* Streamed as it finishes: memory stays flat however long the capture.
-     * A RST answering a SYN before the server's hop was known is judged
-     * again at the end (mx_diagnose_refine): kept until then (jsonl, like
-     * live, says what it knew when the session ended). */
-    if (streamed && (run->format == FORMAT_JSONL || !(s->refusal.refused && !s->refusal.baseline_known))) {
+     * Refusals arrive judged again already (mx_analyzer_hold_refusals). */
+    if (run->stream || run->text) {
         emit(run, s);
         return;
     }
     g_ptr_array_add(run->report.sessions, s);
-    if (streamed && run->report.sessions->len > MX_HELD_REFUSALS) {
-        /* Too many held: the oldest is judged with the baselines known
-         * now and written, so memory does not grow with the capture. */
-        mx_session *oldest = g_ptr_array_steal_index(run->report.sessions, 0);
-        mx_diagnose_refine(oldest, mx_analyzer_baselines(run->analyzer));
-        emit(run, oldest);
-    }
 }
 
 gboolean mx_parse_ports(const char *text, GArray *ports, GError **error)
@@ -132,6 +132,8 @@ int mx_cmd_read(int argc, char **argv)
     gint max_flows = MX_MAX_FLOWS;
     g_autofree char *evidence_path = NULL;
     gboolean keep_payload = FALSE, redact_addresses = FALSE;
+    g_auto(GStrv) maillogs = NULL;
+    g_autofree char *maillog_tz = NULL;
     GOptionEntry entries[] = {
         { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "Output: text (default), json, jsonl, markdown or html", "FORMAT" },
         { "ports", 'p', 0, G_OPTION_ARG_STRING, &ports_text, "SMTP ports to track (default 25)", "25,587" },
@@ -142,7 +144,11 @@ int mx_cmd_read(int argc, char **argv)
           "Write the packets that prove the findings to FILE (pcap), message bodies and AUTH redacted", "FILE.pcap" },
         { "keep-payload", 0, 0, G_OPTION_ARG_NONE, &keep_payload, "--evidence: keep message bodies and AUTH as captured", NULL },
         { "redact-addresses", 0, 0, G_OPTION_ARG_NONE, &redact_addresses,
-          "--evidence: also replace the local parts of MAIL/RCPT addresses", NULL },
+          "Replace the local parts of mail addresses by pseudonyms in the report and the evidence", NULL },
+        { "maillog", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &maillogs,
+          "The MTA's log (Postfix, Exim, Sendmail; plain or gzip; repeat for rotated files): the report leads with the queue", "FILE" },
+        { "maillog-tz", 0, 0, G_OPTION_ARG_STRING, &maillog_tz,
+          "Zone of log stamps that name none (traditional syslog): UTC (default), +01:00, Europe/Berlin", "ZONE" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("FILE... [BPF EXPRESSION] - explain SMTP failures in captures");
@@ -172,8 +178,19 @@ int mx_cmd_read(int argc, char **argv)
         fprintf(stderr, "mxray read: unknown format '%s' (text, json, jsonl, markdown or html)\n", format);
         return MX_EXIT_USAGE;
     }
-    if ((keep_payload || redact_addresses) && !evidence_path) {
-        fprintf(stderr, "mxray read: --keep-payload and --redact-addresses go with --evidence FILE.pcap\n");
+    if (keep_payload && !evidence_path) {
+        fprintf(stderr, "mxray read: --keep-payload goes with --evidence FILE.pcap\n");
+        return MX_EXIT_USAGE;
+    }
+    if (keep_payload && redact_addresses) {
+        /* Kept payload holds addresses in bodies no parser reads for sure. */
+        fprintf(stderr, "mxray read: --redact-addresses cannot hold with --keep-payload (bodies keep their "
+                        "addresses): choose one\n");
+        return MX_EXIT_USAGE;
+    }
+    if (evidence_path && strcmp(evidence_path, "-") == 0) {
+        /* The report goes to standard output: a pcap there would be mixed into it. */
+        fprintf(stderr, "mxray read: --evidence needs a file name: standard output carries the report\n");
         return MX_EXIT_USAGE;
     }
     if (evidence_path && run.format == FORMAT_JSONL) {
@@ -207,10 +224,36 @@ int mx_cmd_read(int argc, char **argv)
         }
     }
 
+    if (maillog_tz && !maillogs) {
+        fprintf(stderr, "mxray read: --maillog-tz goes with --maillog FILE\n");
+        return MX_EXIT_USAGE;
+    }
+    mx_maillog *maillog = NULL;
+    if (maillogs) {
+        maillog = mx_maillog_new();
+        for (char **m = maillogs; *m; m++) {
+            g_autoptr(GError) log_error = NULL;
+            if (!mx_maillog_read_file(maillog, *m, &log_error)) {
+                fprintf(stderr, "mxray: --maillog %s\n", log_error->message);
+                mx_maillog_free(maillog);
+                return MX_EXIT_USAGE;
+            }
+        }
+        g_autoptr(GError) tz_error = NULL;
+        run.join = mx_join_new(maillog, maillog_tz, &tz_error);
+        if (run.join == NULL) {
+            fprintf(stderr, "mxray read: %s\n", tz_error->message);
+            mx_maillog_free(maillog);
+            return MX_EXIT_USAGE;
+        }
+    }
+
     g_autoptr(GError) open_error = NULL;
     mx_source *src = mx_source_open((const char *const *)argv + 1, (size_t)(first_expr - 1), expr, &open_error);
     if (src == NULL) {
         fprintf(stderr, "mxray: %s\n", open_error->message);
+        mx_join_free(run.join);
+        mx_maillog_free(maillog);
         return MX_EXIT_USAGE;
     }
 
@@ -238,32 +281,42 @@ int mx_cmd_read(int argc, char **argv)
     }
 
     /* --evidence picks its packets from every session: then all are kept. */
-    if ((run.format == FORMAT_MARKDOWN || run.format == FORMAT_HTML) && !evidence_path)
+    if ((run.format == FORMAT_MARKDOWN || run.format == FORMAT_HTML) && !evidence_path) {
         run.clean_kept = g_queue_new();
+        run.ticket = true;
+    }
 
+    if (redact_addresses)
+        run.redactor = mx_redactor_new();
     mx_analyzer *an = mx_analyzer_new((const uint16_t *)ports->data, ports->len, (size_t)max_flows, on_session, &run);
-    run.analyzer = an;
+    mx_analyzer_hold_refusals(an);
     if (run.stream || run.text)
         mx_analyzer_skip_ladders(an);   /* JSON and text have no ladder */
     mx_raw_frame frame;
     while (mx_source_next(src, &frame))
         mx_analyzer_frame(an, &frame);
     mx_analyzer_finish(an);
+    uint64_t dest_dropped = run.report.stats.destination_sessions_dropped;   /* counted by the report */
     mx_analyzer_stats(an, &run.report.stats);
+    run.report.stats.destination_sessions_dropped = dest_dropped;
     if (run.clean_kept) {
         for (mx_session *s; (s = g_queue_pop_head(run.clean_kept)) != NULL;)
             g_ptr_array_add(run.report.sessions, s);
         g_queue_free(run.clean_kept);
         run.clean_kept = NULL;
     }
-    /* A RST that answered a SYN early in the capture is judged again
-     * against the server's hop as later sessions showed it. */
-    for (guint i = 0; i < run.report.sessions->len; i++)
-        mx_diagnose_refine(g_ptr_array_index(run.report.sessions, i), mx_analyzer_baselines(an));
+    /* The log joined once every session is judged; the reports lead with the queue. */
+    mx_queue *queue = NULL;
+    if (run.join) {
+        for (guint i = 0; !run.ticket && i < run.report.sessions->len; i++)
+            mx_join_add_session(run.join, g_ptr_array_index(run.report.sessions, i));
+        mx_join_run(run.join);
+        queue = mx_queue_new(run.join);
+        run.report.queue = queue;
+    }
     g_autoptr(GHashTable) mx_hosts = mx_dns_mx_domains(mx_analyzer_dns(an));
     mx_report_set_mx_domains(&run.report, mx_hosts);
     mx_analyzer_free(an);
-    run.analyzer = NULL;
 
     mx_report_sort(&run.report);
     if (run.writer) {
@@ -275,7 +328,8 @@ int mx_cmd_read(int argc, char **argv)
     mx_evidence_file *ev = NULL;
     bool evidence_failed = false, output_failed = false;
     if (evidence_path) {
-        mx_evidence_options eopt = { .keep_payload = keep_payload, .redact_addresses = redact_addresses };
+        mx_evidence_options eopt = { .keep_payload = keep_payload, .redact_addresses = redact_addresses,
+                                     .redactor = run.redactor };
         g_autoptr(GError) ev_error = NULL;
         ev = mx_evidence_write(&run.report, evidence_path, &eopt, &ev_error);
         if (ev == NULL) {
@@ -284,14 +338,9 @@ int mx_cmd_read(int argc, char **argv)
         }
     }
     if (run.stream) {
-        /* The sessions kept back (refusals judged again), then the tail. */
-        for (guint i = 0; i < run.report.sessions->len; i++)
-            mx_json_doc_session(run.stream, g_ptr_array_index(run.report.sessions, i));
         mx_json_doc_end(run.stream);
         run.stream = NULL;
     } else if (run.text) {
-        for (guint i = 0; i < run.report.sessions->len; i++)
-            mx_text_doc_session(run.text, g_ptr_array_index(run.report.sessions, i));
         g_autoptr(GError) text_error = NULL;
         if (!mx_text_doc_end(run.text, &text_error)) {
             fprintf(stderr, "mxray: %s\n", text_error->message);
@@ -310,7 +359,7 @@ int mx_cmd_read(int argc, char **argv)
     if (ev && (run.format == FORMAT_TEXT || run.format == FORMAT_JSON)) {
         /* The ticket formats carry the whole note; here one line says where the file went. */
         fprintf(stderr, "mxray: evidence: %" G_GUINT64_FORMAT " frames written to %s (%s)\n", ev->frames, ev->path,
-                ev->redacted ? "bodies and AUTH redacted, checksums left as they were" : "payload kept");
+                ev->redacted ? "payload blanked but SMTP commands and replies, checksums recomputed" : "payload kept");
     }
     mx_evidence_file_free(ev);
 
@@ -318,8 +367,20 @@ int mx_cmd_read(int argc, char **argv)
     const GPtrArray *errors = mx_source_errors(src);
     for (guint i = 0; i < errors->len; i++)
         fprintf(stderr, "mxray: %s\n", (const char *)g_ptr_array_index(errors, i));
-    int status = errors->len || evidence_failed || output_failed ? MX_EXIT_USAGE : run.any_failed ? MX_EXIT_FAILURES : MX_EXIT_OK;
+    bool log_failed = false;
+    for (guint i = 0; maillog && i < maillog->files->len; i++) {
+        const char *e = g_array_index(maillog->files, mx_maillog_file_stats, i).error;
+        if (e) {
+            fprintf(stderr, "mxray: --maillog %s\n", e);
+            log_failed = true;
+        }
+    }
+    mx_queue_free(queue);
+    mx_join_free(run.join);
+    mx_maillog_free(maillog);
+    int status = errors->len || log_failed || evidence_failed || output_failed ? MX_EXIT_USAGE : run.any_failed ? MX_EXIT_FAILURES : MX_EXIT_OK;
     mx_source_free(src);
     mx_report_clear(&run.report);
+    mx_redactor_free(run.redactor);
     return status;
 }

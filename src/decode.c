@@ -16,6 +16,7 @@
 #define ETHERTYPE_VLAN 0x8100
 #define ETHERTYPE_QINQ 0x88a8
 #define ETHERTYPE_QINQ_OLD 0x9100
+#define ETHERTYPE_ETAG 0x893f        /* IEEE 802.1BR bridge port extension */
 
 /* More tags than this is not a real frame (QinQ uses two). */
 #define MAX_VLAN_TAGS 4
@@ -56,12 +57,14 @@ static void decode_ethernet(mx_cursor c, mx_packet *pkt)
         pkt->skip = MX_SKIP_TRUNCATED;
         return;
     }
-    for (int tags = 0; type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD; tags++) {
+    for (int tags = 0; type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD ||
+                       type == ETHERTYPE_ETAG; tags++) {
         if (tags == MAX_VLAN_TAGS) {
             pkt->skip = MX_SKIP_MALFORMED;
             return;
         }
-        if (!mx_skip(&c, 2) || !mx_take_be16(&c, &type)) {
+        /* A VLAN tag holds 2 bytes before the next type, an E-Tag 6. */
+        if (!mx_skip(&c, type == ETHERTYPE_ETAG ? 6 : 2) || !mx_take_be16(&c, &type)) {
             pkt->skip = MX_SKIP_TRUNCATED;
             return;
         }
@@ -180,6 +183,13 @@ static void decode_tcp_options(mx_cursor opt, mx_packet *pkt)
         case 4:
             pkt->sack_ok = true;
             break;
+        case 5:
+            /* The blocks say which data beyond the ACK arrived: the PMTU
+             * rule asks whether smaller segments still cross the path. */
+            while (pkt->sack_blocks < 4 && mx_take_be32(&body, &pkt->sack[pkt->sack_blocks][0]) &&
+                   mx_take_be32(&body, &pkt->sack[pkt->sack_blocks][1]))
+                pkt->sack_blocks++;
+            break;
         case 8:
             if (len == 10 && mx_take_be32(&body, &pkt->ts_val) && mx_take_be32(&body, &pkt->ts_ecr))
                 pkt->has_timestamps = true;
@@ -292,6 +302,7 @@ static bool decode_quoted(mx_cursor c, mx_quoted *q)
         return false;
     }
     if (q->proto == 6 || q->proto == 17) {
+        q->transport = c.p;
         if (mx_take_be16(&c, &q->sport) && mx_take_be16(&c, &q->dport))
             q->has_ports = true;
         if (q->proto == 6 && mx_take_be32(&c, &q->seq))
@@ -327,6 +338,10 @@ static void decode_icmp(mx_cursor c, uint32_t segment_len, bool v6, mx_packet *p
         pkt->icmp_mtu = w2;              /* RFC 1191 next-hop MTU */
     if (v6 && type == 2)
         pkt->icmp_mtu = (((uint32_t)w1 << 16) | w2) > 0xffff ? 0xffff : w2;
+    /* The quoted packet is the payload: the evidence writer blanks what it
+     * quotes of the message (Linux quotes up to 576 bytes). */
+    pkt->payload = c.p;
+    pkt->payload_caplen = (uint32_t)c.left;
     if (decode_quoted(c, &pkt->quoted))
         pkt->l4 = MX_L4_ICMP_ERROR;
     else
@@ -335,6 +350,8 @@ static void decode_icmp(mx_cursor c, uint32_t segment_len, bool v6, mx_packet *p
 
 static void decode_transport(mx_cursor c, uint32_t segment_len, mx_packet *pkt)
 {
+    pkt->transport = c.p;
+    pkt->transport_len = segment_len;
     switch (pkt->proto) {
     case 6:
         decode_tcp(c, segment_len, pkt);
@@ -362,10 +379,18 @@ static void decode_transport(mx_cursor c, uint32_t segment_len, mx_packet *pkt)
 
 /* ---- IP ----------------------------------------------------------------- */
 
+/* Bytes from the cursor to the end of the frame on the wire. */
+static uint32_t wire_left(mx_cursor c, const mx_packet *pkt)
+{
+    uint32_t before = pkt->caplen - (uint32_t)c.left;
+    return pkt->wirelen > before ? pkt->wirelen - before : (uint32_t)c.left;
+}
+
 static void decode_ipv4(mx_cursor c, mx_packet *pkt)
 {
     uint8_t vihl, ttl, proto;
     uint16_t total_len, id, frag;
+    uint32_t frame_len = wire_left(c, pkt);
     if (!mx_take_u8(&c, &vihl) || !mx_skip(&c, 1) || !mx_take_be16(&c, &total_len) ||
         !mx_take_be16(&c, &id) || !mx_take_be16(&c, &frag) || !mx_take_u8(&c, &ttl) ||
         !mx_take_u8(&c, &proto) || !mx_skip(&c, 2) ||
@@ -374,9 +399,17 @@ static void decode_ipv4(mx_cursor c, mx_packet *pkt)
         return;
     }
     uint32_t ihl = (vihl & 0x0f) * 4u;
+    uint32_t ip_len = total_len;
+    /* Segmentation offload (TSO, Linux BIG TCP) hands the capture a
+     * super-segment of up to 64 KB and more before the NIC cuts it, with
+     * total length 0: the frame's length is the packet's, as tshark takes it. */
+    if (total_len == 0 && ihl >= 20 && frame_len > ihl) {
+        ip_len = frame_len;
+        pkt->offload_len = true;
+    }
     /* The header claims its own size: honour the claim, but a header inside
      * its fixed part or longer than the packet it claims is nonsense. */
-    if (ihl < 20 || total_len < ihl) {
+    if (ihl < 20 || ip_len < ihl) {
         pkt->skip = MX_SKIP_MALFORMED;
         return;
     }
@@ -387,7 +420,7 @@ static void decode_ipv4(mx_cursor c, mx_packet *pkt)
     pkt->ip_id = id;
     pkt->df = (frag & 0x4000) != 0;
     pkt->proto = proto;
-    pkt->ip_len = total_len;
+    pkt->ip_len = ip_len;
     if (!mx_skip(&c, ihl - 20)) {        /* options */
         pkt->skip = MX_SKIP_TRUNCATED;
         return;
@@ -397,10 +430,31 @@ static void decode_ipv4(mx_cursor c, mx_packet *pkt)
         return;
     }
     /* Ethernet pads short frames: the IP length, not the capture, ends the packet. */
-    uint32_t segment_len = total_len - ihl;
+    uint32_t segment_len = ip_len - ihl;
     if (c.left > segment_len)
         c.left = segment_len;
     decode_transport(c, segment_len, pkt);
+}
+
+/* The Jumbo Payload option's length in the Hop-by-Hop header at c, or 0. */
+static uint32_t jumbo_length(mx_cursor c)
+{
+    uint8_t len8, type, len;
+    uint32_t jumbo;
+    if (!mx_skip(&c, 1) || !mx_take_u8(&c, &len8))
+        return 0;
+    mx_cursor opt = mx_sub(&c, (len8 + 1u) * 8u - 2u);
+    while (mx_take_u8(&opt, &type)) {
+        if (type == 0)                   /* Pad1 */
+            continue;
+        if (!mx_take_u8(&opt, &len))
+            return 0;
+        if (type == 0xc2 && len == 4)
+            return mx_take_be32(&opt, &jumbo) && jumbo > 65535 ? jumbo : 0;
+        if (!mx_skip(&opt, len))
+            return 0;
+    }
+    return 0;
 }
 
 static void decode_ipv6(mx_cursor c, mx_packet *pkt)
@@ -416,8 +470,16 @@ static void decode_ipv6(mx_cursor c, mx_packet *pkt)
     pkt->ip_version = 6;
     pkt->src.family = pkt->dst.family = 6;
     pkt->ttl = hlim;
-    pkt->ip_len = 40u + payload_len;
     uint32_t remaining = payload_len;
+    if (payload_len == 0 && next == 0) {
+        /* RFC 2675 jumbogram (IPv6 BIG TCP): the length is in a Hop-by-Hop option. */
+        uint32_t jumbo = jumbo_length(c);
+        if (jumbo) {
+            remaining = jumbo;
+            pkt->offload_len = true;
+        }
+    }
+    pkt->ip_len = 40u + remaining;
     if (c.left > remaining)
         c.left = remaining;
     for (int i = 0;; i++) {
@@ -475,6 +537,7 @@ static void decode_ip(mx_cursor c, mx_packet *pkt)
         pkt->skip = MX_SKIP_TRUNCATED;
         return;
     }
+    pkt->net = c.p;
     switch (c.p[0] >> 4) {
     case 4:
         decode_ipv4(c, pkt);

@@ -240,6 +240,104 @@ static void evidence_client_close(dctx *c, const mx_frame_ref *since, mx_phase p
     g_free(note);
 }
 
+/* The client closed, nothing came from the server after that, and the
+ * capture ends within a round trip or so: whatever the server would have
+ * said is after the capture's end, not absent.  A wait as long as a stall
+ * proves the silence anyway. */
+static bool capture_ends_at_client_close(const dctx *c)
+{
+    if (c->client_close.frame == 0 || c->server_close.frame != 0)
+        return false;
+    const mx_dir_state *sd = &c->f->dir[MX_DIR_S2C];
+    int64_t tail = c->end_us - c->client_close.ts_us;
+    return sd->last_ts <= c->client_close.ts_us && tail < MX_CAPTURE_TAIL_US &&
+           waited_from(c, &c->connected) < MX_SMTP_STALL_US;
+}
+
+/* Payload the server sent (its segments are in the capture) that the
+ * capture did not keep: a snap length, or frames the capture lost while
+ * the client's ACKs rose past them. */
+static uint64_t server_bytes_uncaptured(const dctx *c)
+{
+    if (c->s)
+        return c->s->gap_bytes[MX_DIR_S2C];
+    return c->f->dir[MX_DIR_S2C].payload_bytes;
+}
+
+/* Kinds that rest on the server's silence, or on replies read in order:
+ * unknowable when the server's bytes were not captured. */
+static bool rests_on_server_bytes(const mx_verdict *v)
+{
+    switch (v->kind) {
+    case MX_KIND_NO_GREETING:
+    case MX_KIND_EHLO_NO_REPLY:
+    case MX_KIND_EHLO_REJECTED:
+    case MX_KIND_REPLY_TIMEOUT:
+    case MX_KIND_CLIENT_ABORT:
+    case MX_KIND_INCOMPLETE:
+    case MX_KIND_TLS_FAILED:
+        return true;
+    case MX_KIND_DATA_STALL:
+        return v->culprit.role == MX_ROLE_SERVER;
+    default:
+        return false;
+    }
+}
+
+static void set_not_captured(dctx *c, uint64_t lost)
+{
+    mx_verdict *v = c->v;
+    mx_phase phase = v->phase == MX_PHASE_NONE ? MX_PHASE_GREETING : v->phase;
+    mx_verdict_clear(v);
+    mx_verdict_init(v);
+    mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, phase, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
+    g_string_printf(v->summary, "Payload not captured: %s sent %" G_GUINT64_FORMAT " bytes that the capture did not "
+                    "keep (a snap length too short for them, or frames the capture dropped), so its replies cannot "
+                    "be read. Payload not captured is not payload not sent: the session's outcome is unknown.",
+                    c->server, lost);
+    g_string_assign(v->advice, "Capture again with the full snap length (tcpdump -s 0, the default) and without "
+                    "drops (a larger buffer, -B).");
+    mx_verdict_evidence(v, &c->f->dir[MX_DIR_S2C].first_data, "server data whose payload is not in the capture");
+    if (c->client_close.frame)
+        mx_verdict_evidence(v, &c->client_close, "client closed (%s)", c->client_close_how);
+}
+
+/* Neither side's bytes are SMTP (nor TLS), on a connection whose handshake
+ * is in the capture (so it cannot have begun inside a message body). */
+static bool rule_not_smtp(dctx *c)
+{
+    const struct mx_smtp *s = c->s;
+    if (!s || !c->f->saw_syn || s->tls.active || s->replies->len > 0 || s->commands > 0 ||
+        !(s->midstream || s->bad_lines > 0))
+        return false;
+    mx_verdict *v = c->v;
+    mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, MX_PHASE_GREETING, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
+    g_string_printf(v->summary, "Not SMTP: on this connection to %s port %u neither side speaks SMTP or TLS "
+                    "(%" G_GUINT64_FORMAT " bytes from the client, %" G_GUINT64_FORMAT " from the server, no SMTP "
+                    "command or reply among them); there is no mail session to judge.", c->server,
+                    c->f->key.server_port, s->bytes[MX_DIR_C2S], s->bytes[MX_DIR_S2C]);
+    g_string_printf(v->advice, "Some other protocol uses port %u here: check which program made this connection "
+                    "and what listens on %s.", c->f->key.server_port, c->ip);
+    if (c->f->dir[MX_DIR_C2S].first_data.frame)
+        mx_verdict_evidence(v, &c->f->dir[MX_DIR_C2S].first_data, "client bytes that are no SMTP command");
+    if (c->f->dir[MX_DIR_S2C].first_data.frame)
+        mx_verdict_evidence(v, &c->f->dir[MX_DIR_S2C].first_data, "server bytes that are no SMTP reply");
+    return true;
+}
+
+/* Replies were paired with commands on uncertain ground (smtp.c counts
+ * why): whatever the verdict, it is not decisive. */
+static void doubt_verdict(dctx *c)
+{
+    mx_verdict *v = c->v;
+    if (v->culprit.confidence == MX_CONFIDENCE_HIGH)
+        v->culprit.confidence = v->outcome == MX_OUTCOME_DELIVERED || v->outcome == MX_OUTCOME_OK
+                                ? MX_CONFIDENCE_MEDIUM : MX_CONFIDENCE_LOW;
+    mx_verdict_evidence(v, &c->s->pairing_doubt_at, "reply pairing uncertain from here (%u sign%s: a server line "
+                        "too long or cut, or a 3xx that answers no pending command)", c->s->pairing_doubts,
+                        c->s->pairing_doubts == 1 ? "" : "s");
+}
+
 /* ---- rules ------------------------------------------------------------------- */
 
 static bool rule_delivered(dctx *c)
@@ -317,20 +415,17 @@ static bool rule_mail_loop(dctx *c)
             said = s->helo[i].reply_text;
         }
     }
-    bool self = mx_addr_equal(&c->f->key.client, &c->f->key.server);
-    if (!at && !self)
+    /* A connection to the client's own address proves nothing by itself: a
+     * content filter or local relay (Postfix -> 127.0.0.1:10025) is one
+     * (DESIGN.md, mail_loop). */
+    if (!at)
         return false;
     mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_MAIL_LOOP, at == &s->greeting.first ? MX_PHASE_GREETING : MX_PHASE_EHLO,
-                   MX_ROLE_DNS, at ? MX_CONFIDENCE_HIGH : MX_CONFIDENCE_MEDIUM);
-    if (at) {
-        g_string_printf(v->summary, "Mail loop: %s introduces itself as %s, the gateway's own EHLO name: "
-                        "the destination's MX or A record, or a route, leads back to the gateway.", c->ip, ehlo);
-        mx_verdict_evidence(v, &s->helo[0].at, "client says EHLO %s", ehlo);
-        mx_verdict_evidence(v, at, "server names itself %s: %s", ehlo, said);
-    } else {
-        g_string_printf(v->summary, "Mail loop: the gateway connected to its own address %s.", c->ip);
-        mx_verdict_evidence(v, &c->connected, "connection from %s to itself", c->ip);
-    }
+                   MX_ROLE_DNS, MX_CONFIDENCE_HIGH);
+    g_string_printf(v->summary, "Mail loop: %s introduces itself as %s, the gateway's own EHLO name: "
+                    "the destination's MX or A record, or a route, leads back to the gateway.", c->ip, ehlo);
+    mx_verdict_evidence(v, &s->helo[0].at, "client says EHLO %s", ehlo);
+    mx_verdict_evidence(v, at, "server names itself %s: %s", ehlo, said);
     return true;
 }
 
@@ -373,6 +468,20 @@ static bool rule_greeting(dctx *c)
     const mx_frame_ref *since = &c->connected;
     if (!client_gave_up_or_long(c, since)) {
         set_incomplete(c, MX_PHASE_GREETING, since, "the connection was established");
+        return true;
+    }
+    if (capture_ends_at_client_close(c)) {
+        int64_t w = waited_from(c, since);
+        mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, MX_PHASE_GREETING, MX_ROLE_NONE,
+                       MX_CONFIDENCE_LOW);
+        g_string_printf(v->summary, "The capture ends %.0f us after the gateway closed (%s) %.1f s after "
+                        "connecting, before %s could answer the close: no greeting in those %.1f s, but the capture "
+                        "ended too soon to show whether the server was silent or only slow.",
+                        (double)(c->end_us - c->client_close.ts_us), c->client_close_how, secs(w), c->server,
+                        secs(w));
+        mx_verdict_evidence(v, since, "connection established");
+        mx_verdict_evidence(v, &c->client_close, "client closed (%s); the capture ends after it",
+                            c->client_close_how);
         return true;
     }
     bool server_closed_first = c->server_close.frame &&
@@ -454,8 +563,9 @@ static bool rule_ehlo(dctx *c)
         return true;
     }
 
-    if (h->code / 100 == 2)
-        return false;            /* EHLO (or its HELO fallback) accepted */
+    if (h->code < 400)
+        return false;            /* accepted; or a 3xx / unreadable reply, never a refusal (the
+                                  * pairing was uncertain: later rules judge what followed) */
 
     /* Refused, and no later EHLO/HELO was accepted (h is the last). */
     bool fw = s->greeting.masked && h->code >= 500 && h->code <= 502;
@@ -513,6 +623,41 @@ static const char *alert_name(int desc)
     }
 }
 
+/* Implicit TLS (the client's first bytes are a TLS handshake) answered with
+ * plain text: the two ends are set up differently for this port.  Nothing
+ * in the path rewrites a ClientHello into a 220 greeting. */
+static void set_tls_mismatch(dctx *c)
+{
+    const mx_smtp_tls *t = &c->s->tls;
+    mx_verdict *v = c->v;
+    uint16_t port = c->f->key.server_port;
+    if (t->plain_reply) {
+        mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_TLS_FAILED, MX_PHASE_TLS, MX_ROLE_CLIENT, MX_CONFIDENCE_MEDIUM);
+        g_string_printf(v->summary, "Configuration mismatch: the gateway speaks TLS from the first byte (implicit "
+                        "TLS, SMTPS) to %s port %u, and the server answers in plain SMTP (\"%s\"). Neither a "
+                        "firewall nor the path is at fault: the two ends are set up differently.", c->server, port,
+                        t->plain_reply);
+        g_string_printf(v->advice, "Make both ends agree on port %u: either the gateway delivers there in plain SMTP "
+                        "with STARTTLS (Postfix: smtp_tls_wrappermode = no), or the server runs implicit TLS on it "
+                        "(Postfix: smtpd_tls_wrappermode = yes). Port 465 is implicit TLS by RFC 8314; 25 and 587 "
+                        "are plain SMTP with STARTTLS.", port);
+        mx_verdict_evidence(v, &c->f->dir[MX_DIR_S2C].first_data, "server answers in plain SMTP: %s", t->plain_reply);
+    } else {
+        mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_TLS_FAILED, MX_PHASE_TLS, MX_ROLE_SERVER, MX_CONFIDENCE_LOW);
+        mx_verdict_culprit_ip(v, &c->f->key.server, 0);
+        g_string_printf(v->summary, "Not SMTP: the gateway speaks TLS from the first byte (implicit TLS, SMTPS) to "
+                        "%s port %u, and the server answers with bytes that are neither TLS nor SMTP.", c->server,
+                        port);
+        g_string_printf(v->advice, "Check what listens on %s port %u: it is not a mail server speaking TLS or SMTP.",
+                        c->ip, port);
+        mx_verdict_evidence(v, &c->f->dir[MX_DIR_S2C].first_data, "server bytes that are neither TLS nor SMTP");
+    }
+    if (t->client_hello)
+        mx_verdict_evidence(v, &t->client_hello_at, "ClientHello from the gateway (implicit TLS)");
+    if (c->client_close.frame)
+        mx_verdict_evidence(v, &c->client_close, "client closed (%s)", c->client_close_how);
+}
+
 static bool rule_tls(dctx *c)
 {
     const struct mx_smtp *s = c->s;
@@ -568,6 +713,10 @@ static bool rule_tls(dctx *c)
             set_incomplete(c, MX_PHASE_TLS, &t->start, "STARTTLS was accepted");
             return true;
         }
+        if (t->implicit && t->not_tls[MX_DIR_S2C]) {
+            set_tls_mismatch(c);
+            return true;
+        }
         mx_role role = MX_ROLE_SERVER;
         if (t->not_tls[MX_DIR_S2C] || s->greeting.masked)
             role = MX_ROLE_FIREWALL;
@@ -609,12 +758,16 @@ static bool rule_tls(dctx *c)
     const mx_dir_state *cd = &c->f->dir[MX_DIR_C2S], *sd = &c->f->dir[MX_DIR_S2C];
     /* Orderly: the server closed with a FIN (it does so after its 221, or
      * both sides did), or the client did after the server answered its
-     * last record; a client RST after that is how many clients (swaks,
-     * some MTAs) drop a finished TLS session without reading close_notify. */
-    bool orderly = (sd->fin.frame && !sd->rst.frame && (!cd->rst.frame || cd->rst.ts_us >= sd->fin.ts_us)) ||
-                   /* or the client closed with a FIN once its last record (QUIT) was answered */
-                   (cd->fin.frame && !sd->rst.frame && t->last_answered &&
-                    (!cd->rst.frame || cd->rst.ts_us >= cd->fin.ts_us));
+     * last record.  A RST after the first FIN, from either side, is part
+     * of the close: many clients (swaks, some MTAs) drop a finished TLS
+     * session without reading close_notify, and servers and TLS
+     * terminators end with FIN then RST; the verdict must not depend on
+     * which side closed first. */
+    mx_frame_ref first_fin = earliest(cd->fin, sd->fin);
+    bool rsts_after_fin = first_fin.frame &&
+                          (!sd->rst.frame || sd->rst.ts_us >= first_fin.ts_us) &&
+                          (!cd->rst.frame || cd->rst.ts_us >= first_fin.ts_us);
+    bool orderly = rsts_after_fin && (sd->fin.frame || (cd->fin.frame && t->last_answered));
     mx_verdict_evidence(v, &t->completed_at, "TLS handshake completed");
     if (orderly && t->app_records[MX_DIR_C2S] >= 3 && t->app_records[MX_DIR_S2C] >= 3) {
         mx_verdict_set(v, MX_OUTCOME_DELIVERED, MX_KIND_OK, MX_PHASE_NONE, MX_ROLE_NONE, MX_CONFIDENCE_MEDIUM);
@@ -725,14 +878,76 @@ static bool rule_rejected(dctx *c)
     return true;
 }
 
-static bool pmtu_pattern(const mx_flow *f)
+typedef enum pmtu_class {
+    PMTU_NONE,                   /* not full-size segments lost, or PMTU discovery answered */
+    PMTU_BLACKHOLE,              /* a smaller segment sent after the lost ones crossed */
+    PMTU_ALL_DROPPED,            /* a smaller one sent after them vanished too: a filter */
+    PMTU_OPEN,                   /* nothing smaller was sent after them: cannot tell */
+} pmtu_class;
+
+/* Full-size segments lost again and again with no ICMP fragmentation-needed:
+ * what separates a PMTU black hole from a filter that stops the flow is
+ * whether anything smaller than the lost segments still crosses the path
+ * after them (SACKed or answered by a duplicate ACK), not the sizes alone. */
+static pmtu_class pmtu_judge(const mx_flow *f, const mx_frame_ref **small_lost, uint16_t *small_len)
 {
-    const mx_dir_state *d = &f->dir[MX_DIR_C2S];
-    /* Only full-size segments go unacknowledged while smaller ones pass,
-     * and no ICMP frag-needed came back: a PMTU black hole. */
-    return d->max_retransmitted > 0 && d->max_retransmitted >= d->max_segment &&
-           d->max_acked_segment > 0 && d->max_acked_segment < d->max_retransmitted &&
-           f->frag_needed.frame == 0;
+    const mx_dir_state *d = &f->dir[MX_DIR_C2S], *s = &f->dir[MX_DIR_S2C];
+    uint16_t lost = d->max_retransmitted;
+    if (lost == 0 || lost < d->max_segment || f->frag_needed.frame != 0)
+        return PMTU_NONE;
+    if (d->through_len != 0)
+        return d->through_len < lost ? PMTU_BLACKHOLE : PMTU_NONE;
+    for (int i = 0; i < MX_INFLIGHT_RING; i++) {
+        uint32_t start = d->inflight[i].seq_end - d->inflight[i].len;
+        if (d->inflight[i].len == 0 || d->inflight[i].len >= lost || d->inflight[i].resent ||
+            !s->ack_known || (int32_t)(start - s->max_ack) <= 0)
+            continue;
+        *small_lost = &d->inflight[i].at;
+        *small_len = d->inflight[i].len;
+        return PMTU_ALL_DROPPED;
+    }
+    return PMTU_OPEN;
+}
+
+/* Message data lost in the path: the pmtu_blackhole warning, evidence and
+ * advice when the lost segments are full-size; else default_advice. */
+static void explain_lost_data(dctx *c, const char *default_advice)
+{
+    mx_verdict *v = c->v;
+    const mx_dir_state *d = &c->f->dir[MX_DIR_C2S];
+    const mx_frame_ref *small_lost = NULL;
+    uint16_t small_len = 0;
+    pmtu_class pmtu = pmtu_judge(c->f, &small_lost, &small_len);
+    if (pmtu == PMTU_BLACKHOLE) {
+        const char *how = d->through_by_sack ? "SACK" : "duplicate ACK";
+        mx_verdict_warn(v, MX_WARN_PMTU_BLACKHOLE, "%u-byte segments are lost again and again while a %u-byte "
+                        "segment sent after them crossed the path (the server's %s shows it arrived), and no ICMP "
+                        "fragmentation-needed came back", d->max_retransmitted, d->through_len, how);
+        mx_verdict_evidence(v, &d->through_seg, "pmtu_blackhole: a %u-byte segment sent after the lost %u-byte ones",
+                            d->through_len, d->max_retransmitted);
+        mx_verdict_evidence(v, &d->through_ack, "the server's %s shows the %u-byte segment arrived", how,
+                            d->through_len);
+        g_string_assign(v->advice, "Path MTU black hole: packets above some size vanish on the path and no ICMP "
+                        "fragmentation-needed comes back (a link with a smaller MTU whose ICMP errors are filtered, "
+                        "or a filter on packet length). Let ICMP type 3 code 4 (ICMPv6 packet too big) through the "
+                        "firewalls, or clamp the MSS on the gateway's side of the path.");
+    } else if (pmtu == PMTU_ALL_DROPPED) {
+        mx_verdict_evidence(v, small_lost, "a smaller (%u-byte) segment sent after the lost ones got no answer either",
+                            small_len);
+        g_string_printf(v->advice, "Small segments are lost as well as full-size ones (%u bytes, after the lost "
+                        "%u-byte ones): not a path MTU problem but something that stops the flow, such as a "
+                        "firewall scanning SMTP content (size or pattern rules, Cisco ASA `inspect esmtp`) or a "
+                        "per-connection byte limit; check the firewalls between the gateway and the server.",
+                        small_len, d->max_retransmitted);
+    } else if (pmtu == PMTU_OPEN) {
+        g_string_printf(v->advice, "Full-size (%u-byte) segments are lost and the capture holds no smaller segment "
+                        "sent after them, so it cannot tell a path MTU black hole (a smaller MTU on the path with "
+                        "ICMP fragmentation-needed filtered: let ICMP type 3 code 4 through, or clamp the MSS) from "
+                        "a firewall that stops the flow after some bytes (SMTP content scanning, Cisco ASA `inspect "
+                        "esmtp`); `mxray probe` or a test with a smaller MSS tells them apart.", d->max_retransmitted);
+    } else {
+        g_string_assign(v->advice, default_advice);
+    }
 }
 
 /* A DATA body (or BDAT chunk) that stopped before its end. */
@@ -750,6 +965,18 @@ static bool rule_body_stall(dctx *c)
     const mx_frame_ref *since = d->last_data.frame ? &d->last_data : &s->msg.data_at;
     uint32_t sent = mx_flow_sent_bytes(c->f, MX_DIR_C2S), acked = mx_flow_acked_bytes(c->f, MX_DIR_C2S);
     bool unacked = (int32_t)(sent - acked) > 0 && d->retransmits > 0;
+    if ((int32_t)(sent - acked) > 0 && d->retransmits == 0) {
+        /* Data in flight, never sent again: the capture ends before the
+         * server's ACKs (or the client's retransmissions) could show. */
+        mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, MX_PHASE_DATA, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
+        g_string_printf(v->summary, "The capture ends %.1f s after the last message data to %s, with %u bytes sent "
+                        "and not yet acknowledged and none sent again: the capture ended in the middle of the "
+                        "transfer, before the server's answer.", secs(c->end_us - since->ts_us), c->server,
+                        (uint32_t)(sent - acked));
+        mx_verdict_evidence(v, &s->msg.first_byte, "first message byte");
+        mx_verdict_evidence(v, since, "last message data in the capture");
+        return true;
+    }
     if (!client_gave_up_or_long(c, since) && !(unacked && d->retransmits >= 2)) {
         set_incomplete(c, MX_PHASE_DATA, since, "the last message data");
         return true;
@@ -770,20 +997,9 @@ static bool rule_body_stall(dctx *c)
                     c->server, s->msg.bytes, (uint32_t)(sent - acked), d->retransmits);
     mx_verdict_evidence(v, &s->msg.first_byte, "first message byte");
     mx_verdict_evidence(v, &d->last_retransmit, "retransmission of unacknowledged message data");
-    if (pmtu_pattern(c->f)) {
-        mx_verdict_warn(v, MX_WARN_PMTU_BLACKHOLE, "%u-byte segments are lost again and again while %u-byte "
-                        "segments pass, and no ICMP fragmentation-needed came back", d->max_retransmitted,
-                        d->max_acked_segment);
-        mx_verdict_evidence(v, &d->last_retransmit, "pmtu_blackhole: full-size (%u bytes) segments lost, "
-                            "at most %u-byte segments acknowledged", d->max_retransmitted, d->max_acked_segment);
-        g_string_assign(v->advice, "Path MTU black hole: a link on the path has a smaller MTU and the ICMP "
-                        "fragmentation-needed messages are filtered. Let ICMP type 3 code 4 (ICMPv6 packet too "
-                        "big) through the firewalls, or clamp the MSS on the gateway's side of the path.");
-    } else {
-        g_string_assign(v->advice, "Something in the path drops the message data: a firewall scanning SMTP content "
-                        "(size or pattern rules, Cisco ASA `inspect esmtp`), or a path MTU problem; check the "
-                        "firewalls between the gateway and the server.");
-    }
+    explain_lost_data(c, "Something in the path drops the message data: a firewall scanning SMTP content "
+                      "(size or pattern rules, Cisco ASA `inspect esmtp`), or a path MTU problem; check the "
+                      "firewalls between the gateway and the server.");
     evidence_client_close(c, since, MX_PHASE_DATA, "acknowledgements");
     return true;
 }
@@ -849,8 +1065,8 @@ static bool rule_pending(dctx *c)
                            MX_CONFIDENCE_MEDIUM);
             g_string_printf(v->summary, "The end of the message never reached %s: the last data was not "
                             "acknowledged; the client waited %.1f s.", c->server, secs(w));
-            g_string_assign(v->advice, "Something in the path drops the end of the message: a firewall scanning "
-                            "SMTP content, or a path MTU problem.");
+            explain_lost_data(c, "Something in the path drops the end of the message: a firewall scanning "
+                              "SMTP content, or a path MTU problem.");
             g_string_assign(v->mta_status, "421 4.4.2 Connection timed out while sending message content");
         }
         if (s->msg.first_byte.frame)
@@ -986,13 +1202,18 @@ bool mx_diagnose_smtp(const mx_flow *f, int64_t capture_end_us, mx_verdict *v)
      * encrypted, so only the TLS rules can say anything. */
     bool implicit_tls = c.s && c.s->tls.implicit;
     bool decided = implicit_tls ? rule_tls(&c) :
-        rule_delivered(&c) || rule_mail_loop(&c) || rule_greeting(&c) || rule_ehlo(&c) || rule_tls(&c) ||
-        rule_rejected(&c) || rule_body_stall(&c) || rule_pending(&c);
+        rule_delivered(&c) || rule_not_smtp(&c) || rule_mail_loop(&c) || rule_greeting(&c) || rule_ehlo(&c) ||
+        rule_tls(&c) || rule_rejected(&c) || rule_body_stall(&c) || rule_pending(&c);
     if (!decided) {
         if (c.midstream && !(c.s && c.s->quit_sent))
             return false;        /* diagnose.c: incomplete, mid-session */
         rule_end(&c);
     }
+    uint64_t lost = server_bytes_uncaptured(&c);
+    if (lost > 0 && rests_on_server_bytes(v))
+        set_not_captured(&c, lost);
+    else if (c.s && c.s->pairing_doubts > 0)
+        doubt_verdict(&c);
     add_warnings(&c);
     return true;
 }

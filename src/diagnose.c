@@ -215,8 +215,132 @@ static void rule_syn_timeout(const mx_flow *f, mx_verdict *v, const mx_diagnose_
         mx_verdict_evidence(v, last, "SYN #%u (%s); nothing came back", f->syn_count, schedule);
 }
 
+/* The SYN and the RST that answered it: facts that do not change when
+ * the refusal is judged again. */
+static void refusal_evidence(mx_session *out)
+{
+    mx_verdict *v = &out->verdict;
+    char server[ADDR_BUF], ep[ADDR_BUF + 8];
+    mx_addr_str(&out->server_ip, server, sizeof server);
+    mx_verdict_evidence(v, &out->refusal.syn, "SYN to %s", mx_addr_endpoint(&out->server_ip, out->server_port, ep, sizeof ep));
+    mx_verdict_evidence(v, &out->refusal.rst, "RST from %s (TTL %u: hop %d)", server, out->refusal.rst_ttl,
+                        mx_hop_of_ttl(out->refusal.rst_ttl));
+}
+
+/* Only the client's packets are in the capture (asymmetric routing, a SPAN
+ * port or a filter of one direction), yet its ACKs prove the handshake and
+ * the server's answers: a client in SYN-SENT sends no ACK, and each rise of
+ * its ACK number acknowledges bytes the server sent.  What the server said
+ * is not in the capture: the outcome is unknown, never "no answer". */
+static bool one_sided(const mx_flow *f, int seen)
+{
+    return f->dir[!seen].packets == 0 && f->dir[seen].ack_known && f->icmp_count == 0;
+}
+
+/* Without the 354 the parser cannot tell the body from commands: a DATA
+ * (or BDAT) still waiting is what the client shows of its message. */
+static bool client_sent_data(const struct mx_smtp *s)
+{
+    bool sent = s && (s->msg.dot_seen || s->msg.bdat_last_sent || s->msg.mode != MX_SMTP_XFER_NONE);
+    for (guint i = 0; s && s->pending && i < s->pending->len && !sent; i++) {
+        mx_smtp_verb verb = g_array_index(s->pending, mx_smtp_cmd, i).verb;
+        sent = verb == MX_SMTP_DATA || verb == MX_SMTP_BDAT || verb == MX_SMTP_END_OF_DATA;
+    }
+    return sent;
+}
+
+static mx_phase client_reached(const struct mx_smtp *s)
+{
+    if (s == NULL)
+        return MX_PHASE_GREETING;
+    if (s->quit_sent)
+        return MX_PHASE_QUIT;
+    if (s->msg.dot_seen || s->msg.bdat_last_sent)
+        return MX_PHASE_DATA_END;
+    if (client_sent_data(s))
+        return MX_PHASE_DATA;
+    if (s->tls.requested)
+        return MX_PHASE_TLS;
+    if (s->rcpt_commands)
+        return MX_PHASE_RCPT;
+    if (s->mail_commands)
+        return MX_PHASE_MAIL;
+    if (s->n_helo)
+        return MX_PHASE_EHLO;
+    return MX_PHASE_GREETING;
+}
+
+static void rule_one_sided(const mx_flow *f, mx_verdict *v)
+{
+    const mx_dir_state *c = &f->dir[MX_DIR_C2S];
+    const struct mx_smtp *s = f->smtp;
+    char server[ADDR_BUF], ep[ADDR_BUF + 8];
+    mx_addr_str(&f->key.server, server, sizeof server);
+    uint32_t answered = c->max_ack - c->first_ack;
+    mx_phase phase = client_reached(s);
+    mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, phase, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
+    mx_verdict_warn(v, MX_WARN_ONE_SIDED_CAPTURE, "no packet from %s is in the capture, but the client "
+                    "acknowledged its SYN-ACK and %u bytes it sent after: only the client's direction was captured",
+                    server, answered);
+    g_string_printf(v->summary, "Only the gateway's side of this session is in the capture: its ACKs show that %s "
+                    "answered the handshake and sent %u bytes, none of them captured", server, answered);
+    if (client_sent_data(s) && s->quit_sent)
+        g_string_append(v->summary, "; the client sent DATA, the message and then QUIT, as a client does once "
+                        "the server has answered the end of data, but whether that answer accepted the message "
+                        "only the server's packets can show.");
+    else if (s && s->commands)
+        g_string_append_printf(v->summary, "; the client went as far as %s; the server's replies are not in the "
+                               "capture, so the outcome is unknown.", mx_phase_name(phase));
+    else
+        g_string_append(v->summary, "; the outcome is unknown.");
+    g_string_assign(v->advice, "Capture both directions: on an interface that carries the server's replies too "
+                    "(with asymmetric routing, on both paths), or both directions of a SPAN port; then run mxray "
+                    "again on that capture.");
+    if (f->syn_count > 0)
+        mx_verdict_evidence(v, &f->syn[0], "SYN to %s", mx_addr_endpoint(&f->key.server, f->key.server_port, ep,
+                                                                         sizeof ep));
+    mx_verdict_evidence(v, &c->first_ack_at, "the client acknowledges a SYN-ACK that is not in the capture");
+    if (answered > 1 && c->max_ack_at.frame != c->first_ack_at.frame)
+        mx_verdict_evidence(v, &c->max_ack_at, "the client's ACK reaches %u bytes of the server's data (not in "
+                            "the capture)", answered);
+}
+
+/* The mirror case: only the server's packets, its ACKs proving the client's
+ * commands.  Its replies cannot be paired with commands nobody saw. */
+static void rule_one_sided_server(const mx_flow *f, mx_verdict *v)
+{
+    const mx_dir_state *s = &f->dir[MX_DIR_S2C];
+    const struct mx_smtp *m = f->smtp;
+    char server[ADDR_BUF];
+    mx_addr_str(&f->key.server, server, sizeof server);
+    uint32_t sent = s->max_ack - s->first_ack;
+    mx_verdict_set(v, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, MX_PHASE_NONE, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
+    mx_verdict_warn(v, MX_WARN_ONE_SIDED_CAPTURE, "no packet from the client is in the capture, but %s "
+                    "acknowledged %u bytes from it: only the server's direction was captured", server, sent);
+    g_string_printf(v->summary, "Only %s's side of this session is in the capture: its ACKs show the client sent "
+                    "%u bytes, none of them captured", server, sent);
+    const mx_smtp_reply *last = m && m->replies && m->replies->len
+                                ? &g_array_index(m->replies, mx_smtp_reply, m->replies->len - 1) : NULL;
+    if (last && last->text)
+        g_string_append_printf(v->summary, "; the server's last reply is \"%s\", but without the client's commands "
+                               "the replies cannot be paired, so the outcome is unknown.", last->text);
+    else
+        g_string_append(v->summary, "; the outcome is unknown.");
+    g_string_assign(v->advice, "Capture both directions: on an interface that carries the gateway's packets too "
+                    "(with asymmetric routing, on both paths), or both directions of a SPAN port; then run mxray "
+                    "again on that capture.");
+    mx_verdict_evidence(v, &s->first_ack_at, "%s answers a SYN that is not in the capture", server);
+    if (sent > 0 && s->max_ack_at.frame != s->first_ack_at.frame)
+        mx_verdict_evidence(v, &s->max_ack_at, "the server's ACK reaches %u bytes of the client's data (not in "
+                            "the capture)", sent);
+}
+
 /* A RST answering the SYN: the server's, unless it comes from fewer hops
- * than the server's own packets elsewhere in the capture. */
+ * than the server's own packets elsewhere in the capture.  Judging again
+ * (mx_diagnose_refine) rewrites only what this owns: outcome, kind, phase,
+ * culprit, summary, advice, status, and adds the baseline's evidence and
+ * the forged_packet warning; other rules' warnings and evidence (DNS,
+ * eviction) stay. */
 static void judge_refused(mx_session *out, const mx_hop_baselines *baselines)
 {
     mx_verdict *v = &out->verdict;
@@ -228,12 +352,8 @@ static void judge_refused(mx_session *out, const mx_hop_baselines *baselines)
     bool known = mx_hop_baselines_get(baselines, &out->server_ip, &server_hop, &seen);
     out->refusal.baseline_known = known;
 
-    mx_verdict_clear(v);
-    mx_verdict_init(v);
+    v->culprit = (mx_culprit){0};
     mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_CONNECT_REFUSED, MX_PHASE_CONNECT, MX_ROLE_SERVER, MX_CONFIDENCE_HIGH);
-    char ep[ADDR_BUF + 8];
-    mx_verdict_evidence(v, &out->refusal.syn, "SYN to %s", mx_addr_endpoint(&out->server_ip, out->server_port, ep, sizeof ep));
-    mx_verdict_evidence(v, &out->refusal.rst, "RST from %s (TTL %u: hop %d)", server, out->refusal.rst_ttl, rst_hop);
     if (known && rst_hop < server_hop) {
         v->culprit.role = MX_ROLE_FIREWALL;
         v->culprit.hops_from_client = rst_hop;
@@ -290,13 +410,26 @@ void mx_diagnose_refused_by_probe(mx_session *s, int forger_hop, const mx_addr *
                     "reset.", forger_hop, fw[0] ? ", " : "", fw, s->server_port, server);
 }
 
+static gint evidence_cmp(gconstpointer a, gconstpointer b);
+
 void mx_diagnose_refine(mx_session *s, const mx_hop_baselines *baselines)
 {
-    if (s->refusal.refused && !s->refusal.baseline_known)
+    if (s->refusal.refused && !s->refusal.baseline_known) {
         judge_refused(s, baselines);
+        g_array_sort(s->verdict.evidence, evidence_cmp);
+    }
 }
 
 /* ---- after the handshake ------------------------------------------------- */
+
+/* Did frame a come before frame b?  Frame numbers count within one file;
+ * across rotated files (merged in time order) only the times compare. */
+static bool frame_before(const mx_frame_ref *a, const mx_frame_ref *b)
+{
+    if (a->file_index == b->file_index)
+        return a->frame < b->frame;
+    return a->ts_us < b->ts_us;
+}
 
 /* A RST that claims the server's address is forged when it breaks what the
  * server's own packets show (Weaver, Sommer and Paxson, "Detecting Forged
@@ -317,7 +450,7 @@ static void rule_reset(const mx_flow *f, mx_verdict *v, int server_hop)
     g_array_set_size(v->evidence, 0);
     mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_RESET, phase, MX_ROLE_SERVER, MX_CONFIDENCE_MEDIUM);
     mx_verdict_evidence(v, &f->synack, "SYN-ACK from %s (TTL %u: hop %d)", server, f->synack_ttl, server_hop);
-    if (f->dir[MX_DIR_C2S].last_data.frame && f->dir[MX_DIR_C2S].last_data.frame < s->rst.frame)
+    if (f->dir[MX_DIR_C2S].last_data.frame && frame_before(&f->dir[MX_DIR_C2S].last_data, &s->rst))
         mx_verdict_evidence(v, &f->dir[MX_DIR_C2S].last_data, "last data from the client before the reset");
     mx_verdict_evidence(v, &s->rst, "RST from %s (TTL %u: hop %d)", server, s->rst_ttl, rst_hop);
 
@@ -584,32 +717,35 @@ static const mx_dns_query *dns_points_at(const mx_dns_table *t, const mx_addr *a
     return NULL;
 }
 
-/* The gateway connects to its own address: the mail comes back to it.  DNS
- * is to blame when an answer in the capture points there, else a route
- * configured by address. */
-static void rule_self_loop(const mx_flow *f, mx_session *out, const mx_diagnose_ctx *ctx)
+/* The gateway connected to its own address and a DNS answer in the capture
+ * points there: the mail comes back to it.  A connection to itself with no
+ * such answer is a local relay or content filter (Postfix's
+ * 127.0.0.1:10025, amavis), judged like any other session; and a session
+ * that delivered or ended cleanly is never a loop (DESIGN.md, mail_loop). */
+static bool rule_self_loop(const mx_flow *f, mx_session *out, const mx_diagnose_ctx *ctx)
 {
     mx_verdict *v = &out->verdict;
+    if (!mx_addr_equal(&f->key.client, &f->key.server) ||
+        v->outcome == MX_OUTCOME_DELIVERED || v->outcome == MX_OUTCOME_OK)
+        return false;
+    const mx_dns_query *q = dns_points_at(ctx->dns, &f->key.client);
+    if (!q)
+        return false;
     char self[ADDR_BUF];
     mx_addr_str(&f->key.client, self, sizeof self);
-    const mx_dns_query *q = dns_points_at(ctx->dns, &f->key.client);
-    bool connected = f->synack_count > 0;
-    mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_MAIL_LOOP, connected ? MX_PHASE_GREETING : MX_PHASE_CONNECT,
-                   q ? MX_ROLE_DNS : MX_ROLE_CLIENT, q ? MX_CONFIDENCE_HIGH : MX_CONFIDENCE_MEDIUM);
+    mx_verdict_clear(v);
+    mx_verdict_init(v);
+    mx_verdict_set(v, MX_OUTCOME_FAILED, MX_KIND_MAIL_LOOP, f->synack_count > 0 ? MX_PHASE_GREETING : MX_PHASE_CONNECT,
+                   MX_ROLE_DNS, MX_CONFIDENCE_HIGH);
     mx_verdict_culprit_ip(v, &f->key.client, 0);
     mx_verdict_evidence(v, &f->first_frame, "connection from %s to its own address", self);
-    if (q) {
-        mx_verdict_evidence(v, &q->answer, "DNS %s %s answered %s: the gateway's own address",
-                            dns_type_name(q->type), q->name, self);
-        g_string_printf(v->summary, "Mail loop: DNS (%s %s) points at the gateway's own address %s, so it "
-                        "delivers to itself.", dns_type_name(q->type), q->name, self);
-        g_string_assign(v->advice, "Fix the destination domain's MX/A records so they do not resolve to the "
-                        "gateway's own address.");
-    } else {
-        g_string_printf(v->summary, "Mail loop: the gateway connects to its own address %s.", self);
-        g_string_assign(v->advice, "A delivery route configured by address points at the gateway itself: "
-                        "check transport maps and smarthost settings for the gateway's own address.");
-    }
+    mx_verdict_evidence(v, &q->answer, "DNS %s %s answered %s: the gateway's own address",
+                        dns_type_name(q->type), q->name, self);
+    g_string_printf(v->summary, "Mail loop: DNS (%s %s) points at the gateway's own address %s, so it "
+                    "delivers to itself.", dns_type_name(q->type), q->name, self);
+    g_string_assign(v->advice, "Fix the destination domain's MX/A records so they do not resolve to the "
+                    "gateway's own address.");
+    return true;
 }
 
 mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
@@ -626,10 +762,12 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
 
     /* Connected: a SYN-ACK, or (capture began mid-session) the server talks. */
     bool connected = f->synack_count > 0 || (!f->saw_syn && s->packets > s->rst_count);
-    if (mx_addr_equal(&f->key.client, &f->key.server)) {
-        rule_self_loop(f, out, ctx);
+    if (one_sided(f, MX_DIR_S2C) && f->synack_count > 0) {
+        rule_one_sided_server(f, v);
     } else if (connected) {
         judge_session(f, v, server_hop, ctx->capture_end_us);
+    } else if (one_sided(f, MX_DIR_C2S)) {
+        rule_one_sided(f, v);
     } else if (f->icmp_count > 0) {
         rule_icmp(f, v, MX_PHASE_CONNECT);
     } else if (s->rst.frame != 0 && f->syn_count > 0) {
@@ -637,6 +775,7 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
         out->refusal.syn = f->syn[0];
         out->refusal.rst = s->rst;
         out->refusal.rst_ttl = s->rst_ttl;
+        refusal_evidence(out);
         judge_refused(out, ctx->baselines);
     } else if (f->syn_count > 0) {
         rule_syn_timeout(f, v, ctx);
@@ -645,6 +784,7 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
         g_string_assign(v->summary, "Only the client's side of a session already under way is in the capture.");
         mx_verdict_evidence(v, &f->first_frame, "first packet of the session in the capture");
     }
+    rule_self_loop(f, out, ctx);
     if (f->frag_needed.frame)
         mx_verdict_evidence(v, &f->frag_needed, "ICMP fragmentation needed: the path's MTU is %u bytes",
                             f->frag_needed_mtu);

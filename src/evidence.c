@@ -14,17 +14,17 @@
 #include "evidence.h"
 #include "decode.h"
 #include "flow.h"
+#include "redact.h"
+#include "smtp.h"
 #include "source.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <string.h>
 
-/* The client stream rebuilt per session for redaction, at most this many
- * bytes: beyond it, client payload is blanked whole (safe side). */
-#define EVIDENCE_STREAM_MAX (64u * 1024 * 1024)
-/* Server replies are only read for their codes (and echoed addresses). */
-#define EVIDENCE_REPLY_STREAM_MAX (4u * 1024 * 1024)
+/* Kept bytes (command and reply lines) remembered per session direction
+ * to compare the copies of a segment; past it they blank (safe side). */
+#define EVIDENCE_KEPT_MAX (16u * 1024 * 1024)
 #define FILLER 'X'
 
 typedef struct kept_frame {
@@ -42,25 +42,6 @@ typedef struct target {
     uint64_t cutoff_frame;   /* comparison: the last frame taken (its first replies) */
     GArray *frames;          /* of guint, indexes into the kept frames */
 } target;
-
-typedef struct stream_buf {
-    GByteArray *bytes;
-    GByteArray *have;        /* 1 where a segment supplied the byte */
-    bool base_known;
-    uint32_t base;           /* sequence number of stream offset 0 */
-} stream_buf;
-
-typedef struct patch {
-    uint64_t offset;
-    uint32_t len;
-    char *text;              /* NULL: fill with FILLER (line ends kept) */
-} patch;
-
-typedef struct redactor {
-    const mx_evidence_options *opt;
-    GHashTable *locals;      /* local part -> placeholder */
-    uint32_t next_placeholder;
-} redactor;
 
 static guint64 frame_key(uint32_t file_index, uint64_t frame)
 {
@@ -181,323 +162,302 @@ static int match_target(GArray *targets, const mx_packet *p)
     return -1;
 }
 
-/* ---- redaction ---------------------------------------------------------- */
+/* ---- redaction ----------------------------------------------------------
+ *
+ * An allowlist: a payload byte of a tracked flow is kept only when it lies
+ * in a range smtp.c read for sure as a command or reply line (or a TLS
+ * record header), mx_session.keep; every other byte becomes FILLER.  Each
+ * copy of a segment is judged by its own sequence range, and a kept byte
+ * must read the same in every copy of it (a retransmission whose copies
+ * differ blanks there: the parser read only one of them).
+ */
 
-static void stream_init(stream_buf *b)
-{
-    b->bytes = g_byte_array_new();
-    b->have = g_byte_array_new();
-    b->base_known = false;
-}
+/* One direction of one target: the kept ranges and what every copy of
+ * their bytes said. */
+typedef struct dir_keep {
+    bool known;
+    uint32_t base;
+    const GArray *spans;     /* of mx_smtp_span; NULL: nothing kept */
+    uint64_t *start;         /* per span: index of its first byte in ref */
+    GByteArray *ref;         /* the span bytes as the first copy read */
+    GByteArray *out;         /* the same, redacted (addresses) */
+    GByteArray *state;       /* 0 unseen, 1 every copy agrees, 2 copies differ */
+    bool have_last;
+    uint64_t last;           /* stream offset of the last segment: unwraps seq */
+} dir_keep;
 
-static void stream_clear(stream_buf *b)
-{
-    g_byte_array_free(b->bytes, TRUE);
-    g_byte_array_free(b->have, TRUE);
-}
+enum { BYTE_UNSEEN = 0, BYTE_AGREED = 1, BYTE_DIFFERS = 2 };
 
-static void stream_put(stream_buf *b, uint64_t off, const uint8_t *p, uint32_t n, uint32_t cap)
+static void dir_keep_init(dir_keep *k, const mx_session *s, int dir)
 {
-    if (off >= cap)
-        return;
-    n = (uint32_t)MIN((uint64_t)n, cap - off);
-    if (b->bytes->len < off + n) {
-        guint old = b->have->len;
-        g_byte_array_set_size(b->bytes, (guint)(off + n));
-        g_byte_array_set_size(b->have, (guint)(off + n));
-        memset(b->have->data + old, 0, b->have->len - old);
+    memset(k, 0, sizeof *k);
+    k->known = s->keep[dir].known;
+    k->base = s->keep[dir].base_seq;
+    k->spans = s->keep[dir].spans;
+    uint64_t total = 0;
+    guint n = k->spans ? k->spans->len : 0;
+    k->start = g_new0(uint64_t, n + 1);
+    for (guint i = 0; i < n; i++) {
+        const mx_smtp_span *sp = &g_array_index(k->spans, mx_smtp_span, i);
+        k->start[i] = total;
+        total += sp->to - sp->from;
     }
-    memcpy(b->bytes->data + off, p, n);
-    memset(b->have->data + off, 1, n);
+    k->start[n] = total;
+    /* The kept ranges are command and reply lines: small, but bounded
+     * here too, by the streams the old parser read (past it: blank). */
+    if (total > EVIDENCE_KEPT_MAX)
+        total = EVIDENCE_KEPT_MAX;
+    k->ref = g_byte_array_sized_new((guint)total);
+    g_byte_array_set_size(k->ref, (guint)total);
+    k->state = g_byte_array_sized_new((guint)total);
+    g_byte_array_set_size(k->state, (guint)total);
+    if (total)
+        memset(k->state->data, BYTE_UNSEEN, total);
+    k->out = NULL;
+}
+
+static void dir_keep_clear(dir_keep *k)
+{
+    g_free(k->start);
+    g_byte_array_free(k->ref, TRUE);
+    g_byte_array_free(k->state, TRUE);
+    if (k->out)
+        g_byte_array_free(k->out, TRUE);
+}
+
+/* The 64-bit stream offset of sequence number seq: the one nearest the
+ * last segment's (the 32-bit space wraps on long streams). */
+static uint64_t stream_offset(dir_keep *k, uint32_t seq)
+{
+    uint64_t off = (uint32_t)(seq - k->base);
+    if (k->have_last) {
+        off += k->last & ~G_GUINT64_CONSTANT(0xffffffff);
+        if (off + 0x80000000u < k->last)
+            off += G_GUINT64_CONSTANT(1) << 32;
+        else if (off > k->last + 0x80000000u && off >= (G_GUINT64_CONSTANT(1) << 32))
+            off -= G_GUINT64_CONSTANT(1) << 32;
+    }
+    k->have_last = true;
+    k->last = off;
+    return off;
+}
+
+/* Index in ref of stream offset o, or -1 when o is in no kept range. */
+static int64_t kept_index(const dir_keep *k, uint64_t o)
+{
+    if (!k->spans)
+        return -1;
+    guint lo = 0, hi = k->spans->len;
+    while (lo < hi) {        /* the first span ending after o */
+        guint mid = (lo + hi) / 2;
+        if (g_array_index(k->spans, mx_smtp_span, mid).to <= o)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == k->spans->len)
+        return -1;
+    const mx_smtp_span *sp = &g_array_index(k->spans, mx_smtp_span, lo);
+    if (o < sp->from)
+        return -1;
+    uint64_t idx = k->start[lo] + (o - sp->from);
+    return idx < k->ref->len ? (int64_t)idx : -1;
 }
 
 /* One segment's place in its direction's stream. */
 typedef struct seg {
     guint frame_index;
     int dir;                 /* MX_DIR_C2S / MX_DIR_S2C */
-    uint32_t seq;
+    uint64_t offset;         /* stream offset of its first payload byte */
+    bool offset_known;
     size_t payload_at;       /* offset of the payload in the frame's bytes */
     uint32_t payload_caplen;
 } seg;
 
-/* Final reply codes in order, from the server stream. */
-static GArray *reply_codes(const stream_buf *b)
+/* Ones' complement sum (RFC 1071) of n bytes, added to sum. */
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
 {
-    GArray *codes = g_array_new(FALSE, FALSE, sizeof(int));
-    const uint8_t *d = b->bytes->data;
-    size_t n = b->bytes->len, pos = 0;
-    while (pos < n) {
-        size_t end = pos;
-        while (end < n && d[end] != '\n' && b->have->data[end])
-            end++;
-        if (end - pos >= 3 && g_ascii_isdigit(d[pos]) && g_ascii_isdigit(d[pos + 1]) && g_ascii_isdigit(d[pos + 2]) &&
-            (end - pos == 3 || d[pos + 3] != '-') && end < n && d[end] == '\n') {
-            int code = (d[pos] - '0') * 100 + (d[pos + 1] - '0') * 10 + (d[pos + 2] - '0');
-            g_array_append_val(codes, code);
-        }
-        pos = end + 1;
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1)
+        sum += (uint32_t)(p[n - 1] << 8);
+    return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* Recomputes the checksum of a TCP segment or an ICMP/ICMPv6 message
+ * (at byte csum_at of the transport header) when the frame holds all of
+ * it; returns false when it cannot (snapped), leaving it as it was. */
+static bool fix_checksum(kept_frame *kf, const mx_packet *p, size_t csum_at, bool pseudo)
+{
+    size_t t = (size_t)(p->transport - kf->data);
+    if (p->transport == NULL || t + p->transport_len > kf->caplen || p->transport_len < csum_at + 2)
+        return false;
+    uint8_t *h = kf->data + t;
+    h[csum_at] = h[csum_at + 1] = 0;
+    uint32_t sum = 0;
+    if (pseudo) {
+        size_t alen = p->ip_version == 4 ? 4 : 16;
+        sum = csum_add(sum, p->src.bytes, alen);
+        sum = csum_add(sum, p->dst.bytes, alen);
+        sum += p->proto;
+        sum += p->transport_len & 0xffff;
+        sum += p->transport_len >> 16;
     }
-    return codes;
+    sum = csum_add(sum, h, p->transport_len);
+    uint16_t c = csum_fold(sum);
+    h[csum_at] = (uint8_t)(c >> 8);
+    h[csum_at + 1] = (uint8_t)c;
+    return true;
 }
 
-static void add_fill(GArray *patches, uint64_t from, uint64_t to)
+static uint32_t fill(uint8_t *p, uint32_t n)
 {
-    if (to <= from)
-        return;
-    patch p = { .offset = from, .len = (uint32_t)(to - from) };
-    g_array_append_val(patches, p);
-}
-
-static const char *placeholder(redactor *rd, const char *local)
-{
-    const char *known = g_hash_table_lookup(rd->locals, local);
-    if (known)
-        return known;
-    size_t len = strlen(local);
-    uint32_t n = ++rd->next_placeholder;
-    char *ph = g_strdup_printf("user%u", n);
-    if (strlen(ph) <= len) {
-        char *padded = g_strnfill(len, 'x');
-        memcpy(padded, ph, strlen(ph));
-        g_free(ph);
-        ph = padded;
-    } else {
-        /* Too short for "userN": base 36, the last len digits. */
-        g_free(ph);
-        ph = g_strnfill(len, '0');
-        for (size_t i = len; i > 0 && n; i--, n /= 36)
-            ph[i - 1] = "0123456789abcdefghijklmnopqrstuvwxyz"[n % 36];
-    }
-    g_hash_table_insert(rd->locals, g_strdup(local), ph);
-    return ph;
-}
-
-/* MAIL FROM:<local@domain> / RCPT TO:<local@domain>: the local part's range. */
-static void address_patch(redactor *rd, const uint8_t *d, size_t from, size_t to, GArray *patches)
-{
-    const uint8_t *colon = memchr(d + from, ':', to - from);
-    if (!colon)
-        return;
-    size_t p = (size_t)(colon - d) + 1;
-    while (p < to && d[p] == ' ')
-        p++;
-    if (p < to && d[p] == '<')
-        p++;
-    size_t at = p;
-    while (at < to && d[at] != '@' && d[at] != '>' && d[at] != ' ')
-        at++;
-    if (at >= to || d[at] != '@' || at == p)
-        return;
-    g_autofree char *local = g_strndup((const char *)d + p, at - p);
-    patch pt = { .offset = p, .len = (uint32_t)(at - p), .text = g_strdup(placeholder(rd, local)) };
-    g_array_append_val(patches, pt);
-}
-
-static bool verb_is(const uint8_t *d, size_t from, size_t to, const char *verb)
-{
-    size_t n = strlen(verb);
-    return to - from >= n && g_ascii_strncasecmp((const char *)d + from, verb, n) == 0 &&
-           (to - from == n || d[from + n] == ' ' || d[from + n] == '\r');
-}
-
-/* Reads the client's commands again and lists what to overwrite. */
-static GArray *client_patches(redactor *rd, const stream_buf *c, const GArray *codes)
-{
-    GArray *patches = g_array_new(FALSE, TRUE, sizeof(patch));
-    const uint8_t *d = c->bytes->data;
-    size_t n = c->bytes->len, pos = 0;
-    guint reply = 1;         /* the greeting took the first reply */
-    bool in_auth = false;
-    bool blank = !rd->opt->keep_payload;
-    while (pos < n) {
-        const uint8_t *lf = memchr(d + pos, '\n', n - pos);
-        size_t line_end = lf ? (size_t)(lf - d) : n;          /* index of the LF */
-        size_t content_end = line_end > pos && d[line_end - 1] == '\r' ? line_end - 1 : line_end;
-        int code = reply < codes->len ? g_array_index(codes, int, reply) : 0;   /* 0: not seen */
-        reply++;
-        if (in_auth) {
-            /* A line answering a 334: credentials. */
-            if (blank)
-                add_fill(patches, pos, content_end);
-            in_auth = code == 334 || code == 0;
-        } else if (verb_is(d, pos, content_end, "AUTH")) {
-            /* "AUTH PLAIN <initial response>": the mechanism stays, the rest goes. */
-            size_t mech = pos + 5, sp = mech;
-            while (sp < content_end && d[sp] != ' ')
-                sp++;
-            if (blank && sp < content_end)
-                add_fill(patches, sp + 1, content_end);
-            in_auth = code == 334 || code == 0;
-        } else if (verb_is(d, pos, content_end, "DATA") && (code == 354 || code == 0) && lf) {
-            /* The body: from the first byte after DATA's line to the final dot
-             * (CRLF.CRLF; a bare LF ends lines too, as Postfix accepts). */
-            size_t body = line_end + 1, dot = n, next = n;
-            for (size_t i = line_end; i + 1 < n; i++) {
-                if (d[i] == '\n' && d[i + 1] == '.' &&
-                    ((i + 2 < n && d[i + 2] == '\n') || (i + 3 < n && d[i + 2] == '\r' && d[i + 3] == '\n'))) {
-                    dot = i + 1;
-                    next = d[i + 2] == '\n' ? i + 3 : i + 4;
-                    break;
-                }
-            }
-            if (blank)
-                add_fill(patches, body, dot);
-            reply++;         /* the reply to the end of data */
-            pos = next;
-            continue;
-        } else if (verb_is(d, pos, content_end, "BDAT") && lf) {
-            char num[32] = "";
-            size_t numlen = MIN(sizeof num - 1, content_end > pos + 5 ? content_end - pos - 5 : 0);
-            memcpy(num, d + pos + 5, numlen);
-            num[numlen] = '\0';
-            uint64_t size = g_ascii_strtoull(num, NULL, 10);
-            size_t chunk = line_end + 1;
-            size_t end = (size_t)MIN((uint64_t)n, chunk + size);
-            if (blank)
-                add_fill(patches, chunk, end);
-            pos = end;
-            continue;
-        } else if (verb_is(d, pos, content_end, "STARTTLS") && (code == 220 || code == 0)) {
-            break;           /* the rest is TLS records */
-        } else if (rd->opt->redact_addresses &&
-                   (verb_is(d, pos, content_end, "MAIL") || verb_is(d, pos, content_end, "RCPT"))) {
-            address_patch(rd, d, pos, content_end, patches);
+    uint32_t changed = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (p[i] != FILLER) {
+            p[i] = FILLER;
+            changed++;
         }
-        if (!lf)
-            break;
-        pos = line_end + 1;
-    }
-    return patches;
-}
-
-/* Replies that echo an address ("<sender@...>: Sender address rejected"). */
-static GArray *server_patches(redactor *rd, const stream_buf *sv)
-{
-    GArray *patches = g_array_new(FALSE, TRUE, sizeof(patch));
-    if (!rd->opt->redact_addresses)
-        return patches;
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, rd->locals);
-    const uint8_t *d = sv->bytes->data;
-    size_t n = sv->bytes->len;
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        size_t len = strlen(k);
-        for (size_t i = 1; i + len < n; i++) {
-            if (d[i + len] == '@' && memcmp(d + i, k, len) == 0 && strchr("<: ", d[i - 1])) {
-                patch p = { .offset = i, .len = (uint32_t)len, .text = g_strdup(v) };
-                g_array_append_val(patches, p);
-            }
-        }
-    }
-    return patches;
-}
-
-/* Applies patches to the stream copy; returns the mask of changed bytes. */
-static GByteArray *apply_patches(stream_buf *b, GArray *patches)
-{
-    GByteArray *changed = g_byte_array_sized_new(b->bytes->len);
-    g_byte_array_set_size(changed, b->bytes->len);
-    if (changed->len)     /* an empty array's data is NULL: memset(NULL, 0, 0) is undefined */
-        memset(changed->data, 0, changed->len);
-    for (guint i = 0; i < patches->len; i++) {
-        patch *p = &g_array_index(patches, patch, i);
-        for (uint32_t j = 0; j < p->len && p->offset + j < b->bytes->len; j++) {
-            uint8_t *c = &b->bytes->data[p->offset + j];
-            if (p->text) {
-                *c = (uint8_t)p->text[j];
-            } else if (*c != '\r' && *c != '\n') {
-                *c = FILLER;
-            } else {
-                continue;
-            }
-            changed->data[p->offset + j] = 1;
-        }
-        g_free(p->text);
     }
     return changed;
 }
 
-static void redact_target(redactor *rd, target *t, GPtrArray *kept, mx_evidence_file *ev)
+static void count_change(mx_evidence_file *ev, uint32_t n_changed, bool fixed)
+{
+    if (!n_changed)
+        return;
+    ev->segments_changed++;
+    ev->bytes_changed += n_changed;
+    if (fixed)
+        ev->checksums_fixed++;
+    else
+        ev->checksums_left++;
+}
+
+/* An ICMP/ICMPv6 error quoting a target's segment: the quoted IP and TCP
+ * headers stay (they tie it to the flow), the quoted payload blanks. */
+static void redact_icmp(kept_frame *kf, mx_evidence_file *ev)
+{
+    mx_packet p = { 0 };
+    mx_decode(kf->dlt, kf->data, kf->caplen, kf->wirelen, &p);
+    if (p.l4 != MX_L4_ICMP_ERROR || p.transport == NULL) {
+        /* Not what it was when chosen: blank everything past the IP header. */
+        size_t from = p.transport ? (size_t)(p.transport - kf->data) : p.net ? (size_t)(p.net - kf->data) : 0;
+        count_change(ev, fill(kf->data + from, kf->caplen - (uint32_t)from), false);
+        return;
+    }
+    size_t keep_to = (size_t)(p.transport - kf->data) + 8;   /* the ICMP header */
+    if (p.quoted.transport) {
+        size_t q = (size_t)(p.quoted.transport - kf->data);
+        size_t hl = 8;       /* ports and sequence number at least */
+        if (p.quoted.proto == 6 && q + 13 <= kf->caplen && (kf->data[q + 12] >> 4) * 4u >= 20)
+            hl = (kf->data[q + 12] >> 4) * 4u;
+        else if (p.quoted.proto == 17)
+            hl = 8;
+        keep_to = q + hl;
+    }
+    if (keep_to > kf->caplen)
+        keep_to = kf->caplen;
+    uint32_t n = fill(kf->data + keep_to, kf->caplen - (uint32_t)keep_to);
+    if (n)
+        count_change(ev, n, fix_checksum(kf, &p, 2, p.ip_version == 6));
+}
+
+static void redact_target(mx_redactor *rd, const mx_evidence_options *opt, target *t, GPtrArray *kept,
+                          mx_evidence_file *ev)
 {
     const mx_session *s = t->s;
-    stream_buf dir[2];
-    stream_init(&dir[0]);
-    stream_init(&dir[1]);
+    dir_keep dk[2];
+    dir_keep_init(&dk[0], s, MX_DIR_C2S);
+    dir_keep_init(&dk[1], s, MX_DIR_S2C);
     g_autoptr(GArray) segs = g_array_new(FALSE, FALSE, sizeof(seg));
 
-    /* Stream bases: the SYN (and SYN-ACK) sequence number plus one, else
-     * the lowest sequence number that carried data. */
+    /* Pass 1: place every copy and note what it says in the kept ranges. */
     for (guint i = 0; i < t->frames->len; i++) {
         guint fi = g_array_index(t->frames, guint, i);
         kept_frame *kf = g_ptr_array_index(kept, fi);
         mx_packet p = { .frame = kf->frame, .file_index = kf->file_index, .ts_us = kf->ts_us };
         mx_decode(kf->dlt, kf->data, kf->caplen, kf->wirelen, &p);
-        if (p.l4 != MX_L4_TCP)
-            continue;
-        int d = mx_addr_equal(&p.src, &s->client_ip) && p.sport == s->client_port ? MX_DIR_C2S : MX_DIR_S2C;
-        if (p.tcp_flags & MX_TCP_SYN) {
-            dir[d].base = p.seq + 1;
-            dir[d].base_known = true;
+        if (p.l4 == MX_L4_ICMP_ERROR) {
+            if (!opt->keep_payload)
+                redact_icmp(kf, ev);
             continue;
         }
-        if (p.payload_caplen == 0)
+        if (p.l4 != MX_L4_TCP || p.payload_caplen == 0)
             continue;
-        seg sg = { .frame_index = fi, .dir = d, .seq = p.seq, .payload_at = (size_t)(p.payload - kf->data),
+        int d = mx_addr_equal(&p.src, &s->client_ip) && p.sport == s->client_port ? MX_DIR_C2S : MX_DIR_S2C;
+        dir_keep *k = &dk[d];
+        seg sg = { .frame_index = fi, .dir = d, .payload_at = (size_t)(p.payload - kf->data),
                    .payload_caplen = p.payload_caplen };
+        /* A SYN's data (TCP Fast Open) is outside the stream's ranges. */
+        if (k->known && !(p.tcp_flags & MX_TCP_SYN)) {
+            sg.offset = stream_offset(k, p.seq);
+            sg.offset_known = true;
+            for (uint32_t j = 0; j < sg.payload_caplen; j++) {
+                int64_t idx = kept_index(k, sg.offset + j);
+                if (idx < 0)
+                    continue;
+                uint8_t b = p.payload[j];
+                uint8_t *st = &k->state->data[idx];
+                if (*st == BYTE_UNSEEN) {
+                    k->ref->data[idx] = b;
+                    *st = BYTE_AGREED;
+                } else if (k->ref->data[idx] != b) {
+                    *st = BYTE_DIFFERS;
+                }
+            }
+        }
         g_array_append_val(segs, sg);
     }
-    /* No SYN kept (the capture began mid-session): the lowest sequence number. */
-    bool from_syn[2] = { dir[0].base_known, dir[1].base_known };
-    for (guint i = 0; i < segs->len; i++) {
-        const seg *sg = &g_array_index(segs, seg, i);
-        stream_buf *b = &dir[sg->dir];
-        if (from_syn[sg->dir])
-            continue;
-        if (!b->base_known || (int32_t)(sg->seq - b->base) < 0)
-            b->base = sg->seq;
-        b->base_known = true;
-    }
-    for (guint i = 0; i < segs->len; i++) {
-        const seg *sg = &g_array_index(segs, seg, i);
-        kept_frame *kf = g_ptr_array_index(kept, sg->frame_index);
-        stream_put(&dir[sg->dir], (uint32_t)(sg->seq - dir[sg->dir].base), kf->data + sg->payload_at,
-                   sg->payload_caplen, sg->dir == MX_DIR_C2S ? EVIDENCE_STREAM_MAX : EVIDENCE_REPLY_STREAM_MAX);
+    for (int d = 0; d < 2; d++) {
+        dk[d].out = g_byte_array_sized_new(dk[d].ref->len);
+        g_byte_array_append(dk[d].out, dk[d].ref->data, dk[d].ref->len);
+        /* Addresses, per kept range (whole lines: an address never spans two). */
+        for (guint i = 0; rd && dk[d].spans && i < dk[d].spans->len; i++) {
+            uint64_t a = dk[d].start[i], b = MIN(dk[d].start[i + 1], (uint64_t)dk[d].out->len);
+            if (b > a)
+                mx_redact_bytes(rd, dk[d].out->data + a, (size_t)(b - a));
+        }
     }
 
-    g_autoptr(GArray) codes = reply_codes(&dir[MX_DIR_S2C]);
-    g_autoptr(GArray) cp = client_patches(rd, &dir[MX_DIR_C2S], codes);
-    g_autoptr(GArray) sp = server_patches(rd, &dir[MX_DIR_S2C]);
-    GByteArray *changed[2] = { apply_patches(&dir[MX_DIR_C2S], cp), apply_patches(&dir[MX_DIR_S2C], sp) };
-
+    /* Pass 2: rewrite each copy. */
     for (guint i = 0; i < segs->len; i++) {
         const seg *sg = &g_array_index(segs, seg, i);
         kept_frame *kf = g_ptr_array_index(kept, sg->frame_index);
         uint8_t *payload = kf->data + sg->payload_at;
-        uint64_t off = (uint32_t)(sg->seq - dir[sg->dir].base);
+        dir_keep *k = &dk[sg->dir];
         uint32_t n_changed = 0;
         for (uint32_t j = 0; j < sg->payload_caplen; j++) {
-            uint64_t o = off + j;
-            if (o < changed[sg->dir]->len) {
-                if (changed[sg->dir]->data[o] && payload[j] != dir[sg->dir].bytes->data[o]) {
-                    payload[j] = dir[sg->dir].bytes->data[o];
-                    n_changed++;
-                }
-            } else if (sg->dir == MX_DIR_C2S && !rd->opt->keep_payload && o >= EVIDENCE_STREAM_MAX &&
-                       payload[j] != '\r' && payload[j] != '\n') {
-                payload[j] = FILLER;     /* beyond what was read again: blanked whole */
+            int64_t idx = sg->offset_known ? kept_index(k, sg->offset + j) : -1;
+            uint8_t want;
+            if (idx >= 0 && k->state->data[idx] == BYTE_AGREED)
+                want = k->out->data[idx];
+            else if (opt->keep_payload)
+                continue;
+            else
+                want = FILLER;
+            if (payload[j] != want) {
+                payload[j] = want;
                 n_changed++;
             }
         }
         if (n_changed) {
-            ev->segments_changed++;
-            ev->bytes_changed += n_changed;
+            mx_packet p = { 0 };
+            mx_decode(kf->dlt, kf->data, kf->caplen, kf->wirelen, &p);
+            count_change(ev, n_changed, p.l4 == MX_L4_TCP && fix_checksum(kf, &p, 16, true));
         }
     }
-    g_byte_array_free(changed[0], TRUE);
-    g_byte_array_free(changed[1], TRUE);
-    stream_clear(&dir[0]);
-    stream_clear(&dir[1]);
+    for (int d = 0; d < 2; d++) {
+        ev->spans_dropped += s->keep[d].dropped;
+        dir_keep_clear(&dk[d]);
+    }
 }
 
 /* ---- the file ------------------------------------------------------------ */
@@ -560,6 +520,10 @@ mx_evidence_file *mx_evidence_write(const mx_report *r, const char *path, const 
         int t = p.l4 == MX_L4_TCP || p.l4 == MX_L4_ICMP_ERROR ? match_target(targets, &p) : -1;
         if (t < 0 && !g_hash_table_contains(evidence_frames, &key))
             continue;
+        /* A frame a verdict names outside the chosen sessions: DNS (UDP)
+         * as it is; TCP and ICMP errors only blanked below; nothing else. */
+        if (t < 0 && p.l4 != MX_L4_UDP && p.l4 != MX_L4_TCP && p.l4 != MX_L4_ICMP_ERROR)
+            continue;
         if (ev->dlt < 0) {
             ev->dlt = f.dlt;
             dlt_file = f.file_index;
@@ -575,6 +539,16 @@ mx_evidence_file *mx_evidence_write(const mx_report *r, const char *path, const 
         if (t >= 0) {
             guint idx = kept->len - 1;
             g_array_append_val(g_array_index(targets, target, t).frames, idx);
+        } else if (!opt->keep_payload && p.l4 == MX_L4_ICMP_ERROR) {
+            redact_icmp(k, ev);
+        } else if (!opt->keep_payload && p.l4 == MX_L4_TCP && p.payload_caplen) {
+            /* No session's ranges cover it: all of its payload blanks. */
+            uint32_t n = fill(k->data + (p.payload - f.data), p.payload_caplen);
+            if (n) {
+                mx_packet q = { 0 };
+                mx_decode(k->dlt, k->data, k->caplen, k->wirelen, &q);
+                count_change(ev, n, fix_checksum(k, &q, 16, true));
+            }
         }
     }
     if (ok && mx_source_errors(src)->len) {
@@ -592,11 +566,11 @@ mx_evidence_file *mx_evidence_write(const mx_report *r, const char *path, const 
         ok = false;
     }
 
-    if (ok && (!opt->keep_payload || opt->redact_addresses)) {
-        redactor rd = { .opt = opt, .locals = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free) };
+    if (ok && (!opt->keep_payload || opt->redactor)) {
         for (guint i = 0; i < targets->len; i++)
-            redact_target(&rd, &g_array_index(targets, target, i), kept, ev);
-        g_hash_table_destroy(rd.locals);
+            redact_target(opt->redactor, opt, &g_array_index(targets, target, i), kept, ev);
+        /* Frames named by a verdict outside the sessions (DNS): their
+         * payloads are not SMTP, so nothing of them needs blanking. */
     }
 
     if (ok) {
@@ -616,12 +590,23 @@ mx_evidence_file *mx_evidence_write(const mx_report *r, const char *path, const 
                 map_put(ev->map, k->file_index, k->frame, i + 1);
             }
             ev->frames = kept->len;
-            if (pcap_dump_flush(dump) != 0) {
+            /* pcap_dump() reports nothing: a full disk shows in the stream's
+             * error flag, and in the flush and close. */
+            FILE *fp = pcap_dump_file(dump);
+            errno = 0;
+            bool failed = pcap_dump_flush(dump) != 0 || ferror(fp);
+            int saved = errno;
+            if (fclose(fp) != 0 && !failed) {
+                failed = true;
+                saved = errno;
+            }
+            if (failed) {
                 g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "--evidence: %s: write failed: %s", path,
-                            g_strerror(errno));
+                            saved ? g_strerror(saved) : "I/O error");
                 ok = false;
             }
-            pcap_dump_close(dump);
+            /* No pcap_dump_close(): it only fclose()s the same FILE, done above
+             * to see its error. */
         }
         if (dead)
             pcap_close(dead);
@@ -667,21 +652,34 @@ char *mx_evidence_note(const mx_evidence_file *ev)
     g_string_append(s, " Frames keep their original time stamps; the reports name each frame in both files "
                        "(\"frame N (evidence frame M)\").");
     if (ev->redacted)
-        g_string_append(s, " Message bodies (DATA content up to the final dot, BDAT chunks) and AUTH exchanges were "
-                           "overwritten with 'X' of the same length, line ends kept, so sequence numbers, lengths and "
-                           "the SMTP dialogue are unchanged.");
+        g_string_append(s, " Payload was redacted by allowlist: every byte became 'X' (same length, so sequence "
+                           "numbers and lengths are unchanged) except the SMTP command and reply lines the analyzer "
+                           "read for sure outside message bodies and AUTH exchanges (AUTH keeps its mechanism name, "
+                           "a 334 its code) and TLS record headers; bytes it could not be sure of (a capture that "
+                           "starts mid-session, gaps, copies of a segment that differ) are blanked too, and ICMP "
+                           "errors keep only the quoted IP and TCP headers.");
     else
         g_string_append(s, " Payloads were kept as captured (--keep-payload): the file holds message bodies and "
                            "credentials if there were any.");
+    if (ev->spans_dropped)
+        g_string_append_printf(s, " %u kept range%s past the per-session cap blanked as well.", ev->spans_dropped,
+                               ev->spans_dropped == 1 ? "" : "s");
     if (ev->addresses_redacted)
-        g_string_append(s, " The local parts of MAIL FROM and RCPT TO addresses (and their echoes in replies) were "
-                           "replaced by placeholders of the same length, one per address.");
-    if (ev->segments_changed)
-        g_string_append_printf(s, " %u segment%s (%" G_GUINT64_FORMAT " bytes) were changed; their TCP "
-                               "checksums were left as they were, so Wireshark reports them as bad only when checksum "
-                               "validation is turned on.", ev->segments_changed, ev->segments_changed == 1 ? "" : "s",
-                               ev->bytes_changed);
-    else
-        g_string_append(s, " No segment needed changing.");
+        g_string_append(s, " The local parts of mail addresses in what was kept were replaced by pseudonyms of the "
+                           "same length, one per address, the same as in the report; domains and IP addresses were "
+                           "not changed.");
+    if (ev->segments_changed) {
+        g_string_append_printf(s, " %u packet%s (%" G_GUINT64_FORMAT " bytes) were changed", ev->segments_changed,
+                               ev->segments_changed == 1 ? "" : "s", ev->bytes_changed);
+        if (ev->checksums_left)
+            g_string_append_printf(s, "; their checksums were recomputed, except in %u frame%s cut by the snap "
+                                   "length, whose checksums were left as they were", ev->checksums_left,
+                                   ev->checksums_left == 1 ? "" : "s");
+        else
+            g_string_append(s, " and their checksums recomputed");
+        g_string_append(s, ".");
+    } else {
+        g_string_append(s, " No packet needed changing.");
+    }
     return g_string_free(s, FALSE);
 }

@@ -11,13 +11,17 @@
  *     to each such server, when the capture has one;
  * and the map from input frames to evidence frames, for the reports.
  *
- * Redaction (unless keep_payload): message bodies (DATA content up to the
- * final dot, BDAT chunks) and AUTH exchanges are overwritten with 'X' of
- * the same length, line ends kept, so that sequence numbers, lengths and
- * the SMTP dialogue read exactly as before; checksums are not recomputed.
- * redact_addresses also replaces the local parts of MAIL FROM / RCPT TO
- * addresses (and their echoes in replies) by placeholders of the same
- * length, the same placeholder for the same address.
+ * Redaction (unless keep_payload) is an allowlist: every payload byte of
+ * the sessions' segments becomes 'X' (same length, so sequence numbers and
+ * lengths stay) unless it lies in a range smtp.c read for sure as a command
+ * or reply line outside message bodies and AUTH exchanges, or a TLS record
+ * header (mx_session.keep); each copy of a segment is judged by its own
+ * sequence range, and a kept byte must read the same in every copy.  ICMP
+ * errors keep the quoted IP and transport headers, the quoted payload
+ * blanks.  Checksums of changed segments are recomputed when the frame
+ * holds the whole segment (counted when it does not).  With a redactor,
+ * the local parts of mail addresses in the kept bytes are replaced by its
+ * pseudonyms (redact.h), the same as in the reports.
  */
 #ifndef MX_EVIDENCE_H
 #define MX_EVIDENCE_H
@@ -28,6 +32,7 @@
 typedef struct mx_evidence_options {
     bool keep_payload;
     bool redact_addresses;
+    struct mx_redactor *redactor; /* redact_addresses: the run's pseudonyms, shared with the reports */
 } mx_evidence_options;
 
 typedef struct mx_evidence_file {
@@ -38,8 +43,11 @@ typedef struct mx_evidence_file {
     uint32_t comparisons;         /* clean sessions added for comparison */
     bool redacted;                /* bodies and AUTH blanked (not --keep-payload) */
     bool addresses_redacted;
-    uint32_t segments_changed;    /* segments whose payload was rewritten */
+    uint32_t segments_changed;    /* segments (and ICMP errors) whose payload was rewritten */
     uint64_t bytes_changed;
+    uint32_t checksums_fixed;     /* of those, checksums recomputed */
+    uint32_t checksums_left;      /* snapped frames: the checksum could not be recomputed */
+    uint32_t spans_dropped;       /* kept ranges past MX_SMTP_KEEP_SPANS (their bytes blanked) */
     GHashTable *map;              /* (file_index, frame) key -> evidence frame */
 } mx_evidence_file;
 

@@ -43,21 +43,84 @@ static inline bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0;
 
 /* ---- hashing ------------------------------------------------------------ */
 
+/* In live mode the tuples are chosen by whoever sends packets past the
+ * gateway: the table's hash is keyed with a per-run random key (SipHash-1-3,
+ * as Rust's HashMap and CPython use), so nobody can aim collisions at one
+ * bucket.  Nothing iterates the table: every order the reports show comes
+ * from the LRU lists and flow ids, so outputs do not depend on the key. */
+static uint64_t hash_key[2];
+
+#define ROTL64(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                 \
+    do {                                                                         \
+        v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32);            \
+        v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;                                 \
+        v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;                                 \
+        v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);            \
+    } while (0)
+
+static uint64_t siphash13(const uint8_t *in, size_t len, uint64_t k0, uint64_t k1)
+{
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
+    size_t full = len & ~(size_t)7;
+    for (size_t i = 0; i < full; i += 8) {
+        uint64_t m = 0;
+        for (int b = 7; b >= 0; b--)
+            m = m << 8 | in[i + (size_t)b];
+        v3 ^= m;
+        SIPROUND;
+        v0 ^= m;
+    }
+    uint64_t last = (uint64_t)len << 56;
+    for (size_t i = full; i < len; i++)
+        last |= (uint64_t)in[i] << (8 * (i - full));
+    v3 ^= last;
+    SIPROUND;
+    v0 ^= last;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+void mx_flow_hash_key(uint64_t k0, uint64_t k1)
+{
+    hash_key[0] = k0;
+    hash_key[1] = k1;
+}
+
+static void seed_hash_once(void)
+{
+    static gsize seeded = 0;
+    if (g_once_init_enter(&seeded)) {
+        /* GLib seeds its generator from /dev/urandom. */
+        if (hash_key[0] == 0 && hash_key[1] == 0)
+            mx_flow_hash_key((uint64_t)g_random_int() << 32 | g_random_int(),
+                             (uint64_t)g_random_int() << 32 | g_random_int());
+        g_once_init_leave(&seeded, 1);
+    }
+}
+
 static guint key_hash(gconstpointer p)
 {
     const mx_flow_key *k = p;
-    /* FNV-1a over the fields that matter: an IPv4 address is its first 4
-     * bytes (the rest are zero), so only those are hashed for it. */
-    guint32 h = 2166136261u;
-    size_t n = k->client.family == 6 ? 16 : 4;
-    for (size_t j = 0; j < n; j++)
-        h = (h ^ k->client.bytes[j]) * 16777619u;
-    for (size_t j = 0; j < n; j++)
-        h = (h ^ k->server.bytes[j]) * 16777619u;
-    h = (h ^ k->client_port) * 16777619u;
-    h = (h ^ k->server_port) * 16777619u;
-    h = (h ^ k->client.family) * 16777619u;
-    return h;
+    /* An IPv4 address is its first 4 bytes (the rest are zero), so only
+     * those are hashed for it; on the stack, nothing allocated. */
+    uint8_t buf[2 * 16 + 5];
+    size_t n = k->client.family == 6 ? 16 : 4, at = 0;
+    memcpy(buf + at, k->client.bytes, n);
+    at += n;
+    memcpy(buf + at, k->server.bytes, n);
+    at += n;
+    buf[at++] = (uint8_t)(k->client_port >> 8);
+    buf[at++] = (uint8_t)k->client_port;
+    buf[at++] = (uint8_t)(k->server_port >> 8);
+    buf[at++] = (uint8_t)k->server_port;
+    buf[at++] = (uint8_t)k->client.family;
+    uint64_t h = siphash13(buf, at, hash_key[0], hash_key[1]);
+    return (guint)(h ^ h >> 32);
 }
 
 static gboolean key_equal(gconstpointer a, gconstpointer b)
@@ -130,6 +193,7 @@ static mx_flow *oldest_not_closed(mx_flow_table *t)
 mx_flow_table *mx_flow_table_new(const uint16_t *ports, size_t n_ports, size_t max_flows,
                                  mx_flow_finish_fn finish, void *ctx)
 {
+    seed_hash_once();
     mx_flow_table *t = g_new0(mx_flow_table, 1);
     t->flows = g_hash_table_new(key_hash, key_equal);
     t->ports = g_memdup2(ports, n_ports * sizeof *ports);
@@ -387,10 +451,21 @@ static void note_sender(mx_dir_state *d, const mx_packet *pkt)
     }
 }
 
-static void note_inflight(mx_dir_state *d, uint32_t seq_end, uint32_t len)
+static void note_inflight(mx_dir_state *d, uint32_t seq_end, uint32_t len, bool resent, const mx_frame_ref *at)
 {
+    if (resent) {
+        for (int i = 0; i < MX_INFLIGHT_RING; i++) {
+            if (d->inflight[i].len != 0 && d->inflight[i].seq_end == seq_end) {
+                d->inflight[i].resent = true;
+                return;
+            }
+        }
+    }
     d->inflight[d->inflight_next].seq_end = seq_end;
     d->inflight[d->inflight_next].len = (uint16_t)(len > 0xffff ? 0xffff : len);
+    d->inflight[d->inflight_next].resent = resent;
+    d->inflight[d->inflight_next].through = false;
+    d->inflight[d->inflight_next].at = *at;
     d->inflight_next = (uint8_t)((d->inflight_next + 1) % MX_INFLIGHT_RING);
 }
 
@@ -403,6 +478,55 @@ static void note_acked(mx_dir_state *d, uint32_t ack)
         if (d->inflight[i].len > d->max_acked_segment)
             d->max_acked_segment = d->inflight[i].len;
         d->inflight[i].len = 0;
+    }
+    /* The hole before it filled: that segment no longer shows what crosses. */
+    if (d->through_len != 0 && !seq_gt(d->through_seq_end, ack))
+        d->through_len = 0;
+}
+
+/* Ring entry i of d got through while data before it had not. */
+static void note_through(mx_dir_state *d, int i, bool by_sack, const mx_frame_ref *ack_at)
+{
+    d->inflight[i].through = true;
+    if (d->through_len == 0 || d->inflight[i].len < d->through_len) {
+        d->through_len = d->inflight[i].len;
+        d->through_seq_end = d->inflight[i].seq_end;
+        d->through_by_sack = by_sack;
+        d->through_seg = d->inflight[i].at;
+        d->through_ack = *ack_at;
+    }
+}
+
+/* An ACK from the peer of d that does not move the cumulative ACK: its SACK
+ * blocks (RFC 2018) name the segments beyond the hole that arrived; with no
+ * blocks, a duplicate ACK (RFC 5681: no data, same window, data outstanding)
+ * answers one arrival, taken to be the latest segment sent beyond the hole. */
+static void note_beyond_hole(mx_dir_state *d, const mx_packet *pkt, bool duplicate, const mx_frame_ref *here)
+{
+    uint32_t ack = pkt->ack;
+    if (pkt->sack_blocks > 0) {
+        for (int i = 0; i < MX_INFLIGHT_RING; i++) {
+            uint32_t end = d->inflight[i].seq_end, start = end - d->inflight[i].len;
+            if (d->inflight[i].len == 0 || d->inflight[i].through || !seq_gt(start, ack))
+                continue;
+            for (int b = 0; b < pkt->sack_blocks; b++) {
+                if (!seq_lt(start, pkt->sack[b][0]) && !seq_gt(end, pkt->sack[b][1])) {
+                    note_through(d, i, true, here);
+                    break;
+                }
+            }
+        }
+        return;
+    }
+    if (!duplicate)
+        return;
+    for (int k = 1; k <= MX_INFLIGHT_RING; k++) {
+        int i = (d->inflight_next + MX_INFLIGHT_RING - k) % MX_INFLIGHT_RING;
+        uint32_t start = d->inflight[i].seq_end - d->inflight[i].len;
+        if (d->inflight[i].len == 0 || d->inflight[i].through || !seq_gt(start, ack))
+            continue;
+        note_through(d, i, false, here);
+        return;
     }
 }
 
@@ -440,6 +564,7 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
     uint8_t flags = pkt->tcp_flags;
     mx_frame_ref here = frame_of(pkt);
 
+    uint32_t prev_window = d->window;
     d->packets++;
     d->bytes += pkt->ip_len;
     d->payload_bytes += pkt->payload_len;
@@ -513,13 +638,22 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
 
     if (flags & MX_TCP_ACK) {
         if (!d->ack_known || seq_gt(pkt->ack, d->max_ack)) {
+            if (!d->ack_known) {
+                d->first_ack = pkt->ack;
+                d->first_ack_at = here;
+            }
             d->ack_known = true;
             d->max_ack = pkt->ack;
+            d->max_ack_at = here;
             note_acked(peer, pkt->ack);
             /* Data the peer acknowledged but the capture never showed will
              * not come again: let reassembly give up on that hole now. */
             if (f->stream[!dir])
                 mx_stream_acked(f->stream[!dir], pkt->ack);
+        } else if (pkt->ack == d->max_ack && seq_lt(pkt->ack, peer->seq_end)) {
+            bool duplicate = pkt->payload_len == 0 && !(flags & (MX_TCP_SYN | MX_TCP_FIN)) &&
+                             pkt->window == prev_window;
+            note_beyond_hole(peer, pkt, duplicate, &here);
         }
         if (dir == MX_DIR_C2S && f->synack.frame != 0 && f->established.frame == 0 &&
             !(flags & MX_TCP_SYN) && pkt->ack == f->dir[MX_DIR_S2C].isn + 1) {
@@ -533,8 +667,9 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
 
     if (pkt->payload_len > 0 && !(flags & MX_TCP_SYN)) {
         uint32_t end = pkt->seq + pkt->payload_len;
+        bool resent = seq_lt(pkt->seq, d->seq_end);
         d->data_segments++;
-        if (seq_lt(pkt->seq, d->seq_end)) {
+        if (resent) {
             /* Data below what was already sent: a retransmission (keep-alive
              * probes carry one old byte and count too, as in Zeek). */
             d->retransmits++;
@@ -549,15 +684,17 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
             d->seq_end = end;
         if (pkt->payload_len > d->max_segment)
             d->max_segment = (uint16_t)(pkt->payload_len > 0xffff ? 0xffff : pkt->payload_len);
-        note_inflight(d, end, pkt->payload_len);
+        note_inflight(d, end, pkt->payload_len, resent, &here);
         if (d->first_data.frame == 0)
             d->first_data = here;
         d->last_data = here;
 
         if (f->smtp == NULL)
             f->smtp = mx_smtp_new();
-        if (f->stream[dir] == NULL)
+        if (f->stream[dir] == NULL) {
             f->stream[dir] = mx_stream_new(dir, d->isn + 1, deliver_to_smtp, gap_to_smtp, f);
+            mx_smtp_stream_base(f->smtp, dir, d->isn + 1, (d->flags_seen & MX_TCP_SYN) != 0);
+        }
         mx_stream_segment(f->stream[dir], pkt);
     }
 

@@ -35,6 +35,8 @@ typedef struct mx_dir_state {
     uint32_t seq_end;             /* highest seq + len sent (absolute) */
     bool ack_known;
     uint32_t max_ack;             /* highest ACK this side sent (absolute) */
+    uint32_t first_ack;           /* the first ACK this side sent: the peer's ISN + 1 after a handshake */
+    mx_frame_ref first_ack_at, max_ack_at;
     uint32_t window;
 
     uint8_t flags_seen;           /* OR of every TCP flag byte */
@@ -50,8 +52,22 @@ typedef struct mx_dir_state {
     uint16_t max_retransmitted;   /* largest payload sent again */
     uint16_t max_acked_segment;   /* largest payload the peer ACKed */
 
-    struct { uint32_t seq_end; uint16_t len; } inflight[MX_INFLIGHT_RING];
+    /* Segments not yet ACKed, in the order sent (a retransmission marks its
+     * entry rather than taking a new one, so the flight stays in view). */
+    struct {
+        uint32_t seq_end;
+        uint16_t len;             /* 0: free */
+        bool resent;
+        bool through;             /* arrived although data before it had not: SACKed or dup-ACKed */
+        mx_frame_ref at;
+    } inflight[MX_INFLIGHT_RING];
     uint8_t inflight_next;
+    /* The smallest segment that crossed the path beyond a hole: evidence that
+     * small packets pass where larger ones vanish (PMTU black hole). */
+    uint16_t through_len;         /* 0: none */
+    uint32_t through_seq_end;
+    bool through_by_sack;         /* false: a duplicate ACK without SACK answered it */
+    mx_frame_ref through_seg, through_ack;
 
     mx_frame_ref first_data, last_data, last_retransmit;
     mx_frame_ref fin;
@@ -157,6 +173,10 @@ typedef int64_t (*mx_flow_idle_fn)(const mx_flow *f, void *ctx);
  * least idle() returns: flows quieter than that are not asked. */
 void mx_flow_table_expire_timed(mx_flow_table *t, int64_t now_us, int64_t linger_us,
                                 int64_t min_idle_us, mx_flow_idle_fn idle, void *ctx);
+
+/* The flow hash's key: random per run unless set before the first table
+ * is made (tests: the outputs must not depend on it). */
+void mx_flow_hash_key(uint64_t k0, uint64_t k1);
 
 /* Finishes every flow still open (end of input). */
 void mx_flow_table_finish_all(mx_flow_table *t);

@@ -46,6 +46,7 @@ typedef struct baseline {
 
 struct mx_hop_baselines {
     GHashTable *by_server;   /* baseline* keyed on its own server address */
+    uint64_t full;           /* notes refused at MX_MAX_BASELINES */
 };
 
 mx_hop_baselines *mx_hop_baselines_new(void)
@@ -77,8 +78,10 @@ void mx_hop_baselines_note(mx_hop_baselines *b, const mx_addr *server, int hop, 
         }
         return;
     }
-    if (g_hash_table_size(b->by_server) >= MX_MAX_BASELINES)
+    if (g_hash_table_size(b->by_server) >= MX_MAX_BASELINES) {
+        b->full++;
         return;
+    }
     baseline *fresh = g_new0(baseline, 1);
     fresh->server = *server;
     fresh->hop = hop;
@@ -95,4 +98,9 @@ bool mx_hop_baselines_get(const mx_hop_baselines *b, const mx_addr *server, int 
     if (at)
         *at = known->at;
     return true;
+}
+
+uint64_t mx_hop_baselines_full(const mx_hop_baselines *b)
+{
+    return b ? b->full : 0;
 }

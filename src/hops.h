@@ -38,5 +38,7 @@ void mx_hop_baselines_free(mx_hop_baselines *b);
 void mx_hop_baselines_note(mx_hop_baselines *b, const mx_addr *server, int hop, const mx_frame_ref *at);
 /* The server's usual hop; false when the capture shows none. */
 bool mx_hop_baselines_get(const mx_hop_baselines *b, const mx_addr *server, int *hop, mx_frame_ref *at);
+/* Servers not kept because MX_MAX_BASELINES were known already. */
+uint64_t mx_hop_baselines_full(const mx_hop_baselines *b);
 
 #endif

@@ -17,9 +17,11 @@
  * U+FFFD, one for each maximal subpart of a sequence (Unicode's best
  * practice, WHATWG's decoder, Python's errors="replace": "\xe2\x82" is one
  * U+FFFD, "\xc0\xaf" two).  json-glib wrote 0x1f and
- * invalid UTF-8 raw, which is not JSON; no mxray string holds either (SMTP
- * text is \xNN-escaped and DNS names are printable ASCII before they get
- * here), so for mxray's output the two are byte for byte the same.
+ * invalid UTF-8 raw, which is not JSON; no string taken from packets holds
+ * either (SMTP text is \xNN-escaped and DNS names are printable ASCII
+ * before they get here), so there the two are byte for byte the same.  An
+ * MTA log's text (read --maillog) is as the log has it and may hold both:
+ * there json-glib's document did not parse, this one does.
  */
 #ifndef MX_JSON_OUT_H
 #define MX_JSON_OUT_H

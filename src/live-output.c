@@ -4,6 +4,7 @@
 #include "live-output.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -76,19 +77,58 @@ static void syslog_session(const mx_session *s)
     g_string_free(culprit, TRUE);
 }
 
-void mx_live_output_session(mx_session *s, void *ctx)
+/* The session's line with one more member: the object rendered alone,
+ * its closing brace replaced by the member. */
+static void json_line_with(const mx_session *s, const mx_report *r, const char *json, FILE *out)
 {
-    mx_live_output *o = ctx;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (mem == NULL) {
+        mx_report_json_line(s, r, out);
+        return;
+    }
+    mx_report_json_line(s, r, mem);
+    fclose(mem);
+    while (len > 0 && buf[len - 1] == '\n')
+        len--;
+    if (len > 0 && buf[len - 1] == '}')
+        len--;
+    fwrite(buf, 1, len, out);
+    fprintf(out, ",\"maillog\":%s}\n", json);
+    fflush(out);
+    free(buf);
+}
+
+static void write_session(mx_live_output *o, mx_session *s, const char *json, const char *text)
+{
     o->sessions++;
     o->kinds[s->verdict.kind]++;
     o->outcomes[s->verdict.outcome]++;
-    if (o->format == MX_LIVE_JSONL)
+    if (o->format == MX_LIVE_JSONL && json)
+        json_line_with(s, &o->report, json, o->out);
+    else if (o->format == MX_LIVE_JSONL)
         mx_report_json_line(s, &o->report, o->out);
-    else
+    else {
         mx_report_text_session(s, &o->report, o->out);
+        if (text) {
+            fprintf(o->out, "   queue:    %s\n\n", text);
+            fflush(o->out);
+        }
+    }
     if (o->syslog && mx_session_failed(s))
         syslog_session(s);
     mx_session_free(s);
+}
+
+void mx_live_output_session(mx_session *s, void *ctx)
+{
+    write_session(ctx, s, NULL, NULL);
+}
+
+void mx_live_output_session_logged(mx_live_output *o, mx_session *s, const char *json, const char *text)
+{
+    write_session(o, s, json, text);
 }
 
 void mx_live_output_notice(const mx_live_output *o, const char *line)

@@ -38,6 +38,9 @@ gboolean mx_live_output_reopen(mx_live_output *o, GError **error);
 
 /* mx_session_fn: writes, counts and frees one finished session. */
 void mx_live_output_session(mx_session *s, void *ctx);
+/* The same with what the MTA's log said of it (live --maillog): json is
+ * the value of the line's "maillog" member, text a line of the text block. */
+void mx_live_output_session_logged(mx_live_output *o, mx_session *s, const char *json, const char *text);
 
 /* A statistics or status line: stderr, or syslog (info) with --syslog. */
 void mx_live_output_notice(const mx_live_output *o, const char *line);

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "live.h"
+#include "live-maillog.h"
 #include "analyzer.h"
 #include "cmd.h"
 
@@ -58,6 +59,7 @@ typedef struct live_run {
     mx_dump *dump;
     mx_analyzer *an;
     mx_live_output out;
+    mx_live_maillog *maillog;  /* --maillog: sessions wait here for their log line */
     uint64_t frames;           /* captured since start */
 } live_run;
 
@@ -155,6 +157,8 @@ static int loop(live_run *r)
         now = g_get_real_time();
         if (now >= next_tick) {
             expire(r, now);
+            if (r->maillog)
+                mx_live_maillog_tick(r->maillog, now);
             next_tick = now + MX_LIVE_TICK_US;
         }
         if (now >= next_stats) {
@@ -218,7 +222,15 @@ int mx_live_run(const mx_live_config *c)
     if (!r.dump)
         g_ptr_array_add(r.out.report.inputs, g_strdup(c->capture.iface));
 
-    r.an = mx_analyzer_new(c->capture.ports, c->capture.n_ports, c->max_flows, mx_live_output_session, &r.out);
+    if (c->maillog_path &&
+        !(r.maillog = mx_live_maillog_new(c->maillog_path, c->maillog_tz, c->maillog_wait_us, &r.out, &error))) {
+        status = start_error(&r, error->message);
+        goto out_dump;
+    }
+    if (r.maillog)
+        r.an = mx_analyzer_new(c->capture.ports, c->capture.n_ports, c->max_flows, mx_live_maillog_session, r.maillog);
+    else
+        r.an = mx_analyzer_new(c->capture.ports, c->capture.n_ports, c->max_flows, mx_live_output_session, &r.out);
     breakable = r.pcap;
     install_signals();
     {
@@ -234,10 +246,14 @@ int mx_live_run(const mx_live_config *c)
     /* Sessions still open are judged on what they showed, as of now. */
     expire(&r, g_get_real_time());
     mx_analyzer_finish(r.an);
+    /* Held sessions go out with what the log has said by now. */
+    mx_live_maillog_free(r.maillog);
+    r.maillog = NULL;
     mx_dump_flush(r.dump);
     report_stats(&r, "exit");
     breakable = NULL;
     mx_analyzer_free(r.an);
+out_dump:
     mx_dump_close(r.dump);
 out_output:
     mx_live_output_close(&r.out);

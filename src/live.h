@@ -30,6 +30,9 @@ typedef struct mx_live_config {
     bool use_syslog;
     int stats_interval;          /* seconds; 0: only on SIGUSR1 and at exit */
     size_t max_flows;
+    const char *maillog_path;    /* --maillog; NULL: none */
+    const char *maillog_tz;      /* --maillog-tz; NULL: UTC */
+    int64_t maillog_wait_us;     /* --maillog-wait */
 } mx_live_config;
 
 int mx_live_run(const mx_live_config *c);

@@ -2,6 +2,7 @@
 /* main.c — `mxray COMMAND ...`: dispatch to the subcommands. */
 #include "config.h"
 #include "cmd.h"
+#include "version.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "probe") == 0)
         return mx_cmd_probe(argc - 1, argv + 1);
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-        printf("mxray %s\n", PACKAGE_VERSION);
+        mx_version_print(stdout);
         return MX_EXIT_OK;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {

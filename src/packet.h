@@ -52,6 +52,7 @@ typedef struct mx_quoted {
     uint16_t sport, dport;
     bool has_seq;
     uint32_t seq;
+    const uint8_t *transport;    /* the quoted transport header's first byte (NULL: not reached) */
 } mx_quoted;
 
 typedef struct mx_packet {
@@ -73,6 +74,11 @@ typedef struct mx_packet {
     bool df;
     uint8_t proto;           /* transport protocol after IPv6 extension headers */
     uint32_t ip_len;         /* IP total length claimed by the header */
+    const uint8_t *net;      /* the IP header's first byte in the frame (NULL: not IP) */
+    const uint8_t *transport;/* the transport header's first byte (NULL: not reached) */
+    uint32_t transport_len;  /* transport header + payload as the IP header claims */
+    bool offload_len;        /* the header claimed 0 (TSO / BIG TCP super-segment, or an
+                              * IPv6 jumbogram): ip_len is the frame's or the jumbo option's */
 
     mx_l4 l4;
 
@@ -84,9 +90,11 @@ typedef struct mx_packet {
     uint16_t mss;            /* 0 = option absent */
     int8_t wscale;           /* -1 = option absent */
     bool sack_ok;
+    uint8_t sack_blocks;     /* SACK option blocks (RFC 2018), at most 4 */
+    uint32_t sack[4][2];     /* left, right edge of each */
     bool has_timestamps;
     uint32_t ts_val, ts_ecr;
-    const uint8_t *payload;  /* captured payload bytes */
+    const uint8_t *payload;  /* captured payload bytes (ICMP errors: the quoted packet) */
     uint32_t payload_caplen; /* bytes of payload present in the capture */
     uint32_t payload_len;    /* payload length the IP header claims */
 

@@ -12,6 +12,7 @@
  * are attacker-controlled).
  */
 #include "report.h"
+#include "report-queue.h"
 #include "evidence.h"
 #include "report-ladder.h"
 #include "report-ticket.h"
@@ -206,8 +207,10 @@ static void destinations(GString *out, const mx_report *r, const mx_evidence_fil
         return;
     g_string_append(out, "<h2>Destinations</h2>\n<table><thead><tr><th>Server</th><th>Attempts</th><th>Failed</th>"
                          "<th>Kinds</th><th>Verdict</th></tr></thead><tbody>\n");
-    for (guint i = 0; i < r->destinations->len; i++) {
-        const mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
+    guint more;
+    g_autoptr(GArray) listed = mx_ticket_destinations(r, &more);
+    for (guint li = 0; li < listed->len; li++) {
+        const mx_destination *d = &g_array_index(r->destinations, mx_destination, g_array_index(listed, guint, li));
         char ip[ADDR_BUF];
         g_string_append_printf(out, "<tr><td class=\"mono\">%s</td><td class=\"n\">%u</td><td class=\"n\">%u</td><td>",
                                mx_addr_str(&d->ip, ip, sizeof ip), d->attempts, d->failed);
@@ -224,17 +227,23 @@ static void destinations(GString *out, const mx_report *r, const mx_evidence_fil
         g_string_append(out, "</td></tr>\n");
     }
     g_string_append(out, "</tbody></table>\n");
+    g_autofree char *unlisted = mx_ticket_destinations_unlisted(r, more);
+    if (unlisted) {
+        g_string_append(out, "<p>");
+        esc(out, unlisted);
+        g_string_append(out, "</p>\n");
+    }
 
     g_autoptr(mx_ticket_rows) index = mx_ticket_rows_new(r);
-    for (guint i = 0; i < r->destinations->len; i++) {
-        const mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
+    for (guint li = 0; li < listed->len; li++) {
+        const mx_destination *d = &g_array_index(r->destinations, mx_destination, g_array_index(listed, guint, li));
         char ip[ADDR_BUF];
         g_string_append_printf(out, "<details open=\"open\"><summary>Sessions to %s (%u)</summary>\n",
                                mx_addr_str(&d->ip, ip, sizeof ip), d->attempts);
         g_string_append(out, "<table><thead><tr><th>#</th><th>Start (UTC)</th><th>Client</th><th>Outcome</th>"
                              "<th>Kind</th><th>Phase</th><th>Culprit</th><th>Frames</th></tr></thead><tbody>\n");
-        guint more;
-        const GPtrArray *rows = mx_ticket_rows_for(index, d, &more);
+        guint more_rows;
+        const GPtrArray *rows = mx_ticket_rows_for(index, d, &more_rows);
         for (guint j = 0; j < rows->len; j++) {
             const mx_session *s = g_ptr_array_index(rows, j);
             char t[40], client[80];
@@ -252,8 +261,9 @@ static void destinations(GString *out, const mx_report *r, const mx_evidence_fil
             g_string_append(out, "</td></tr>\n");
         }
         g_string_append(out, "</tbody></table>\n");
-        if (more)
-            g_string_append_printf(out, "<p>%u more session%s to this server not listed.</p>\n", more, more == 1 ? "" : "s");
+        if (more_rows)
+            g_string_append_printf(out, "<p>%u more session%s to this server not listed.</p>\n", more_rows,
+                                   more_rows == 1 ? "" : "s");
         g_string_append(out, "</details>\n");
     }
 }
@@ -427,14 +437,26 @@ void mx_report_html(const mx_report *r, const mx_evidence_file *ev, FILE *out_fi
     esc(out, answer);
     g_string_append(out, "</p>\n");
 
+    if (r->queue) {
+        g_autofree char *queue = mx_queue_text_string(r->queue);
+        g_string_append(out, "<h2>Queue (from the MTA's log)</h2>\n<pre class=\"queue\">");
+        esc(out, queue);
+        g_string_append(out, "</pre>\n");
+    }
     destinations(out, r, ev);
 
     g_autoptr(GPtrArray) groups = mx_ticket_groups(r);
     g_string_append(out, "<h2>Failures</h2>\n");
     if (groups->len == 0)
         g_string_append(out, "<p>No failed session.</p>\n");
-    for (guint i = 0; i < groups->len; i++)
+    for (guint i = 0; i < mx_ticket_groups_shown(groups); i++)
         group_section(out, g_ptr_array_index(groups, i), i + 1, r, ev);
+    g_autofree char *groups_unlisted = mx_ticket_groups_unlisted(groups);
+    if (groups_unlisted) {
+        g_string_append(out, "<p>");
+        esc(out, groups_unlisted);
+        g_string_append(out, "</p>\n");
+    }
 
     if (ev) {
         g_autofree char *note = mx_evidence_note(ev);

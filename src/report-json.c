@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* report-json.c — the DESIGN.md JSON contract (schema version 1), one function per object, written by json-out.c. */
 #include "report.h"
+#include "report-queue.h"
 
 #include "json-out.h"
 
@@ -200,7 +201,41 @@ static void add_stats(mx_json_out *w, const mx_run_stats *st)
     STAT(skipped);
     STAT(truncated);
     STAT(evicted);
+    if (st->destination_sessions_dropped) {
+        STAT(destination_sessions_dropped);
+    }
+    /* Only when there are any: most captures are taken with offloads off. */
+    if (st->offload_length) {
+        STAT(offload_length);
+    }
 #undef STAT
+    /* Limits met, and two gauges: only when not 0 (docs/verdicts.md). */
+#define STAT_IF(name) if (st->name) { mx_json_key(w, #name); mx_json_int(w, (gint64)st->name); }
+    STAT_IF(cap_hits);
+    STAT_IF(lines_cut);
+    STAT_IF(pending_dropped);
+    STAT_IF(replies_dropped);
+    STAT_IF(extensions_dropped);
+    STAT_IF(ooo_cap_hits);
+    STAT_IF(baselines_full);
+    STAT_IF(evidence_dropped);
+    STAT_IF(refusals_judged_early);
+    STAT_IF(icmp_unmatched);
+    if (st->evicted)   /* what the table held at most, beside what it had to let go */
+        STAT_IF(active_max);
+#undef STAT_IF
+    if (st->skipped > 0) {
+        /* Why frames were skipped: the counts add up to skipped. */
+        mx_json_key(w, "skipped_reasons");
+        mx_json_begin_object(w);
+        mx_json_key(w, "fragment");
+        mx_json_int(w, (gint64)st->skipped_fragment);
+        mx_json_key(w, "malformed");
+        mx_json_int(w, (gint64)st->skipped_malformed);
+        mx_json_key(w, "truncated");
+        mx_json_int(w, (gint64)st->skipped_truncated);
+        mx_json_end_object(w);
+    }
     mx_json_end_object(w);
 }
 
@@ -298,6 +333,8 @@ void mx_json_doc_end(mx_json_doc *d)
     if (!d->lines) {
         mx_json_end_array(w);
         mx_json_out_set_compact_depth(w, INT_MAX);
+        if (d->r->queue)
+            mx_queue_json(w, d->r->queue);
         add_stats(w, &d->r->stats);
         mx_json_key(w, "destinations");
         mx_json_begin_array(w);

@@ -9,6 +9,7 @@
  * (server greetings are attacker-controlled).
  */
 #include "report.h"
+#include "report-queue.h"
 #include "evidence.h"
 #include "report-ladder.h"
 #include "report-ticket.h"
@@ -66,8 +67,10 @@ static void destinations(const mx_report *r, const mx_evidence_file *ev, FILE *o
     if (r->destinations->len == 0)
         return;
     fprintf(out, "## Destinations\n\n| Server | Attempts | Failed | Kinds | Verdict |\n|---|---:|---:|---|---|\n");
-    for (guint i = 0; i < r->destinations->len; i++) {
-        const mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
+    guint more;
+    g_autoptr(GArray) listed = mx_ticket_destinations(r, &more);
+    for (guint li = 0; li < listed->len; li++) {
+        const mx_destination *d = &g_array_index(r->destinations, mx_destination, g_array_index(listed, guint, li));
         char ip[ADDR_BUF];
         GString *kinds = g_string_new(NULL);
         for (int k = 0; k < MX_KIND_COUNT; k++)
@@ -80,15 +83,20 @@ static void destinations(const mx_report *r, const mx_evidence_file *ev, FILE *o
         g_string_free(kinds, TRUE);
     }
     fputc('\n', out);
+    g_autofree char *unlisted = mx_ticket_destinations_unlisted(r, more);
+    if (unlisted) {
+        g_autofree char *u = md(unlisted);
+        fprintf(out, "%s\n\n", u);
+    }
 
     g_autoptr(mx_ticket_rows) index = mx_ticket_rows_new(r);
-    for (guint i = 0; i < r->destinations->len; i++) {
-        const mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
+    for (guint li = 0; li < listed->len; li++) {
+        const mx_destination *d = &g_array_index(r->destinations, mx_destination, g_array_index(listed, guint, li));
         char ip[ADDR_BUF];
         fprintf(out, "### Sessions to %s\n\n| # | Start (UTC) | Client | Outcome | Kind | Phase | Culprit | Frames |\n"
                 "|---:|---|---|---|---|---|---|---|\n", mx_addr_str(&d->ip, ip, sizeof ip));
-        guint more;
-        const GPtrArray *rows = mx_ticket_rows_for(index, d, &more);
+        guint more_rows;
+        const GPtrArray *rows = mx_ticket_rows_for(index, d, &more_rows);
         for (guint j = 0; j < rows->len; j++) {
             const mx_session *s = g_ptr_array_index(rows, j);
             char t[40], client[80];
@@ -100,8 +108,8 @@ static void destinations(const mx_report *r, const mx_evidence_file *ev, FILE *o
                     mx_outcome_name(s->verdict.outcome), mx_kind_name(s->verdict.kind),
                     mx_phase_name(s->verdict.phase), culprit, first);
         }
-        if (more)
-            fprintf(out, "\n(%u more session%s to this server not listed.)\n", more, more == 1 ? "" : "s");
+        if (more_rows)
+            fprintf(out, "\n(%u more session%s to this server not listed.)\n", more_rows, more_rows == 1 ? "" : "s");
         fputc('\n', out);
     }
 }
@@ -225,13 +233,23 @@ void mx_report_markdown(const mx_report *r, const mx_evidence_file *ev, FILE *ou
         fprintf(out, "%s\n\n", unlisted_md);
     }
 
+    if (r->queue) {
+        /* The log's lines as they are: a fenced block keeps them literal. */
+        g_autofree char *queue = mx_queue_text_string(r->queue);
+        fprintf(out, "## Queue (from the MTA's log)\n\n~~~~\n%s~~~~\n\n", queue);
+    }
     destinations(r, ev, out);
 
     g_autoptr(GPtrArray) groups = mx_ticket_groups(r);
     if (groups->len == 0)
         fprintf(out, "No failed session.\n\n");
-    for (guint i = 0; i < groups->len; i++)
+    for (guint i = 0; i < mx_ticket_groups_shown(groups); i++)
         group_section(g_ptr_array_index(groups, i), i + 1, r, ev, out);
+    g_autofree char *groups_unlisted = mx_ticket_groups_unlisted(groups);
+    if (groups_unlisted) {
+        g_autofree char *u = md(groups_unlisted);
+        fprintf(out, "%s\n\n", u);
+    }
 
     if (ev) {
         g_autofree char *note = mx_evidence_note(ev);

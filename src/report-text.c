@@ -7,6 +7,7 @@
  * `read` streams it (mx_text_doc_*): blocks in the order sessions finish.
  */
 #include "report.h"
+#include "report-queue.h"
 #include "report-ticket.h"
 
 #include <errno.h>
@@ -93,7 +94,15 @@ static void write_head(const mx_report *r, FILE *out)
     if (r->stats.skipped || r->stats.truncated || r->stats.evicted)
         fprintf(out, "(%" G_GUINT64_FORMAT " packets skipped, %" G_GUINT64_FORMAT " cut by the snap length, %"
                 G_GUINT64_FORMAT " flows evicted)\n", r->stats.skipped, r->stats.truncated, r->stats.evicted);
+    if (r->stats.destination_sessions_dropped)
+        fprintf(out, "(%" G_GUINT64_FORMAT " sessions went to servers past the first %d, which have no destination "
+                "row)\n", r->stats.destination_sessions_dropped, MX_MAX_DESTINATIONS);
+    if (r->stats.offload_length)
+        fprintf(out, "(%" G_GUINT64_FORMAT " segmentation-offload packet%s with IP length 0: length taken from the "
+                "frame)\n", r->stats.offload_length, r->stats.offload_length == 1 ? "" : "s");
     fputc('\n', out);
+    if (r->queue)
+        mx_queue_text(r->queue, out);
 
     guint verdicts = 0;
     for (guint i = 0; i < r->destinations->len; i++) {

@@ -57,6 +57,11 @@ void mx_ticket_rows_free(mx_ticket_rows *t)
     g_free(t);
 }
 
+static gint uint_cmp(const guint *a, const guint *b)
+{
+    return *a < *b ? -1 : *a > *b;
+}
+
 char *mx_ticket_unlisted(const mx_report *r)
 {
     if (r->sessions_unlisted == 0)
@@ -65,6 +70,37 @@ char *mx_ticket_unlisted(const mx_report *r)
                            "failures first); the other %" G_GUINT64_FORMAT " are in the counts and the destinations "
                            "table only: `mxray read --format jsonl` writes every one.",
                            r->sessions->len, r->stats.smtp_sessions, MX_TICKET_SESSIONS_KEPT, r->sessions_unlisted);
+}
+
+GArray *mx_ticket_destinations(const mx_report *r, guint *more)
+{
+    GArray *rows = g_array_new(FALSE, FALSE, sizeof(guint));
+    guint n = r->destinations->len;
+    /* Two passes, failing rows then the rest, each in table order. */
+    for (int pass = 0; pass < 2; pass++)
+        for (guint i = 0; i < n && rows->len < MX_TICKET_DESTINATION_ROWS; i++)
+            if ((g_array_index(r->destinations, mx_destination, i).failed > 0) == (pass == 0))
+                g_array_append_val(rows, i);
+    g_array_sort(rows, (GCompareFunc)uint_cmp);
+    *more = n - rows->len;
+    return rows;
+}
+
+char *mx_ticket_destinations_unlisted(const mx_report *r, guint more)
+{
+    uint64_t dropped = r->stats.destination_sessions_dropped;
+    if (more == 0 && dropped == 0)
+        return NULL;
+    GString *s = g_string_new(NULL);
+    if (more)
+        g_string_append_printf(s, "%u more destination%s not listed (a ticket lists at most %d, failing ones first; "
+                               "`mxray read --format json` has every row).", more, more == 1 ? "" : "s",
+                               MX_TICKET_DESTINATION_ROWS);
+    if (dropped)
+        g_string_append_printf(s, "%s%" G_GUINT64_FORMAT " session%s went to servers past the first %d, which have no "
+                               "row (they are in the counts).", s->len ? " " : "", dropped, dropped == 1 ? "" : "s",
+                               MX_MAX_DESTINATIONS);
+    return g_string_free(s, FALSE);
 }
 
 /* Similar failures: same kind, same culprit (role and address, or hop
@@ -134,11 +170,22 @@ char *mx_ticket_counts(const mx_report *r)
 char *mx_ticket_answer(const mx_report *r)
 {
     GString *s = g_string_new(NULL);
+    guint said = 0, more = 0;
     for (guint i = 0; i < r->destinations->len; i++) {
-        g_autofree char *line = mx_report_destination_verdict(r, &g_array_index(r->destinations, mx_destination, i));
-        if (line)
+        const mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
+        if (d->failed && said >= MX_TICKET_ANSWER_DESTINATIONS) {
+            more++;          /* counted, not phrased: one sentence each made 7 MB for 65k servers */
+            continue;
+        }
+        g_autofree char *line = mx_report_destination_verdict(r, d);
+        if (line) {
             g_string_append_printf(s, "%s%s", s->len ? " " : "", line);
+            said++;
+        }
     }
+    if (more)
+        g_string_append_printf(s, " %u more destination%s failed (see the destinations table).", more,
+                               more == 1 ? "" : "s");
     if (s->len == 0) {
         g_autofree char *counts = mx_ticket_counts(r);
         g_string_append_printf(s, "No session failed (%s).", counts);
@@ -184,3 +231,22 @@ char *mx_ticket_frame_name(const mx_frame_ref *at, const GPtrArray *inputs, cons
     return g_string_free(s, FALSE);
 }
 
+
+guint mx_ticket_groups_shown(const GPtrArray *groups)
+{
+    return MIN(groups->len, (guint)MX_TICKET_GROUP_SECTIONS);
+}
+
+char *mx_ticket_groups_unlisted(const GPtrArray *groups)
+{
+    guint shown = mx_ticket_groups_shown(groups);
+    if (shown == groups->len)
+        return NULL;
+    uint64_t sessions = 0;
+    for (guint i = shown; i < groups->len; i++)
+        sessions += 1 + ((const mx_failure_group *)g_ptr_array_index(groups, i))->others->len;
+    return g_strdup_printf("%u more failure group%s (%" G_GUINT64_FORMAT " session%s) not written: a ticket writes "
+                           "the first %d; the destinations table and `mxray read --format json` have them.",
+                           groups->len - shown, groups->len - shown == 1 ? "" : "s", sessions,
+                           sessions == 1 ? "" : "s", MX_TICKET_GROUP_SECTIONS);
+}

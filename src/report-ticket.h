@@ -27,6 +27,10 @@ typedef struct mx_failure_group {
 /* Groups of the listed sessions in order of their first session (of
  * mx_failure_group*, the array frees them). */
 GPtrArray *mx_ticket_groups(const mx_report *r);
+/* How many groups a ticket writes (MX_TICKET_GROUP_SECTIONS at most), and
+ * the sentence for the rest ("N more failure groups ..."), or NULL. */
+guint mx_ticket_groups_shown(const GPtrArray *groups);
+char *mx_ticket_groups_unlisted(const GPtrArray *groups);
 
 /* The answer: one sentence per failing destination, or the counts when
  * nothing failed, then the warnings in a few words.  Caller frees. */
@@ -50,6 +54,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(mx_ticket_rows, mx_ticket_rows_free)
 /* The sentence saying that sessions past MX_TICKET_SESSIONS_KEPT were
  * counted but not kept, or NULL when every session is listed.  Caller frees. */
 char *mx_ticket_unlisted(const mx_report *r);
+
+/* The destination rows a ticket lists, as row indexes in table order: the
+ * failing ones first, at most MX_TICKET_DESTINATION_ROWS; *more gets how
+ * many are left out.  Caller frees (g_array_unref). */
+GArray *mx_ticket_destinations(const mx_report *r, guint *more);
+/* "N more destinations not listed ..." and the sessions the table had no
+ * row for (MX_MAX_DESTINATIONS), or NULL when nothing was left out. */
+char *mx_ticket_destinations_unlisted(const mx_report *r, guint more);
 
 /* "firewall 198.18.0.2, hop 2 from the gateway (confidence high)", as the
  * text report words it; "none" for no culprit. Caller frees. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* report.c — the report model shared by all renderers: destinations and ordering. */
 #include "report.h"
+#include "caps.h"
 
 #include <string.h>
 #include <time.h>
@@ -21,6 +22,10 @@ void mx_report_clear(mx_report *r)
     g_array_free(r->destinations, TRUE);
     if (r->dest_index)
         g_hash_table_destroy(r->dest_index);
+    if (r->twin_index)
+        g_hash_table_destroy(r->twin_index);
+    if (r->domain_index)
+        g_hash_table_destroy(r->domain_index);
     *r = (mx_report){0};
 }
 
@@ -33,6 +38,14 @@ void mx_report_count(mx_report *r, const mx_session *s)
     guint at = GPOINTER_TO_UINT(g_hash_table_lookup(r->dest_index, &s->server_ip));
     if (at > 0) {
         d = &g_array_index(r->destinations, mx_destination, at - 1);
+    } else if (r->destinations->len >= MX_MAX_DESTINATIONS) {
+        /* Full: the session still counts in the totals, not in a row. */
+        r->stats.destination_sessions_dropped++;
+        r->outcomes[s->verdict.outcome]++;
+        if (!mx_session_failed(s))
+            for (guint w = 0; w < s->verdict.warnings->len; w++)
+                r->warned[g_array_index(s->verdict.warnings, mx_warning, w).kind]++;
+        return;
     } else {
         mx_destination fresh = { .ip = s->server_ip, .first_us = s->start_us };
         g_array_append_val(r->destinations, fresh);
@@ -75,6 +88,42 @@ void mx_report_set_mx_domains(mx_report *r, GHashTable *host_to_domain)
     }
 }
 
+static bool delivers(const mx_destination *d)
+{
+    return d->outcomes[MX_OUTCOME_DELIVERED] + d->outcomes[MX_OUTCOME_OK] > 0;
+}
+
+/* The rows in their final order: delivering rows by name and family (the
+ * last wins, as the scan it replaces found) and by MX domain (the first,
+ * and the first with another name). */
+static void index_names(mx_report *r)
+{
+    if (r->twin_index)
+        g_hash_table_destroy(r->twin_index);
+    if (r->domain_index)
+        g_hash_table_destroy(r->domain_index);
+    r->twin_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    r->domain_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (guint i = 0; i < r->destinations->len; i++) {
+        const mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
+        if (!delivers(d))
+            continue;
+        if (d->name[0])
+            g_hash_table_insert(r->twin_index, g_strdup_printf("%u %s", d->ip.family, d->name), GUINT_TO_POINTER(i + 1));
+        if (d->mx_domain[0]) {
+            guint64 *v = g_hash_table_lookup(r->domain_index, d->mx_domain);
+            if (v == NULL) {
+                v = g_new0(guint64, 1);
+                *v = i + 1;
+                g_hash_table_insert(r->domain_index, g_strdup(d->mx_domain), v);
+            } else if ((*v >> 32) == 0 &&
+                       strcmp(g_array_index(r->destinations, mx_destination, (*v & 0xffffffff) - 1).name, d->name) != 0) {
+                *v |= (guint64)(i + 1) << 32;
+            }
+        }
+    }
+}
+
 static gint session_cmp(gconstpointer a, gconstpointer b)
 {
     const mx_session *x = *(mx_session *const *)a, *y = *(mx_session *const *)b;
@@ -96,6 +145,7 @@ void mx_report_sort(mx_report *r)
     }
     g_ptr_array_sort(r->sessions, session_cmp);
     g_array_sort(r->destinations, destination_cmp);
+    index_names(r);
 }
 
 /* What the kind means for a destination, in a few words: one attempt, several. */
@@ -162,7 +212,13 @@ char *mx_report_destination_verdict(const mx_report *r, const mx_destination *d)
      * the path for this family is broken, not the server (DESIGN.md,
      * "IPv6 broken while IPv4 works"). */
     const mx_destination *twin = NULL;
-    for (guint i = 0; d->name[0] && i < r->destinations->len; i++) {
+    if (d->name[0] && r->twin_index) {
+        g_autofree char *key = g_strdup_printf("%u %s", d->ip.family == 4 ? 6u : 4u, d->name);
+        guint at = GPOINTER_TO_UINT(g_hash_table_lookup(r->twin_index, key));
+        if (at)
+            twin = &g_array_index(r->destinations, mx_destination, at - 1);
+    }
+    for (guint i = 0; d->name[0] && !r->twin_index && i < r->destinations->len; i++) {
         const mx_destination *o = &g_array_index(r->destinations, mx_destination, i);
         if (o != d && o->ip.family != d->ip.family && strcmp(o->name, d->name) == 0 &&
             o->outcomes[MX_OUTCOME_DELIVERED] + o->outcomes[MX_OUTCOME_OK] > 0)
@@ -209,7 +265,15 @@ char *mx_report_destination_verdict(const mx_report *r, const mx_destination *d)
     /* Another MX host of the same domain delivered: the gateway's fallback
      * to the next MX (RFC 5321 5.1) works, so the mail got through, late. */
     const mx_destination *sibling = NULL;
-    for (guint i = 0; d->mx_domain[0] && !self_ok && i < r->destinations->len && !sibling; i++) {
+    if (d->mx_domain[0] && !self_ok && r->domain_index) {
+        const guint64 *v = g_hash_table_lookup(r->domain_index, d->mx_domain);
+        guint first = v ? (guint)(*v & 0xffffffff) : 0, second = v ? (guint)(*v >> 32) : 0;
+        if (first && strcmp(g_array_index(r->destinations, mx_destination, first - 1).name, d->name) != 0)
+            sibling = &g_array_index(r->destinations, mx_destination, first - 1);
+        else if (second)
+            sibling = &g_array_index(r->destinations, mx_destination, second - 1);
+    }
+    for (guint i = 0; d->mx_domain[0] && !self_ok && !r->domain_index && i < r->destinations->len && !sibling; i++) {
         const mx_destination *o = &g_array_index(r->destinations, mx_destination, i);
         if (o != d && o->mx_domain[0] && strcmp(o->mx_domain, d->mx_domain) == 0 && strcmp(o->name, d->name) != 0 &&
             o->outcomes[MX_OUTCOME_DELIVERED] + o->outcomes[MX_OUTCOME_OK] > 0)

@@ -15,7 +15,25 @@ typedef struct mx_run_stats {
     uint64_t packets, bytes;
     uint64_t tcp_flows, smtp_sessions;
     uint64_t skipped, truncated;
+    /* skipped, by reason (they add up to it) */
+    uint64_t skipped_fragment, skipped_malformed, skipped_truncated;
     uint64_t evicted;
+    /* Limits met (caps.h): written to JSON only when not 0, so a run that
+     * hit none reads as before.  cap_hits is their sum, lines_cut aside. */
+    uint64_t cap_hits;
+    uint64_t lines_cut;          /* SMTP lines cut: past MX_SMTP_LINE_MAX or by the snap length */
+    uint64_t pending_dropped;    /* commands past MX_SMTP_PENDING_MAX awaiting replies */
+    uint64_t replies_dropped;    /* replies past MX_SMTP_REPLIES_MAX */
+    uint64_t extensions_dropped; /* EHLO keywords past MX_SMTP_EXTENSIONS_MAX */
+    uint64_t ooo_cap_hits;       /* out-of-order holds given up (MX_STREAM_OOO_*) */
+    uint64_t baselines_full;     /* servers' hops not kept (MX_MAX_BASELINES) */
+    uint64_t evidence_dropped;   /* evidence entries past MX_EVIDENCE_MAX */
+    uint64_t refusals_judged_early; /* held refusals released past MX_HELD_REFUSALS */
+    /* Not limits, also only when not 0. */
+    uint64_t icmp_unmatched;     /* ICMP errors quoting no tracked flow */
+    uint64_t active_max;         /* most flows tracked at once */
+    uint64_t destination_sessions_dropped; /* sessions to servers past MX_MAX_DESTINATIONS rows (report.c) */
+    uint64_t offload_length; /* IP length 0 (segmentation offload): length taken from the frame */
 } mx_run_stats;
 
 /* One row per server address: attempts and counts per kind. */
@@ -44,7 +62,13 @@ typedef struct mx_report {
     uint32_t outcomes[MX_OUTCOME_COUNT]; /* every session counted, kept or not */
     uint32_t warned[MX_WARN_COUNT];      /* sessions that did not fail, per warning */
     uint64_t sessions_unlisted;          /* counted, not kept (ticket formats' cap) */
+    /* Built by mx_report_sort: delivering rows by DNS name and family, and
+     * by MX domain, so a row's verdict finds its twin and its sibling MX
+     * host without comparing every row with every other. */
+    GHashTable *twin_index;  /* "family name" -> row index + 1 (the last delivering one) */
+    GHashTable *domain_index;/* mx_domain -> (first delivering row + 1) | (first with another name + 1) << 32 */
     bool verbose;
+    const struct mx_queue *queue;        /* --maillog: the queue the reports lead with, or NULL */
 } mx_report;
 
 void mx_report_init(mx_report *r);

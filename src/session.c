@@ -57,6 +57,9 @@ void mx_session_free(mx_session *s)
         g_free(b);
     }
     g_array_free(s->ladder, TRUE);
+    for (int d = 0; d < 2; d++)
+        if (s->keep[d].spans)
+            g_array_free(s->keep[d].spans, TRUE);
     g_free(s);
 }
 
@@ -145,6 +148,14 @@ void mx_session_fill_smtp(mx_session *s, const struct mx_smtp *smtp)
         };
     }
     s->smtp.tls = tls_word(smtp);
+    for (int d = 0; d < 2; d++) {
+        const mx_smtp_keep *k = &smtp->keep[d];
+        s->keep[d].known = k->started;
+        s->keep[d].base_seq = k->base_seq;
+        s->keep[d].dropped = k->dropped;
+        if (k->spans && k->spans->len)
+            s->keep[d].spans = g_array_copy(k->spans);
+    }
 }
 
 static void copy_step(const mx_ladder_step *step, void *ctx)

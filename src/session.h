@@ -67,6 +67,16 @@ typedef struct mx_session {
         const char *tls;     /* NULL (no STARTTLS), or a static word: "completed", "failed", "refused", "stripped" */
     } smtp;
 
+    /* What the evidence file may keep of each direction's payload: the
+     * stream ranges smtp.c read for sure as command or reply lines or TLS
+     * record headers (smtp.h mx_smtp_keep); every other byte blanks. */
+    struct {
+        bool known;          /* base_seq is set */
+        uint32_t base_seq;   /* sequence number of stream offset 0 */
+        GArray *spans;       /* of mx_smtp_span (smtp.h); NULL when none */
+        uint32_t dropped;    /* ranges past MX_SMTP_KEEP_SPANS */
+    } keep[2];
+
     struct mx_session_block *strings;   /* the arena the strings above are in (mx_session_strdup) */
 } mx_session;
 

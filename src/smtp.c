@@ -48,11 +48,15 @@ struct mx_smtp_dirparse {
     bool in_line;                /* some bytes of the current line were read */
     bool line_cut;
     bool resync;                 /* after a gap: drop bytes up to the next line end */
+    bool last_cut;               /* the line just handed over was cut (too long, or by a gap) */
+    uint64_t line_end;           /* stream offset after the line just handed over */
     mx_frame_ref line_first;     /* segment where the current line began */
     uint64_t line_start;         /* stream offset of its first byte */
 
     /* BODY */
     enum body_state body;
+    bool bol_crlf;               /* the line start in hand follows CRLF (not a bare LF) */
+    bool prev_cr;                /* the last body byte read was CR */
     uint64_t dot_offset;
     mx_frame_ref dot_at;
 
@@ -61,6 +65,7 @@ struct mx_smtp_dirparse {
     bool chunk_last;
 
     /* TLS */
+    uint64_t hdr_start;          /* stream offset of the record header being read */
     uint8_t hdr[5];
     uint8_t hdr_len;
     uint8_t rec_type;
@@ -107,6 +112,86 @@ static mx_frame_ref ref_of(const mx_packet *pkt)
         r.ts_us = pkt->ts_us;
     }
     return r;
+}
+
+/* ---- what the evidence may keep (smtp.h mx_smtp_keep) ---------------- */
+
+static void keep_lose(struct mx_smtp *s, int dir)
+{
+    s->keep[dir].lost = true;
+}
+
+static void keep_add(struct mx_smtp *s, int dir, uint64_t from, uint64_t to)
+{
+    mx_smtp_keep *k = &s->keep[dir];
+    if (!k->started || k->lost || to <= from)
+        return;
+    if (k->spans == NULL)
+        k->spans = g_array_sized_new(FALSE, FALSE, sizeof(mx_smtp_span), 4);
+    if (k->spans->len > 0) {
+        mx_smtp_span *last = &g_array_index(k->spans, mx_smtp_span, k->spans->len - 1);
+        if (from < last->to)
+            return;              /* never out of order: a range read twice is a bug, keep nothing */
+        if (from == last->to) {
+            last->to = to;
+            return;
+        }
+    }
+    if (k->spans->len >= MX_SMTP_KEEP_SPANS) {
+        k->dropped++;
+        k->lost = true;          /* past the cap everything blanks */
+        return;
+    }
+    mx_smtp_span sp = { from, to };
+    g_array_append_val(k->spans, sp);
+}
+
+/* A client line is read as a command only when nothing waiting for a
+ * reply could have turned the next bytes into a body, a chunk, TLS or
+ * credentials. */
+static bool client_lines_sure(const struct mx_smtp *s)
+{
+    const mx_smtp_keep *k = &s->keep[MX_DIR_C2S];
+    if (!k->started || k->lost || !k->sure || s->auth_continue)
+        return false;
+    for (guint i = 0; i < s->pending->len; i++) {
+        switch (g_array_index(s->pending, mx_smtp_cmd, i).verb) {
+        case MX_SMTP_DATA:
+        case MX_SMTP_END_OF_DATA:
+        case MX_SMTP_BDAT:
+        case MX_SMTP_AUTH:
+        case MX_SMTP_STARTTLS:
+        case MX_SMTP_OTHER:
+        case MX_SMTP_UNMATCHED:
+            return false;
+        default:
+            break;
+        }
+    }
+    return true;
+}
+
+/* Printable ASCII (client) or anything but control characters (server:
+ * SMTPUTF8 replies) — a line with other bytes is no command or reply. */
+static bool line_plain(const char *line, size_t n, bool utf8)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = (uint8_t)line[i];
+        if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8))
+            return false;
+    }
+    return true;
+}
+
+void mx_smtp_stream_base(struct mx_smtp *s, int dir, uint32_t base_seq, bool from_syn)
+{
+    if (dir != MX_DIR_C2S && dir != MX_DIR_S2C)
+        return;
+    mx_smtp_keep *k = &s->keep[dir];
+    k->started = true;
+    k->base_seq = base_seq;
+    k->from_syn = from_syn;
+    k->sure = from_syn;
 }
 
 char *mx_smtp_escape(const uint8_t *p, size_t n)
@@ -204,6 +289,9 @@ void mx_smtp_free(struct mx_smtp *s)
     if (!s)
         return;
     g_free(s->greeting.text);
+    for (int d = 0; d < 2; d++)
+        if (s->keep[d].spans)
+            g_array_free(s->keep[d].spans, TRUE);
     for (guint i = 0; i < MX_SMTP_HELO_MAX; i++) {
         g_free(s->helo[i].arg);
         g_free(s->helo[i].reply_text);
@@ -217,6 +305,7 @@ void mx_smtp_free(struct mx_smtp *s)
     g_array_free(s->replies, TRUE);
     g_array_free(s->pending, TRUE);
     g_free(s->last_error.text);
+    g_free(s->tls.plain_reply);
     clear_cur(s);
     for (int d = 0; d < 2; d++) {
         g_free(s->dp[d]->line);
@@ -232,6 +321,7 @@ static void push_cmd(struct mx_smtp *s, mx_smtp_verb verb, bool bdat_last, mx_fr
 {
     if (s->pending->len >= MX_SMTP_PENDING_MAX) {
         s->pending_dropped++;
+        keep_lose(s, MX_DIR_C2S);   /* pairing is lost with it */
         return;
     }
     mx_smtp_cmd c = { .verb = verb, .bdat_last = bdat_last, .at = at, .end_offset = end_offset };
@@ -264,6 +354,16 @@ static void start_body(struct mx_smtp *s, mx_smtp_xfer mode, mx_frame_ref data_a
 static void end_of_data(struct mx_smtp *s, mx_frame_ref at, uint64_t end_offset)
 {
     mx_smtp_dirparse *dp = s->dp[MX_DIR_C2S];
+    /* Only CRLF "." CRLF ends a body for sure (a bare LF end is the
+     * smuggling shape: what follows may be body to the server). */
+    if (dp->body == BODY_DOT_CR && dp->bol_crlf) {
+        uint64_t from = dp->dot_offset >= s->msg.first_offset + 2 ? dp->dot_offset - 2 : dp->dot_offset;
+        if (s->keep[MX_DIR_C2S].sure)
+            keep_add(s, MX_DIR_C2S, from, end_offset);
+        s->keep[MX_DIR_C2S].sure = true;
+    } else {
+        keep_lose(s, MX_DIR_C2S);
+    }
     s->msg.dot_seen = true;
     s->msg.dot_at = dp->dot_at;
     s->msg.dot_offset = dp->dot_offset;
@@ -331,12 +431,29 @@ static void client_line(struct mx_smtp *s, const char *line, size_t n, mx_frame_
         s->msg.first_byte = dp->line_first;
         dp->mode = MODE_BODY;
         dp->body = BODY_BOL;
+        dp->bol_crlf = false;            /* where this line began is not known */
+        dp->prev_cr = false;
         if (n == 1 && line[0] == '.') {
             dp->dot_offset = start_offset;
             dp->dot_at = dp->line_first;
             end_of_data(s, at, end_offset);
         }
         return;
+    }
+
+    /* The evidence keeps a command line read for sure: AUTH only up to its
+     * mechanism (an initial response is a credential), unknown verbs never
+     * (AUTH<TAB>PLAIN is one). */
+    if (verb != MX_SMTP_OTHER && !dp->last_cut && client_lines_sure(s) && line_plain(line, n, false)) {
+        if (verb == MX_SMTP_AUTH) {
+            size_t mech = (size_t)(arg - line), m = mech;
+            while (m < n && (g_ascii_isalnum(line[m]) || line[m] == '-' || line[m] == '_'))
+                m++;
+            keep_add(s, MX_DIR_C2S, start_offset, start_offset + m);
+            keep_add(s, MX_DIR_C2S, start_offset + n, end_offset);   /* the line end */
+        } else {
+            keep_add(s, MX_DIR_C2S, start_offset, end_offset);
+        }
     }
 
     s->commands++;
@@ -511,6 +628,8 @@ static void apply_reply(struct mx_smtp *s, const mx_smtp_cmd *c, const mx_smtp_r
             if (cdp->mode == MODE_LINE && !cdp->in_line) {
                 cdp->mode = MODE_BODY;
                 cdp->body = BODY_BOL;
+                cdp->bol_crlf = true;    /* after the DATA line */
+                cdp->prev_cr = false;
             }
         }
         break;
@@ -562,6 +681,50 @@ static void reply_target(struct mx_smtp *s)
         reset_extensions(s);             /* a later EHLO's list replaces the earlier one */
 }
 
+static void doubt_pairing(struct mx_smtp *s, mx_frame_ref at)
+{
+    if (s->pairing_doubts++ == 0)
+        s->pairing_doubt_at = at;
+}
+
+/* Does an intermediate (3xx) reply fit command verb?  RFC 5321 4.3.2: only
+ * DATA takes 354; RFC 4954 4: only AUTH (and its continuation lines) takes
+ * 334; BDAT and the rest take none. */
+static bool intermediate_fits(mx_smtp_verb verb, uint16_t code)
+{
+    return (code == 354 && verb == MX_SMTP_DATA) || (code == 334 && verb == MX_SMTP_AUTH);
+}
+
+/* A 3xx reply answers one command only.  When the oldest pending command is
+ * not that one but a later one is, the replies to the commands before it
+ * were lost (a line that swallowed them, a gap): they are answered with an
+ * unknown code, and the pairing is marked uncertain.  A 3xx that fits no
+ * pending command is paired as usual, uncertain too. */
+static void resync_intermediate(struct mx_smtp *s, const mx_smtp_reply *r)
+{
+    if (r->code / 100 != 3 || s->pending->len == 0)
+        return;
+    const mx_smtp_cmd *head = &g_array_index(s->pending, mx_smtp_cmd, 0);
+    if (intermediate_fits(head->verb, r->code))
+        return;
+    doubt_pairing(s, r->at);
+    guint fit = 1;
+    while (fit < s->pending->len && !intermediate_fits(g_array_index(s->pending, mx_smtp_cmd, fit).verb, r->code))
+        fit++;
+    if (fit == s->pending->len)
+        return;
+    for (guint i = 0; i < fit; i++) {
+        mx_smtp_cmd *c = &g_array_index(s->pending, mx_smtp_cmd, i);
+        mx_smtp_helo *h = (c->verb == MX_SMTP_EHLO || c->verb == MX_SMTP_HELO) ? helo_for(s, c) : NULL;
+        if (h) {
+            h->answered = true;          /* code 0: answered, the reply unreadable */
+            h->reply_text = g_strdup("(reply not readable in the capture)");
+            h->reply_at = r->at;
+        }
+    }
+    g_array_remove_range(s->pending, 0, fit);
+}
+
 static void complete_reply(struct mx_smtp *s, mx_frame_ref end)
 {
     bool greeting = s->cur.greeting;
@@ -576,6 +739,8 @@ static void complete_reply(struct mx_smtp *s, mx_frame_ref end)
     r.end = end;
 
     mx_smtp_cmd cmd = { .verb = MX_SMTP_UNMATCHED };
+    if (!greeting)
+        resync_intermediate(s, &r);
     if (greeting) {
         s->greeting.seen = true;
         s->greeting.code = r.code;
@@ -602,8 +767,14 @@ static void complete_reply(struct mx_smtp *s, mx_frame_ref end)
         s->last_error = r;
         s->last_error.text = g_strdup(r.text);
     }
-    if (!greeting)
+    if (!greeting) {
         apply_reply(s, &cmd, &r);
+        /* A 354 not opening a body where we read it, or a 334 to anything
+         * but AUTH: the pairing is off, so client lines are not sure. */
+        if ((r.code == 354 && (cmd.verb != MX_SMTP_DATA || s->dp[MX_DIR_C2S]->mode != MODE_BODY)) ||
+            (r.code == 334 && cmd.verb != MX_SMTP_AUTH))
+            keep_lose(s, MX_DIR_C2S);
+    }
 
     if (s->replies->len < MX_SMTP_REPLIES_MAX) {
         g_array_append_val(s->replies, r);
@@ -621,6 +792,18 @@ static void server_line(struct mx_smtp *s, const char *line, size_t n, mx_frame_
     if (!reply || code < 200 || code > 599) {
         s->bad_lines++;
         return;
+    }
+    /* The evidence keeps a whole reply line read from a known line start
+     * (a direction seen from mid-session may begin mid-line); of a 334
+     * challenge only the code. */
+    mx_smtp_dirparse *sdp = s->dp[MX_DIR_S2C];
+    if (!sdp->last_cut && (s->keep[MX_DIR_S2C].from_syn || sdp->line_start > 0) && line_plain(line, n, true)) {
+        if (code == 334 && n > 4) {
+            keep_add(s, MX_DIR_S2C, sdp->line_start, sdp->line_start + 4);
+            keep_add(s, MX_DIR_S2C, sdp->line_start + n, sdp->line_end);
+        } else {
+            keep_add(s, MX_DIR_S2C, sdp->line_start, sdp->line_end);
+        }
     }
     bool more = n > 3 && line[3] == '-';
     const char *text = n > 4 ? line + 4 : "";
@@ -680,6 +863,8 @@ static size_t feed_line(struct mx_smtp *s, int dir, const uint8_t *data, size_t 
         } else {
             if (lf)
                 dp->resync = false;
+            if (dir == MX_DIR_S2C)
+                doubt_pairing(s, ref_of(pkt));   /* the bytes skipped may end a reply */
             return n;
         }
     }
@@ -705,8 +890,15 @@ static size_t feed_line(struct mx_smtp *s, int dir, const uint8_t *data, size_t 
     if (ln > 0 && dp->line[ln - 1] == '\r' && !dp->line_cut)
         ln--;
     dp->line[ln] = '\0';
-    if (dp->line_cut)
+    if (dp->line_cut) {
         s->lines_cut++;
+        /* A server line past any reply's length (RFC 5321 4.5.3.1.5: 512)
+         * may have swallowed the replies after it (a line end missing). */
+        if (dir == MX_DIR_S2C)
+            doubt_pairing(s, ref_of(pkt));
+    }
+    dp->last_cut = dp->line_cut;
+    dp->line_end = dp->offset + n;
     dp->line_len = 0;
     dp->in_line = false;
     dp->line_cut = false;
@@ -738,6 +930,7 @@ static size_t feed_body(struct mx_smtp *s, const uint8_t *data, size_t len, cons
                 i = len;
                 continue;
             }
+            dp->bol_crlf = lf > data ? lf[-1] == '\r' : dp->prev_cr;
             i = (size_t)(lf - data) + 1;
             dp->body = BODY_BOL;
             continue;
@@ -749,6 +942,8 @@ static size_t feed_body(struct mx_smtp *s, const uint8_t *data, size_t len, cons
                 dp->dot_at = ref_of(pkt);
             } else if (c != '\n') {
                 dp->body = BODY_MID;
+            } else {
+                dp->bol_crlf = false;    /* an empty line ended by a bare LF */
             }
             break;
         case BODY_DOT:
@@ -765,6 +960,7 @@ static size_t feed_body(struct mx_smtp *s, const uint8_t *data, size_t len, cons
         i++;
     }
     s->msg.bytes = dp->offset + len - s->msg.first_offset;
+    dp->prev_cr = data[len - 1] == '\r';
     return len;
 end:
     i++;
@@ -870,6 +1066,24 @@ static void tls_record_first(struct mx_smtp *s, int dir, mx_frame_ref at, uint32
     }
 }
 
+/* The server answered TLS with plain text: keep its first line when it is
+ * an SMTP reply ("220 mx ESMTP"), the sign of a plain-SMTP server where the
+ * client expected TLS.  hdr: the 5 bytes read as a record header. */
+static void note_plain_reply(struct mx_smtp *s, const uint8_t hdr[5], const uint8_t *rest, size_t n)
+{
+    if (!(g_ascii_isdigit(hdr[0]) && g_ascii_isdigit(hdr[1]) && g_ascii_isdigit(hdr[2]) &&
+          (hdr[3] == ' ' || hdr[3] == '-') && hdr[0] >= '2' && hdr[0] <= '5'))
+        return;
+    char line[128];
+    size_t k = 0;
+    for (size_t i = 0; i < 5 && hdr[i] != '\r' && hdr[i] != '\n'; i++)
+        line[k++] = (char)hdr[i];
+    bool whole_header = k == 5;
+    for (size_t i = 0; whole_header && i < n && k < sizeof line && rest[i] != '\r' && rest[i] != '\n'; i++)
+        line[k++] = (char)rest[i];
+    s->tls.plain_reply = mx_smtp_escape((const uint8_t *)line, k);
+}
+
 static size_t feed_tls(struct mx_smtp *s, int dir, const uint8_t *data, size_t len,
                        const mx_packet *pkt)
 {
@@ -877,6 +1091,8 @@ static size_t feed_tls(struct mx_smtp *s, int dir, const uint8_t *data, size_t l
     size_t i = 0;
     while (i < len) {
         if (dp->hdr_len < 5) {
+            if (dp->hdr_len == 0)
+                dp->hdr_start = dp->offset + i;
             dp->hdr[dp->hdr_len++] = data[i++];
             if (dp->hdr_len < 5)
                 continue;
@@ -888,9 +1104,12 @@ static size_t feed_tls(struct mx_smtp *s, int dir, const uint8_t *data, size_t l
                 /* Not a TLS record: plain text after the 220, or we lost sync. */
                 s->tls.not_tls[dir] = true;
                 dp->mode = MODE_IGNORE;
+                if (dir == MX_DIR_S2C && !s->tls.plain_reply)
+                    note_plain_reply(s, dp->hdr, data + i, len - i);
                 return len;
             }
             tls_record_start(s, dir, ref_of(pkt));
+            keep_add(s, dir, dp->hdr_start, dp->hdr_start + 5);   /* a record header: type, version, length */
             if (dp->rec_len == 0)
                 dp->hdr_len = 0;
             continue;
@@ -925,6 +1144,10 @@ void mx_smtp_gap(struct mx_smtp *s, int dir, uint64_t offset, uint64_t missing,
     s->gaps[dir]++;
     s->gap_bytes[dir] += missing;
     dp->offset = end;
+    /* A hole in the client's commands may have hidden a DATA, an AUTH or
+     * a STARTTLS: from here on nothing of it is read for sure. */
+    if (dir == MX_DIR_C2S && dp->mode != MODE_BODY)
+        keep_lose(s, dir);
 
     switch (dp->mode) {
     case MODE_LINE:
@@ -936,6 +1159,7 @@ void mx_smtp_gap(struct mx_smtp *s, int dir, uint64_t offset, uint64_t missing,
             uint32_t ln = dp->line_len < MX_SMTP_LINE_MAX ? dp->line_len : MX_SMTP_LINE_MAX;
             dp->line[ln] = '\0';
             s->lines_cut++;
+            dp->last_cut = true;
             if (dir == MX_DIR_C2S)
                 client_line(s, dp->line, ln, dp->line_first, dp->line_start, offset);
             else if (!s->cur.active)    /* a cut continuation line would be a bogus extension */
@@ -952,6 +1176,7 @@ void mx_smtp_gap(struct mx_smtp *s, int dir, uint64_t offset, uint64_t missing,
         break;
     case MODE_BODY:
         dp->body = BODY_MID;    /* a dot line after the gap still ends the body */
+        dp->prev_cr = false;
         break;
     case MODE_CHUNK:
         if (missing < dp->chunk_left) {
@@ -990,13 +1215,21 @@ void mx_smtp_data(struct mx_smtp *s, int dir, const uint8_t *data, size_t len, u
     }
     if (len == 0)
         return;
-    /* Implicit TLS (SMTPS, port 465; RFC 8314 3.3): the session opens with
-     * the client's TLS handshake record, before any greeting. */
-    if (dir == MX_DIR_C2S && s->bytes[0] == 0 && s->bytes[1] == 0 && offset == 0 && len >= 3 &&
+    /* Implicit TLS (SMTPS, port 465; RFC 8314 3.3): the client's stream
+     * opens with a TLS handshake record.  Usually before any greeting; but a
+     * slow client (building its TLS context) may send it after a plain
+     * server's 220, which is then the server's answer in plain text. */
+    if (dir == MX_DIR_C2S && s->bytes[0] == 0 && offset == 0 && len >= 3 && !s->midstream &&
         data[0] == 0x16 && data[1] == 0x03 && !s->tls.active) {
         mx_frame_ref at = { pkt ? pkt->frame : 0, pkt ? pkt->file_index : 0, pkt ? pkt->ts_us : 0 };
         s->tls.implicit = true;
         s->tls.requested = true;
+        if (s->bytes[1] > 0) {
+            /* A TLS server never speaks first. */
+            s->tls.not_tls[MX_DIR_S2C] = true;
+            if (s->greeting.seen && s->greeting.text && !s->tls.plain_reply)
+                s->tls.plain_reply = g_strdup(s->greeting.text);
+        }
         enter_tls(s, at);
     }
     if (s->first_ts[dir] == 0 && pkt)

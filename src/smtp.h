@@ -122,6 +122,8 @@ typedef struct mx_smtp_tls {
     int alert_desc;          /* RFC 8446 6 AlertDescription; -1 when encrypted */
     mx_frame_ref alert_at;
     bool not_tls[2];         /* a direction sent bytes that are not TLS records */
+    char *plain_reply;       /* the server's non-TLS bytes read as an SMTP reply: its
+                              * first line, escaped (owned); NULL when they do not */
     uint64_t records[2];     /* records seen per direction */
     uint64_t app_records[2]; /* application-data records after completion: the encrypted dialogue */
     bool last_answered;      /* the last application record was the server's */
@@ -129,6 +131,28 @@ typedef struct mx_smtp_tls {
 } mx_smtp_tls;
 
 typedef struct mx_smtp_dirparse mx_smtp_dirparse;
+
+/* What the evidence file may keep of one direction (evidence.c): the
+ * stream ranges this parser positively read as whole command or reply
+ * lines outside DATA/BDAT content and AUTH exchanges, and TLS record
+ * headers.  Everything else blanks, so the parser records a range only
+ * when it is sure: the direction began at its SYN (or, mid-session, after
+ * a CRLF.CRLF end of data), no command that changes how the next client
+ * line is read (DATA, AUTH, STARTTLS, BDAT, an unknown verb) is waiting
+ * for its reply, no gap hid commands, no reply pairing went wrong. */
+typedef struct mx_smtp_span {
+    uint64_t from, to;       /* stream offsets, [from, to) */
+} mx_smtp_span;
+
+typedef struct mx_smtp_keep {
+    bool started;            /* base_seq is set (the stream exists) */
+    uint32_t base_seq;       /* sequence number of stream offset 0 */
+    bool from_syn;           /* offset 0 is the byte after this direction's SYN */
+    bool sure;               /* lines are read from a known line start */
+    bool lost;               /* nothing more is kept in this direction */
+    GArray *spans;           /* of mx_smtp_span, ascending, merged; NULL until the first */
+    uint32_t dropped;        /* ranges past MX_SMTP_KEEP_SPANS: they (and all later bytes) blank */
+} mx_smtp_keep;
 
 struct mx_smtp {
     /* Greeting: the first reply when no command preceded it. */
@@ -180,11 +204,20 @@ struct mx_smtp {
     /* Oddities */
     bool midstream;          /* the capture began mid-session: no greeting expected */
     uint32_t lines_cut;      /* lines longer than MX_SMTP_LINE_MAX */
+    /* Replies whose command is uncertain: a 3xx to a command that takes
+     * none, a 334/354 that skipped commands, a server line cut or a gap in
+     * the server's bytes (either may hide a reply).  Verdicts built on the
+     * pairing are then never of high confidence. */
+    uint32_t pairing_doubts;
+    mx_frame_ref pairing_doubt_at;   /* the first such reply or line */
     uint32_t bad_lines;      /* server lines that are not replies */
     uint32_t gaps[2];        /* holes per direction (MX_DIR_C2S, MX_DIR_S2C) */
     uint64_t gap_bytes[2];
     uint64_t bytes[2];       /* stream bytes seen per direction */
     int64_t first_ts[2];     /* first byte per direction; 0 none */
+
+    /* The ranges the evidence file may keep, per direction. */
+    mx_smtp_keep keep[2];
 
     /* Parser state: private to smtp.c. */
     mx_smtp_dirparse *dp[2];
@@ -211,6 +244,10 @@ void mx_smtp_data(struct mx_smtp *s, int dir, const uint8_t *data, size_t len, u
                   const mx_packet *pkt);
 void mx_smtp_gap(struct mx_smtp *s, int dir, uint64_t offset, uint64_t missing,
                  const mx_packet *pkt);
+/* The direction's stream begins at sequence number base_seq; from_syn
+ * when that is its SYN's plus one (else the capture began mid-session).
+ * Call before the direction's first mx_smtp_data. */
+void mx_smtp_stream_base(struct mx_smtp *s, int dir, uint32_t base_seq, bool from_syn);
 /* End of flow (after both streams' mx_stream_finish): nothing more comes. */
 void mx_smtp_finish(struct mx_smtp *s);
 /* The flow closed: releases the line buffers (2 x MX_SMTP_LINE_MAX) unless

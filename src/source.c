@@ -8,13 +8,16 @@
  * count every record in the file.
  */
 #include "source.h"
+#include "capture-file.h"
 #include "decode.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio_ext.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct input_file {
     char *name;
@@ -23,12 +26,11 @@ typedef struct input_file {
     int dlt;
     struct bpf_program filter;
     bool has_filter;
+    bool classic;            /* pcap, not pcapng: 32-bit unsigned seconds */
     bool done;
     /* The frame read ahead, waiting for its turn in the merge. */
     bool pending;
     long good_end;           /* byte offset just after the last whole record */
-    unsigned record_header;  /* classic pcap: bytes before each record's data (else 0) */
-    unsigned snapshot;       /* libpcap cuts records longer than this: then ask ftell */
     uint64_t bad_time;       /* records skipped for an impossible timestamp */
     struct pcap_pkthdr *hdr;
     const u_char *data;
@@ -63,22 +65,6 @@ static long file_offset(pcap_t *p)
     return f ? ftell(f) : -1;
 }
 
-/* The record header's size for a classic pcap file's magic (either byte
- * order, microseconds or nanoseconds), 0 for anything else: pcapng's
- * blocks vary, and the "modified" variants' headers depend on more than
- * the magic. */
-static unsigned classic_record_header(const uint8_t m[4])
-{
-    uint32_t be = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
-    uint32_t le = (uint32_t)m[3] << 24 | (uint32_t)m[2] << 16 | (uint32_t)m[1] << 8 | m[0];
-    for (int i = 0; i < 2; i++) {
-        uint32_t v = i ? le : be;
-        if (v == 0xa1b2c3d4 || v == 0xa1b23c4d)
-            return 16;
-    }
-    return 0;
-}
-
 /* Timestamps from 1970 to the end of year 9999: a pcapng record's 64-bit
  * time can claim any second, and one past ~292,000 years overflows the
  * microseconds every later stage computes with.  Such a record is damaged. */
@@ -90,17 +76,15 @@ static void read_ahead(mx_source *s, input_file *in)
     while (!in->done) {
         int rc = pcap_next_ex(in->pcap, &in->hdr, &in->data);
         if (rc == 1) {
-            /* A classic pcap record is its header and caplen bytes: added
-             * up instead of an ftell() a record (~90 instructions). */
-            if (in->good_end >= 0) {
-                if (in->record_header && in->hdr->caplen < in->snapshot)
-                    in->good_end += (long)(in->record_header + in->hdr->caplen);
-                else
-                    in->good_end = file_offset(in->pcap);
-            }
+            if (in->good_end >= 0)
+                in->good_end = file_offset(in->pcap);
             in->frame++;
             s->frames++;
             s->bytes += in->hdr->len;
+            /* pcap's seconds are unsigned 32-bit (to 2106); libpcap hands
+             * on those past 2038-01-19 as a negative tv_sec. */
+            if (in->classic && in->hdr->ts.tv_sec < 0 && in->hdr->ts.tv_sec >= INT32_MIN)
+                in->hdr->ts.tv_sec += (time_t)1 << 32;
             if (in->hdr->ts.tv_sec < 0 || in->hdr->ts.tv_sec > LAST_SECOND) {
                 in->bad_time++;
                 continue;
@@ -132,36 +116,31 @@ static bool open_one(mx_source *s, const char *path, const char *bpf_expr, GErro
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     pcap_t *p;
     char *read_buffer = NULL;
-    unsigned record_header = 0;
-    if (strcmp(path, "-") == 0) {
-        if (s->stdin_used++) {
-            add_error(s, "-: standard input given more than once");
-            return true;
-        }
-        /* stdin keeps its buffer to the end, whatever libpcap makes of it. */
-        static char stdin_buffer[READ_BUFFER];
-        setvbuf(stdin, stdin_buffer, _IOFBF, READ_BUFFER);
-        p = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
-    } else {
-        FILE *f = fopen(path, "rb");
-        if (f == NULL) {
-            add_error(s, "%s: %s", path, g_strerror(errno));
-            return true;
-        }
-        /* glibc ignores the size unless it is given the buffer too. */
-        read_buffer = g_malloc(READ_BUFFER);
-        setvbuf(f, read_buffer, _IOFBF, READ_BUFFER);
-        /* One thread reads it: stdio need not lock it per fread/ftell. */
-        __fsetlocking(f, FSETLOCKING_BYCALLER);
-        uint8_t m[4] = { 0 };
-        if (fread(m, 1, sizeof m, f) == sizeof m)
-            record_header = classic_record_header(m);
-        fseek(f, 0, SEEK_SET);
-        p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
-        if (p == NULL) {
-            fclose(f);
-            g_free(read_buffer);
-        }
+    if (strcmp(path, "-") == 0 && s->stdin_used++) {
+        add_error(s, "-: standard input given more than once");
+        return true;
+    }
+    /* libpcap reads through capture-file.c's stream, which lets it read
+     * pcapng files whose interfaces differ in snap length. */
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    FILE *f = fd < 0 ? NULL : mx_capture_fdopen(fd, fd != STDIN_FILENO);
+    if (f == NULL) {
+        add_error(s, "%s: %s", path, g_strerror(errno));
+        if (fd > STDIN_FILENO)
+            close(fd);
+        return true;
+    }
+    /* glibc ignores the size unless it is given the buffer too. */
+    read_buffer = g_malloc(READ_BUFFER);
+    setvbuf(f, read_buffer, _IOFBF, READ_BUFFER);
+    /* One thread reads it: stdio need not lock it per fread/ftell. */
+    __fsetlocking(f, FSETLOCKING_BYCALLER);
+    fseek(f, 0, SEEK_SET);
+    p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    if (p == NULL) {
+        fclose(f);
+        g_free(read_buffer);
+        read_buffer = NULL;
     }
     if (p == NULL) {
         /* libpcap's messages already say what is wrong; prefix the file once. */
@@ -182,8 +161,7 @@ static bool open_one(mx_source *s, const char *path, const char *bpf_expr, GErro
         return true;
     }
     input_file in = { .name = g_strdup(path), .pcap = p, .read_buffer = read_buffer, .dlt = dlt,
-                      .good_end = file_offset(p), .record_header = record_header,
-                      .snapshot = (unsigned)pcap_snapshot(p) };
+                      .classic = pcap_major_version(p) == 2, .good_end = file_offset(p) };
     if (bpf_expr && *bpf_expr) {
         if (pcap_compile(p, &in.filter, bpf_expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
             g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "bad filter expression '%s': %s",

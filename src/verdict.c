@@ -4,6 +4,7 @@
 #include "verdict.h"
 
 #include <stdarg.h>
+#include <string.h>
 
 static const char *const outcome_names[MX_OUTCOME_COUNT] = {
     "delivered", "ok", "rejected", "failed", "incomplete",
@@ -23,7 +24,7 @@ static const char *const confidence_names[MX_CONFIDENCE_COUNT] = {
 
 static const char *const warning_names[MX_WARN_COUNT] = {
     "smtp_inspection", "pmtu_blackhole", "forged_packet", "slow_path",
-    "retransmissions", "slow_greeting", "dns_timeout",
+    "retransmissions", "slow_greeting", "dns_timeout", "one_sided_capture",
 };
 
 /* mta_status: what Postfix-like MTAs log in the queue for this failure
@@ -146,9 +147,10 @@ void mx_verdict_culprit_ip(mx_verdict *v, const mx_addr *ip, int hops_from_clien
 
 void mx_verdict_evidence(mx_verdict *v, const mx_frame_ref *at, const char *fmt, ...)
 {
-    if (at == NULL || at->frame == 0 || v->evidence->len >= MX_EVIDENCE_MAX)
+    if (at == NULL || at->frame == 0)
         return;
-    /* One frame, one fact: a second fact about the same frame is appended. */
+    /* One frame, one fact: a second fact about the same frame is appended
+     * (even when the cap is reached: it takes no new entry). */
     for (guint i = 0; i < v->evidence->len; i++) {
         mx_evidence *e = &g_array_index(v->evidence, mx_evidence, i);
         if (e->at.frame == at->frame && e->at.file_index == at->file_index) {
@@ -163,6 +165,10 @@ void mx_verdict_evidence(mx_verdict *v, const mx_frame_ref *at, const char *fmt,
             return;
         }
     }
+    if (v->evidence->len >= MX_EVIDENCE_MAX) {
+        v->evidence_dropped++;
+        return;
+    }
     mx_evidence e = { .at = *at };
     va_list ap;
     va_start(ap, fmt);
@@ -173,13 +179,25 @@ void mx_verdict_evidence(mx_verdict *v, const mx_frame_ref *at, const char *fmt,
 
 void mx_verdict_warn(mx_verdict *v, mx_warning_kind kind, const char *fmt, ...)
 {
-    if (mx_verdict_has_warning(v, kind))
-        return;
-    mx_warning w = { .kind = kind };
     va_list ap;
     va_start(ap, fmt);
-    w.detail = g_strdup_vprintf(fmt, ap);
+    char *detail = g_strdup_vprintf(fmt, ap);
     va_end(ap);
+    /* One warning per kind (reports count sessions per kind), but every
+     * detail kept: a masked greeting and a masked STARTTLS are two facts. */
+    for (guint i = 0; i < v->warnings->len; i++) {
+        mx_warning *w = &g_array_index(v->warnings, mx_warning, i);
+        if (w->kind != kind)
+            continue;
+        if (!strstr(w->detail, detail)) {
+            char *joined = g_strconcat(w->detail, "; ", detail, NULL);
+            g_free(w->detail);
+            w->detail = joined;
+        }
+        g_free(detail);
+        return;
+    }
+    mx_warning w = { .kind = kind, .detail = detail };
     g_array_append_val(v->warnings, w);
 }
 

@@ -83,6 +83,7 @@ typedef enum mx_warning_kind {
     MX_WARN_RETRANSMISSIONS,
     MX_WARN_SLOW_GREETING,
     MX_WARN_DNS_TIMEOUT,
+    MX_WARN_ONE_SIDED_CAPTURE,   /* only one direction of the session is in the capture */
     MX_WARN_COUNT
 } mx_warning_kind;
 
@@ -121,6 +122,7 @@ typedef struct mx_verdict {
     GString *mta_status;     /* empty = null in JSON */
     GArray *warnings;        /* of mx_warning */
     GArray *evidence;        /* of mx_evidence, in frame order of addition */
+    uint32_t evidence_dropped; /* facts about new frames past MX_EVIDENCE_MAX */
 } mx_verdict;
 
 /* The vocabulary, exactly as DESIGN.md spells it. */

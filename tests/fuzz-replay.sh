@@ -11,7 +11,7 @@
 set -u
 TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP_BUILDDIR=${TOP_BUILDDIR:-.}
-for t in analyzer smtp source json-escape; do
+for t in analyzer smtp source maillog evidence json-escape; do
 	[ -x "$TOP_BUILDDIR/tests/fuzz-replay-$t" ] || { echo "FAIL: tests/fuzz-replay-$t not built"; exit 1; }
 done
 tmp=$(mktemp -d) || exit 1
@@ -20,6 +20,10 @@ python3 "$TOP_SRCDIR/tests/fuzz/seeds.py" "$tmp/seeds" "$TOP_SRCDIR"/pcaps/*.pca
 regress=$TOP_SRCDIR/tests/fuzz/regress
 timeout 600 "$TOP_BUILDDIR/tests/fuzz-replay-analyzer" "$regress/analyzer" "$tmp/seeds" || exit 1
 timeout 600 "$TOP_BUILDDIR/tests/fuzz-replay-smtp" "$regress/smtp" "$tmp/seeds" || exit 1
+# The maillog target reads the real MTA logs kept beside the captures.
+timeout 600 "$TOP_BUILDDIR/tests/fuzz-replay-maillog" "$regress/maillog" "$TOP_SRCDIR"/pcaps/*.maillog || exit 1
+# The evidence target builds its session from records (fuzz-evidence.c): its kept inputs only.
+timeout 600 "$TOP_BUILDDIR/tests/fuzz-replay-evidence" "$regress/evidence" || exit 1
 timeout 600 "$TOP_BUILDDIR/tests/fuzz-replay-json-escape" "$regress/json-escape" || exit 1
 # The source target takes a cut byte, then capture file bytes: 0, the whole capture.
 mkdir "$tmp/files" || exit 1

@@ -30,27 +30,20 @@
 
 typedef struct capture {
     pb_pcap *pcap;
+    int64_t epoch_us;        /* time 0 of the scenario */
 } capture;
 
 static void capture_emit(void *ctx, const pb_frame *f, int64_t ts_us)
 {
     capture *cap = ctx;
-    pb_pcap_write(cap->pcap, f->data, f->len, PB_EPOCH_US + ts_us);
+    pb_pcap_write(cap->pcap, f->data, f->len, cap->epoch_us + ts_us);
 }
 
-/* A full, clean SMTP delivery starting at t0: greeting, EHLO, MAIL, RCPT,
- * DATA, body, final dot, 250, QUIT, 221, then both FINs. */
-static void smtp_delivery(pb_conv *c, int64_t t0)
+/* From MAIL at t on: MAIL, RCPT, DATA, body, final dot, 250, QUIT, 221,
+ * then both FINs. */
+static void smtp_transaction(pb_conv *c, int64_t t)
 {
     const int64_t rtt = PB_MS(20);
-    pb_conv_handshake(c, t0, rtt);
-    int64_t t = t0 + PB_MS(40);
-    pb_conv_exchange(c, t, NULL, "220 mx.example.net ESMTP Postfix\r\n", 0);
-    t += PB_MS(10);
-    pb_conv_exchange(c, t, "EHLO gw.example.org\r\n",
-                     "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n"
-                     "250 SMTPUTF8\r\n", rtt);
-    t += PB_MS(30);
     pb_conv_exchange(c, t, "MAIL FROM:<alice@example.org> SIZE=89\r\n", "250 2.1.0 Ok\r\n", rtt);
     t += PB_MS(30);
     pb_conv_exchange(c, t, "RCPT TO:<bob@example.net>\r\n", "250 2.1.5 Ok\r\n", rtt);
@@ -65,6 +58,21 @@ static void smtp_delivery(pb_conv *c, int64_t t0)
     pb_conv_fin(c, PB_S2C, t);
     pb_conv_fin(c, PB_C2S, t + PB_MS(1));
     pb_conv_ack(c, PB_S2C, t + PB_MS(21));
+}
+
+/* A full, clean SMTP delivery starting at t0: greeting, EHLO, then
+ * smtp_transaction. */
+static void smtp_delivery(pb_conv *c, int64_t t0)
+{
+    const int64_t rtt = PB_MS(20);
+    pb_conv_handshake(c, t0, rtt);
+    int64_t t = t0 + PB_MS(40);
+    pb_conv_exchange(c, t, NULL, "220 mx.example.net ESMTP Postfix\r\n", 0);
+    t += PB_MS(10);
+    pb_conv_exchange(c, t, "EHLO gw.example.org\r\n",
+                     "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n"
+                     "250 SMTPUTF8\r\n", rtt);
+    smtp_transaction(c, t + PB_MS(30));
 }
 
 /* A short delivery whose every segment fits in 42 bytes of payload but the
@@ -250,6 +258,41 @@ static void gen_forged_rst(capture *cap)
     pb_conv_rst(&c, PB_S2C, t + PB_MS(2), 63);
 }
 
+/* A 5,038-byte greeting with no CRLF (crafted: no MTA sends one): the
+ * EHLO's one-line reply ends that line, so the next reply, AUTH LOGIN's
+ * 334 challenge, would pair with EHLO.  The session goes on to 235, 250
+ * queued and 221: expect delivered, never ehlo_rejected, and a confidence
+ * below high (the pairing is uncertain from the overlong line on). */
+static void gen_greeting_no_crlf(capture *cap)
+{
+    pb_conv c;
+    conv(&c, cap, PB_LINK_ETH, GATEWAY, 40015, MX);
+    const int64_t rtt = PB_MS(20);
+    pb_conv_handshake(&c, 0, rtt);
+    int64_t t = PB_MS(40);
+    /* 220 + banner, 5,038 bytes in four segments, no line end. */
+    static char banner[5039];
+    memset(banner, 'x', sizeof banner - 1);
+    memcpy(banner, "220 mx.example.net ESMTP ", 25);
+    for (int i = 0; i < 4; i++) {
+        char seg[1449];
+        size_t off = (size_t)i * 1448, n = 5038 - off < 1448 ? 5038 - off : 1448;
+        memcpy(seg, banner + off, n);
+        seg[n] = '\0';
+        pb_conv_send(&c, PB_S2C, t + i * 10, seg);
+    }
+    pb_conv_ack(&c, PB_C2S, t + 100);
+    t += PB_MS(10);
+    pb_conv_exchange(&c, t, "EHLO gw.example.org\r\n", "250 mx.example.net\r\n", rtt);
+    t += PB_MS(30);
+    pb_conv_exchange(&c, t, "AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n", rtt);
+    t += PB_MS(30);
+    pb_conv_exchange(&c, t, "Z3c=\r\n", "334 UGFzc3dvcmQ6\r\n", rtt);
+    t += PB_MS(30);
+    pb_conv_exchange(&c, t, "c2VjcmV0\r\n", "235 2.7.0 Authentication successful\r\n", rtt);
+    smtp_transaction(&c, t + PB_MS(30));
+}
+
 /* Three sessions to three MX hosts (for BPF filters and rotated files):
  * 203.0.113.25 delivers, 203.0.113.9 drops SYNs, 203.0.113.30 refuses. */
 static void gen_multi(capture *cap)
@@ -267,33 +310,56 @@ static void gen_multi(capture *cap)
     pb_conv_syn(&b, PB_S(7));
 }
 
+/* A clean delivery through an 802.1BR port extender: every frame carries
+ * an E-Tag (0x893f) before its 802.1Q tag.  Delivered, nothing skipped. */
+static void gen_etag(capture *cap)
+{
+    pb_conv c;
+    conv(&c, cap, PB_LINK_ETAG, GATEWAY, 40030, MX);
+    smtp_delivery(&c, 0);
+}
+
+/* A clean delivery on 2038-08-01, past the signed 32-bit seconds: pcap's
+ * seconds are unsigned, libpcap hands them on negative.  Delivered, dated
+ * 2038 (scenario epoch below). */
+static void gen_2038(capture *cap)
+{
+    pb_conv c;
+    conv(&c, cap, PB_LINK_ETH, GATEWAY, 40031, MX);
+    smtp_delivery(&c, 0);
+}
+
 typedef struct scenario {
     const char *name;
     pb_link link;            /* the file's link type */
     uint32_t snaplen;
     void (*write)(capture *cap);
+    int64_t epoch_us;        /* 0: PB_EPOCH_US */
 } scenario;
 
 static const scenario scenarios[] = {
-    { "gen-syn-timeout-linux", PB_LINK_ETH, 0, gen_syn_timeout_linux },
-    { "gen-syn-timeout-flat", PB_LINK_ETH, 0, gen_syn_timeout_flat },
-    { "gen-refused", PB_LINK_ETH, 0, gen_refused },
-    { "gen-icmp-admin", PB_LINK_ETH, 0, gen_icmp_admin },
-    { "gen-icmp-net", PB_LINK_ETH, 0, gen_icmp_net },
-    { "gen-host-unreach-arp", PB_LINK_ETH, 0, gen_host_unreach_arp },
-    { "gen-clean-delivery", PB_LINK_ETH, 0, gen_clean_delivery },
-    { "gen-vlan-qinq", PB_LINK_ETH, 0, gen_vlan_qinq },
-    { "gen-sll2", PB_LINK_SLL2, 0, gen_sll2 },
-    { "gen-midsession", PB_LINK_ETH, 0, gen_midsession },
-    { "gen-snaplen", PB_LINK_ETH, 96, gen_snaplen },
-    { "gen-forged-rst", PB_LINK_ETH, 0, gen_forged_rst },
-    { "gen-multi", PB_LINK_ETH, 0, gen_multi },
+    { "gen-syn-timeout-linux", PB_LINK_ETH, 0, gen_syn_timeout_linux, 0 },
+    { "gen-syn-timeout-flat", PB_LINK_ETH, 0, gen_syn_timeout_flat, 0 },
+    { "gen-refused", PB_LINK_ETH, 0, gen_refused, 0 },
+    { "gen-icmp-admin", PB_LINK_ETH, 0, gen_icmp_admin, 0 },
+    { "gen-icmp-net", PB_LINK_ETH, 0, gen_icmp_net, 0 },
+    { "gen-host-unreach-arp", PB_LINK_ETH, 0, gen_host_unreach_arp, 0 },
+    { "gen-clean-delivery", PB_LINK_ETH, 0, gen_clean_delivery, 0 },
+    { "gen-vlan-qinq", PB_LINK_ETH, 0, gen_vlan_qinq, 0 },
+    { "gen-sll2", PB_LINK_SLL2, 0, gen_sll2, 0 },
+    { "gen-midsession", PB_LINK_ETH, 0, gen_midsession, 0 },
+    { "gen-snaplen", PB_LINK_ETH, 96, gen_snaplen, 0 },
+    { "gen-forged-rst", PB_LINK_ETH, 0, gen_forged_rst, 0 },
+    { "gen-multi", PB_LINK_ETH, 0, gen_multi, 0 },
+    { "gen-etag", PB_LINK_ETH, 0, gen_etag, 0 },
+    { "gen-2038", PB_LINK_ETH, 0, gen_2038, 2164233600LL * 1000000 },   /* 2038-08-01T00:00:00Z */
+    { "gen-greeting-no-crlf", PB_LINK_ETH, 0, gen_greeting_no_crlf, 0 },
 };
 
 static bool write_one(const char *dir, const scenario *s)
 {
     g_autofree char *path = g_strdup_printf("%s/%s.pcap", dir, s->name);
-    capture cap = { pb_pcap_open(path, pb_link_dlt(s->link), s->snaplen) };
+    capture cap = { pb_pcap_open(path, pb_link_dlt(s->link), s->snaplen), s->epoch_us ? s->epoch_us : PB_EPOCH_US };
     if (cap.pcap == NULL)
         return false;
     s->write(&cap);

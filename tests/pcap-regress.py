@@ -9,7 +9,9 @@
       checked against pcaps/NAME.expect (key=value lines) when present.
   (c) every JSON document is validated against the read schema
       (../shared/schema/read-v1.schema.json, else tests/schema/), and every
-      --format jsonl line against its session sub-schema.
+      --format jsonl line against its session sub-schema; a document with a
+      `queue` (read --maillog) also against tests/schema/read-v1.schema.json,
+      the shared schema extended compatibly with queue and maillog.
   (d) exit status: 0 no failure, 1 a failed/rejected session, 2 input error.
   (e) the command line: missing, truncated, garbage and unsupported files,
       bad options, rotated files, stdin, a trailing BPF expression.
@@ -78,7 +80,8 @@ class Run:
 
 
 def read_json(path, extra=()):
-    return Run(["--format", "json", path] + list(extra))
+    # From the capture's folder: NAME.args names files beside it (--maillog NAME.maillog).
+    return Run(["--format", "json", path] + list(extra), cwd=os.path.dirname(os.path.abspath(path)))
 
 
 # ---- schema --------------------------------------------------------------------
@@ -98,6 +101,10 @@ except ImportError:              # python3-jsonschema is a build dependency; say
     jsonschema = None
 
 SCHEMA, SCHEMA_PATH = load_schema()
+# The shared schema is read-only here: tests/schema/ holds it extended with
+# `queue` and `maillog` (read --maillog), which documents that have them meet too.
+with open(os.path.join(TOP_SRCDIR, "tests", "schema", "read-v1.schema.json")) as _f:
+    QUEUE_SCHEMA = json.load(_f)
 
 
 def validator_for(schema):
@@ -115,11 +122,15 @@ def schema_problems(doc, session_only=False):
         schema = dict(SCHEMA["$defs"]["session"])
         schema["$defs"] = SCHEMA["$defs"]
         schema["$schema"] = SCHEMA.get("$schema")
-    v = validator_for(schema)
+    schemas = [schema]
+    if not session_only and isinstance(doc, dict) and ("queue" in doc or "maillog" in doc):
+        schemas.append(QUEUE_SCHEMA)
     out = []
-    for e in sorted(v.iter_errors(doc), key=lambda e: list(e.absolute_path)):
-        where = "".join("[%d]" % p if isinstance(p, int) else ".%s" % p for p in e.absolute_path)
-        out.append("schema: %s: %s" % (where.lstrip(".") or "(document)", e.message[:200]))
+    for schema in schemas:
+        v = validator_for(schema)
+        for e in sorted(v.iter_errors(doc), key=lambda e: list(e.absolute_path)):
+            where = "".join("[%d]" % p if isinstance(p, int) else ".%s" % p for p in e.absolute_path)
+            out.append("schema: %s: %s" % (where.lstrip(".") or "(document)", e.message[:200]))
     return out
 
 
@@ -188,7 +199,7 @@ def status_problems(run, doc, input_error=False):
 
 def jsonl_problems(path, doc):
     """--format jsonl: one valid session object a line, the same sessions as json."""
-    run = Run(["--format", "jsonl", path] + capture_args(path))
+    run = Run(["--format", "jsonl", path] + capture_args(path), cwd=os.path.dirname(os.path.abspath(path)))
     out = []
     lines = [l for l in run.out.splitlines() if l.strip()]
     sessions = []
@@ -266,6 +277,16 @@ def pcap_records(data):
         offsets.append(off)
         off += 16 + caplen
     return data[:24], offsets
+
+
+def split_capture(data, split, part1, part2):
+    """A classic pcap as two rotated files: records [0, split) and the rest."""
+    header, offsets = pcap_records(data)
+    with open(part1, "wb") as f:
+        f.write(data[:offsets[split]])
+    with open(part2, "wb") as f:
+        f.write(header + data[offsets[split]:])
+    return part1, part2
 
 
 def write_pcap(path, linktype, frames, step_us=1000000):
@@ -455,11 +476,7 @@ def cli(tmp):
     # Rotated files: the same capture in two parts gives the same sessions;
     # evidence names its file and numbers frames within it.
     split = 15
-    part1, part2 = os.path.join(tmp, "rot1.pcap"), os.path.join(tmp, "rot2.pcap")
-    with open(part1, "wb") as f:
-        f.write(data[:offsets[split]])
-    with open(part2, "wb") as f:
-        f.write(header + data[offsets[split]:])
+    part1, part2 = split_capture(data, split, os.path.join(tmp, "rot1.pcap"), os.path.join(tmp, "rot2.pcap"))
     run = Run(["--format", "json", part1, part2])
     problems = []
     if run.doc is None:
@@ -531,6 +548,51 @@ def cli(tmp):
     report("cli: bad BPF expression -> exit 2", problems)
 
 
+def rotated_reset(tmp):
+    """pcaps/rst-mid-data.pcap cut between the client's last data (frame 21)
+    and the forged RST (frame 22, frame 1 of the second file): frame numbers
+    of different files do not compare, so the evidence must still name the
+    last data before the reset, as it does for the single file."""
+    src = os.path.join(TOP_SRCDIR, "pcaps", "rst-mid-data.pcap")
+    whole = read_json(src)
+    with open(src, "rb") as f:
+        data = f.read()
+    split = 21
+    part1, part2 = split_capture(data, split, os.path.join(tmp, "rst1.pcap"), os.path.join(tmp, "rst2.pcap"))
+    run = Run(["--format", "json", part1, part2])
+    problems = []
+    if run.doc is None or whole.doc is None:
+        report("cli: rotated files: evidence order across files", ["no JSON: %s" % run.err.strip()])
+        return
+    want = [(e["frame"], e["fact"]) for e in whole.doc["sessions"][0]["evidence"]]
+    got = [(e["frame"] + (split if e.get("file") == part2 else 0), e["fact"])
+           for e in run.doc["sessions"][0]["evidence"]]
+    if got != want:
+        problems.append("evidence %s, expected (as the single file) %s" % (got, want))
+    if not any("last data from the client" in fact for _, fact in got):
+        problems.append("the client's last data before the reset is missing from the evidence")
+    report("cli: rotated files: evidence order across files (rst-mid-data cut before the RST)", problems)
+
+
+def flow_cap():
+    """--max-flows 1 on a capture with concurrent sessions: evictions are a
+    cap met, counted in stats (evicted, cap_hits) with the table's peak."""
+    src = os.path.join(TOP_SRCDIR, "pcaps", "multi-session.pcap")
+    run = Run(["--format", "json", "--max-flows", "1", src])
+    problems = []
+    if run.doc is None:
+        report("cli: --max-flows 1: evictions counted in stats", ["no JSON: %s" % run.err.strip()])
+        return
+    st = run.doc["stats"]
+    if not st.get("evicted"):
+        problems.append("stats.evicted %s: expected evictions with one flow at a time" % st.get("evicted"))
+    if st.get("active_max") != 1:
+        problems.append("stats.active_max %s, expected 1" % st.get("active_max"))
+    if st.get("cap_hits", 0) < st.get("evicted", 0):
+        problems.append("stats.cap_hits %s below evicted %s" % (st.get("cap_hits"), st.get("evicted")))
+    report("cli: --max-flows 1: evictions counted in stats (cap_hits, active_max)", problems)
+
+
 def held_refusals_capture(path, extra=100):
     """MX_HELD_REFUSALS + EXTRA refused SYNs to distinct servers (client
     ports from 20000), then one handshake with each server (from 40000):
@@ -576,8 +638,87 @@ def held_refusals(tmp):
                         % (len(low), low[:5], extra))
     if high != list(range(20000 + extra, 20000 + n)):
         problems.append("refusals judged again: %d, expected the %d newest" % (len(high), held))
+    st = run.doc["stats"]
+    if st.get("refusals_judged_early") != extra or st.get("cap_hits") != extra:
+        problems.append("stats: refusals_judged_early %s, cap_hits %s, expected %d each (the cap, counted)"
+                        % (st.get("refusals_judged_early"), st.get("cap_hits"), extra))
     problems += schema_problems(run.doc)
     report("cli: held refusals capped at MX_HELD_REFUSALS (%d)" % held, problems)
+
+
+# ---- (f) --maillog: a shifted log, rotated and gzip files, bad lines, bad options ----------
+
+def shift_syslog(text, seconds):
+    """The traditional stamps ("Dec 03 08:15:21") of a log moved by seconds (year: 2026)."""
+    import datetime
+    out = []
+    for line in text.splitlines(True):
+        m = re.match(r"([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}:\d{2}:\d{2})(.*)", line, re.S)
+        if not m:
+            out.append(line)
+            continue
+        t = datetime.datetime.strptime("2026 %s %s %s" % m.group(1, 2, 3), "%Y %b %d %H:%M:%S")
+        t += datetime.timedelta(seconds=seconds)
+        out.append(t.strftime("%b %d %H:%M:%S") + m.group(4))
+    return "".join(out)
+
+
+def maillog(tmp):
+    import gzip
+    pcap = os.path.join(TOP_SRCDIR, "pcaps", "mx-fallback.pcap")
+    with open(os.path.join(TOP_SRCDIR, "pcaps", "mx-fallback.maillog")) as f:
+        log = f.read()
+    want = normalise(json.load(open(os.path.join(TOP_SRCDIR, "pcaps", "mx-fallback.json"))))
+
+    def joins(doc):
+        return [[(c["session"], c["kind"]) for a in e["attempts"] for c in a["connections"]]
+                for e in doc.get("queue", [])]
+
+    # A log in local time (+01:00) whose clock runs 3 min 20 s ahead of the capture's.
+    shifted = os.path.join(tmp, "shifted.maillog")
+    with open(shifted, "w") as f:
+        f.write(shift_syslog(log, 3600 + 200))
+    run = read_json(pcap, ["--maillog", shifted, "--maillog-tz", "+01:00"])
+    problems = schema_problems(run.doc) if run.doc else ["not JSON: %s" % run.err[:200]]
+    if run.doc:
+        if joins(run.doc) != joins(want):
+            problems.append("joins %s, expected %s" % (joins(run.doc), joins(want)))
+        off = run.doc["maillog"]["clock_offset_s"]
+        if not 199 <= off <= 201:
+            problems.append("clock_offset_s %s, expected 200 (+-1)" % off)
+    report("maillog: a log in +01:00, 200 s ahead, still joins", problems)
+
+    # The same log cut in two and rotated (older half gzip-compressed, given last),
+    # with junk and a damaged line: same joins, the bad lines counted and named.
+    lines = log.splitlines(True)
+    half = len(lines) // 2
+    older, newer = os.path.join(tmp, "mail.log.1.gz"), os.path.join(tmp, "mail.log")
+    with gzip.open(older, "wt") as f:
+        f.write("".join(lines[:half]))
+    with open(newer, "w") as f:
+        f.write("\x00\xff not a log line\n" + "".join(lines[half:]) +
+                "Dec 03 08:15:22 gw postfix/smtp[1]: 4F2A1C3D5E: to=<x@example.net>, relay=none, delay=1\n")
+    run = read_json(pcap, ["--maillog", newer, "--maillog", older])
+    problems = schema_problems(run.doc) if run.doc else ["not JSON: %s" % run.err[:200]]
+    if run.doc:
+        if joins(run.doc) != joins(want):
+            problems.append("joins %s, expected %s" % (joins(run.doc), joins(want)))
+        f0 = run.doc["maillog"]["files"][0]
+        if (f0["unknown"], f0["first_unknown"], f0["damaged"]) != (1, 1, 1):
+            problems.append("unknown/first/damaged %s" % [f0["unknown"], f0["first_unknown"], f0["damaged"]])
+        if run.status != 1 or run.stderr_lines():
+            problems.append("exit %d, stderr %r" % (run.status, run.err[:200]))
+    report("maillog: rotated, gzip, in any order, bad lines counted", problems)
+
+    # A log that cannot be opened or a zone that is none: one line, exit 2.
+    problems = []
+    for args, what in ((["--maillog", os.path.join(tmp, "missing.log")], "missing.log"),
+                       (["--maillog", newer, "--maillog-tz", "Mars/Olympus"], "Mars/Olympus"),
+                       (["--maillog-tz", "UTC"], "--maillog")):
+        r = Run(args + [pcap])
+        if r.status != 2 or len(r.stderr_lines()) != 1 or what not in r.err:
+            problems.append("%s: exit %d, stderr %r" % (" ".join(args), r.status, r.err[:200]))
+    report("maillog: bad --maillog and --maillog-tz are one-line errors", problems)
 
 
 def main():
@@ -592,6 +733,9 @@ def main():
         real_captures()
         cli(tmp)
         held_refusals(tmp)
+        maillog(tmp)
+        rotated_reset(tmp)
+        flow_cap()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))

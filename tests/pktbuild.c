@@ -49,6 +49,7 @@ static const struct link_row {
     [PB_LINK_NULL] = { "null", DLT_NULL, 4 },
     [PB_LINK_NULL_SWAPPED] = { "null-swapped", DLT_NULL, 4 },
     [PB_LINK_LOOP] = { "loop", DLT_LOOP, 4 },
+    [PB_LINK_ETAG] = { "etag", DLT_EN10MB, 26 },
 };
 
 int pb_link_dlt(pb_link link) { return link_rows[link].dlt; }
@@ -109,6 +110,20 @@ static bool write_link_header(uint8_t *out, pb_link link, int ip_version)
         put16(out + 16, 0x8100);
         put16(out + 18, 100);
         put16(out + 20, ethertype);
+        return true;
+    case PB_LINK_ETAG:
+        /* 802.1BR E-Tag as a port extender sends it upstream: TPID 0x893f,
+         * E-PCP/DEI/ingress E-CID base 0x0012, GRP 1 / E-CID base 0x0034,
+         * ingress E-CID ext 0, E-CID ext 0; then a C-tag (VID 100). */
+        memcpy(out, mac_gateway, 6);
+        memcpy(out + 6, mac_client, 6);
+        put16(out + 12, 0x893f);
+        put16(out + 14, 0x0012);
+        put16(out + 16, 0x1034);
+        put16(out + 18, 0);
+        put16(out + 20, 0x8100);
+        put16(out + 22, 100);
+        put16(out + 24, ethertype);
         return true;
     case PB_LINK_SLL:
         put16(out, 4);                  /* packet type: sent by us */
@@ -339,6 +354,14 @@ static uint32_t tcp_options(const pb_tcp *t, uint8_t out[40])
     }
     if (t->has_wscale) {
         out[n++] = 1, out[n++] = 3, out[n++] = 3, out[n++] = t->wscale;
+    }
+    if (t->sack_blocks) {
+        out[n++] = 1, out[n++] = 1, out[n++] = 5, out[n++] = (uint8_t)(2 + 8 * t->sack_blocks);
+        for (int b = 0; b < t->sack_blocks; b++) {
+            put32(out + n, t->sack[b][0]);
+            put32(out + n + 4, t->sack[b][1]);
+            n += 8;
+        }
     }
     return n;
 }
@@ -652,7 +675,8 @@ void pb_feed_emit(void *ctx, const pb_frame *f, int64_t ts_us)
 void pb_feed_finish(pb_feed *feed)
 {
     mx_flow_table_finish_all(feed->table);
-    /* As cmd-read.c does: refusals judged again with the whole capture's baselines. */
+    /* As mx_analyzer_hold_refusals does at the end: refusals judged again
+     * with the whole capture's baselines. */
     for (guint i = 0; i < feed->sessions->len; i++)
         mx_diagnose_refine(g_ptr_array_index(feed->sessions, i), feed->baselines);
 }

@@ -47,6 +47,7 @@ typedef enum pb_link {
     PB_LINK_NULL,            /* BSD loopback, family in this host's byte order */
     PB_LINK_NULL_SWAPPED,    /* BSD loopback written by a host of the other byte order */
     PB_LINK_LOOP,            /* DLT_LOOP: family in network byte order (OpenBSD) */
+    PB_LINK_ETAG,            /* Ethernet + IEEE 802.1BR E-Tag (0x893f) + 802.1Q tag */
     PB_LINK_COUNT
 } pb_link;
 
@@ -91,6 +92,8 @@ typedef struct pb_tcp {
     bool sack_ok;
     bool timestamps;
     uint32_t ts_val, ts_ecr;
+    uint8_t sack_blocks;     /* SACK option blocks (at most 3 with timestamps) */
+    uint32_t sack[4][2];     /* left, right edge */
     const void *payload;
     uint32_t payload_len;
 } pb_tcp;

@@ -297,10 +297,31 @@ static void sc_body_dropped(dfx *d)
     fin(d, MX_DIR_C2S, 16, 180.1);
 }
 
+/* A 536-byte segment sent after the lost 1448-byte ones was SACKed. */
 static void sc_pmtu(dfx *d)
 {
     sc_body_dropped(d);
-    d->f.dir[MX_DIR_C2S].max_acked_segment = 536;
+    mx_dir_state *c = &d->f.dir[MX_DIR_C2S];
+    c->through_len = 536;
+    c->through_by_sack = true;
+    c->through_seg = at(12, 0.10);
+    c->through_ack = at(13, 0.11);
+}
+
+/* The same loss, but the 536-byte segment after the lost ones vanished too:
+ * a filter stops the flow, no pmtu_blackhole. */
+static void sc_all_dropped(dfx *d)
+{
+    sc_body_dropped(d);
+    mx_dir_state *c = &d->f.dir[MX_DIR_C2S];
+    uint32_t acked = d->f.dir[MX_DIR_S2C].max_ack;
+    c->inflight[0].seq_end = acked + 1448;
+    c->inflight[0].len = 1448;
+    c->inflight[0].resent = true;
+    c->inflight[0].at = at(11, 0.095);
+    c->inflight[1].seq_end = acked + 1448 + 536;
+    c->inflight[1].len = 536;
+    c->inflight[1].at = at(12, 0.10);
 }
 
 static void sc_mail_unanswered(dfx *d)
@@ -427,6 +448,117 @@ static void sc_implicit_tls(dfx *d)
     g_assert_false(d->f.smtp->greeting.seen);
 }
 
+/* A gateway that speaks implicit TLS to a plain-SMTP server: the server's
+ * 220 answers the ClientHello in plain text. */
+static void sc_implicit_tls_plain_server(dfx *d)
+{
+    static const uint8_t ch[] = { 0x16, 0x03, 0x01, 0x00, 0x01, 0x01 };
+    d->f.key.server_port = 465;
+    raw(d, 0, ch, sizeof ch, 4, 0.16);
+    S(d, "220 mx.example.org ESMTP Postfix\r\n", 5, 0.17);
+    fin(d, MX_DIR_C2S, 6, 0.18);
+}
+
+/* The same, but the client was slower than the server's greeting: the 220
+ * is in the capture before the ClientHello (seen under load). */
+static void sc_implicit_tls_after_greeting(dfx *d)
+{
+    static const uint8_t ch[] = { 0x16, 0x03, 0x01, 0x00, 0x01, 0x01 };
+    d->f.key.server_port = 465;
+    S(d, "220 mx.example.org ESMTP Postfix\r\n", 4, 0.03);
+    raw(d, 0, ch, sizeof ch, 5, 0.16);
+    fin(d, MX_DIR_C2S, 6, 0.18);
+    g_assert_true(d->f.smtp->tls.implicit);
+}
+
+/* ---- issue 16: verdicts the capture cannot support ---- */
+
+/* Postfix relaying through a loopback content filter: client and server
+ * are both 127.0.0.1, and the message is delivered. */
+static void sc_loopback_delivered(dfx *d)
+{
+    mx_addr_parse("127.0.0.1", &d->f.key.client);
+    mx_addr_parse("127.0.0.1", &d->f.key.server);
+    d->f.key.server_port = 10025;
+    sc_delivered(d);
+}
+
+/* The EHLO's reply is lost (swallowed by an overlong line); the next
+ * reply, AUTH LOGIN's 334, must not count as the EHLO's refusal. */
+static void sc_ehlo_then_334(dfx *d)
+{
+    S(d, "220 mx.example.org ESMTP\r\n", 4, 0.03);
+    C(d, "EHLO gw.example.com\r\nAUTH LOGIN\r\n", 5, 0.04);
+    S(d, "334 VXNlcm5hbWU6\r\n", 6, 0.05);
+    C(d, "dXNlcg==\r\n", 7, 0.06);
+    S(d, "334 UGFzc3dvcmQ6\r\n", 8, 0.07);
+    C(d, "cGFzcw==\r\n", 9, 0.08);
+    S(d, "235 2.7.0 Authentication successful\r\n", 10, 0.09);
+    C(d, "QUIT\r\n", 11, 0.10);
+    S(d, "221 2.0.0 Bye\r\n", 12, 0.11);
+    fin(d, MX_DIR_S2C, 13, 0.12);
+    fin(d, MX_DIR_C2S, 14, 0.12);
+}
+
+/* TLS delivery closed by the client's FIN, then the server's RST. */
+static void sc_tls_client_fin_server_rst(dfx *d)
+{
+    sc_tls_inferred_delivery_dialogue(d);
+    fin(d, MX_DIR_C2S, 21, 0.30);
+    d->f.dir[MX_DIR_S2C].rst = at(22, 0.31);
+    seen(d, 22, 0.31);
+}
+
+/* ... and by the server's FIN, then its RST. */
+static void sc_tls_server_fin_then_rst(dfx *d)
+{
+    sc_tls_inferred_delivery_dialogue(d);
+    fin(d, MX_DIR_S2C, 21, 0.30);
+    d->f.dir[MX_DIR_S2C].rst = at(22, 0.31);
+    seen(d, 22, 0.31);
+}
+
+/* Message data in flight, never ACKed nor sent again, then the client's
+ * FIN and the capture's end: not "acknowledged everything". */
+static void sc_body_in_flight(dfx *d)
+{
+    greet_ehlo(d);
+    C(d, "MAIL FROM:<a@gw.example.com>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n", 7, 0.06);
+    S(d, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data\r\n", 8, 0.07);
+    C(d, "Subject: hi\r\n\r\nhello, a first part of the body\r\n", 9, 0.08);
+    fin(d, MX_DIR_C2S, 10, 0.09);
+}
+
+/* Neither side speaks SMTP: an HTTP request and its answer. */
+static void sc_not_smtp(dfx *d)
+{
+    C(d, "GET / HTTP/1.0\r\n\r\n", 4, 0.03);
+    S(d, "HTTP/1.0 400 Bad Request\r\n\r\n", 5, 0.04);
+    fin(d, MX_DIR_S2C, 6, 0.05);
+    fin(d, MX_DIR_C2S, 7, 0.06);
+}
+
+/* No greeting; the client closes after 2 s and the capture ends with its FIN. */
+static void sc_capture_ends_at_fin(dfx *d)
+{
+    C(d, "QUIT\r\n", 4, 1.02);
+    fin(d, MX_DIR_C2S, 5, 2.02);
+}
+
+/* The server's greeting is on the wire but its payload was cut (snap
+ * length): the client waits 5 s, QUITs, closes; the server closes too. */
+static void sc_server_payload_cut(dfx *d)
+{
+    mx_packet p = { .frame = 4, .ts_us = 30000 };
+    mx_smtp_gap(d->f.smtp, MX_DIR_S2C, 0, 34, &p);
+    d->off[MX_DIR_S2C] = 34;
+    d->f.dir[MX_DIR_S2C].first_data = at(4, 0.03);
+    d->f.dir[MX_DIR_S2C].payload_bytes = 34;
+    C(d, "QUIT\r\n", 5, 5.03);
+    fin(d, MX_DIR_C2S, 6, 10.03);
+    fin(d, MX_DIR_S2C, 7, 10.04);
+}
+
 typedef struct dcase {
     const char *path;
     void (*script)(dfx *);
@@ -479,8 +611,10 @@ static const dcase cases[] = {
       NULL, "smtp_data_done_timeout" },
     { "/diagnose-smtp/body-dropped", sc_body_dropped, "failed", "data_stall", "data", "path", NULL, "9,15,16", NULL,
       "smtp_data_xfer_timeout" },
-    { "/diagnose-smtp/pmtu-blackhole", sc_pmtu, "failed", "data_stall", "data", "path", NULL, "9,15,16",
+    { "/diagnose-smtp/pmtu-blackhole", sc_pmtu, "failed", "data_stall", "data", "path", NULL, "9,12,13,15,16",
       "pmtu_blackhole", "MSS" },
+    { "/diagnose-smtp/small-segments-dropped-too", sc_all_dropped, "failed", "data_stall", "data", "path", NULL,
+      "9,12,15,16", NULL, "not a path MTU problem" },
     { "/diagnose-smtp/mail-unanswered", sc_mail_unanswered, "failed", "reply_timeout", "mail", "server",
       "421 4.4.2 Connection timed out while sending MAIL FROM", "7,8", NULL, "smtp_mail_timeout" },
     { "/diagnose-smtp/client-abort", sc_client_abort, "failed", "client_abort", "mail", "client", NULL, "7", NULL,
@@ -495,8 +629,27 @@ static const dcase cases[] = {
       "tls", "client", NULL, "12,22", NULL, "before the server did" },
     { "/diagnose-smtp/implicit-tls", sc_implicit_tls, "delivered", "ok", "none", "none", "", "7", NULL,
       "inferred" },
+    { "/diagnose-smtp/implicit-tls-plain-server", sc_implicit_tls_plain_server, "failed", "tls_failed", "tls",
+      "client", NULL, "4,5,6", NULL, "smtp_tls_wrappermode" },
+    { "/diagnose-smtp/implicit-tls-after-greeting", sc_implicit_tls_after_greeting, "failed", "tls_failed", "tls",
+      "client", NULL, "4,5,6", NULL, "smtp_tls_wrappermode" },
     { "/diagnose-smtp/tls-alert", sc_tls_alert, "failed", "tls_failed", "tls", "server", NULL, "8,9,10,12", NULL,
       "alert 40" },
+    { "/diagnose-smtp/loopback-delivered", sc_loopback_delivered, "delivered", "ok", "none", "none",
+      "250 2.0.0 Ok: queued as 4Xk2", "10", NULL, NULL },
+    { "/diagnose-smtp/ehlo-then-334", sc_ehlo_then_334, "ok", "ok", "none", "none", NULL, "6", NULL, NULL },
+    { "/diagnose-smtp/tls-client-fin-server-rst", sc_tls_client_fin_server_rst, "delivered", "ok", "none", "none",
+      "", "12", NULL, "inferred" },
+    { "/diagnose-smtp/tls-server-fin-then-rst", sc_tls_server_fin_then_rst, "delivered", "ok", "none", "none",
+      "", "12", NULL, "inferred" },
+    { "/diagnose-smtp/body-in-flight", sc_body_in_flight, "incomplete", "incomplete", "data", "none", NULL, "9",
+      NULL, "not yet acknowledged" },
+    { "/diagnose-smtp/not-smtp", sc_not_smtp, "incomplete", "incomplete", "greeting", "none", NULL, "4,5", NULL,
+      "Not SMTP" },
+    { "/diagnose-smtp/capture-ends-at-fin", sc_capture_ends_at_fin, "incomplete", "incomplete", "greeting", "none",
+      NULL, "3,5", NULL, "the capture ended too soon" },
+    { "/diagnose-smtp/server-payload-cut", sc_server_payload_cut, "incomplete", "incomplete", "greeting", "none",
+      NULL, "4,6", NULL, "Payload not captured" },
 };
 
 static char *frames_of(const mx_verdict *v)
@@ -575,6 +728,62 @@ static void test_case(gconstpointer data)
     mx_smtp_free(d.f.smtp);
 }
 
+/* A masked greeting and a masked STARTTLS are two findings of one kind:
+ * the one smtp_inspection warning keeps both details (issue 18). */
+static void test_masked_greeting_and_starttls(void)
+{
+    dfx d;
+    setup(&d);
+    S(&d, "220 ******************************0*0*0**\r\n", 4, 0.03);
+    C(&d, "EHLO gw.example.com\r\n", 5, 0.04);
+    S(&d, "250-mx.example.org\r\n250-PIPELINING\r\n250-XXXXXXXA\r\n250 8BITMIME\r\n", 6, 0.05);
+    C(&d, "QUIT\r\n", 7, 0.06);
+    S(&d, "221 Bye\r\n", 8, 0.07);
+    fin(&d, MX_DIR_C2S, 9, 0.08);
+    mx_smtp_finish(d.f.smtp);
+    mx_verdict v;
+    mx_verdict_init(&v);
+    g_assert_true(mx_diagnose_smtp(&d.f, d.f.last_ts, &v));
+    g_assert_cmpint(v.kind, ==, MX_KIND_TLS_STRIPPED);
+    g_assert_cmpuint(v.warnings->len, ==, 1);
+    const mx_warning *w = &g_array_index(v.warnings, mx_warning, 0);
+    g_assert_cmpint(w->kind, ==, MX_WARN_SMTP_INSPECTION);
+    g_assert_nonnull(strstr(w->detail, "greeting masked by an inspecting firewall"));
+    g_assert_nonnull(strstr(w->detail, "XXXXXXXA"));
+    g_assert_nonnull(strstr(w->detail, "(STARTTLS)"));
+    mx_verdict_clear(&v);
+    mx_smtp_free(d.f.smtp);
+}
+
+/* mx_verdict: a second fact about a frame already listed is merged even
+ * when the cap is reached; a new frame past the cap is dropped.  A warning
+ * of a kind already present adds its detail once. */
+static void test_verdict_merge_then_cap(void)
+{
+    mx_verdict v;
+    mx_verdict_init(&v);
+    for (uint64_t i = 1; i <= MX_EVIDENCE_MAX; i++) {
+        mx_frame_ref r = at(i, 0.01 * (double)i);
+        mx_verdict_evidence(&v, &r, "fact %u", (unsigned)i);
+    }
+    mx_frame_ref first = at(1, 0.01), over = at(MX_EVIDENCE_MAX + 1, 1.0);
+    mx_verdict_evidence(&v, &first, "more about frame 1");
+    mx_verdict_evidence(&v, &over, "one too many");
+    g_assert_cmpuint(v.evidence->len, ==, MX_EVIDENCE_MAX);
+    g_assert_cmpstr(g_array_index(v.evidence, mx_evidence, 0).fact, ==, "fact 1; more about frame 1");
+    mx_frame_ref other_file = { 1, 1, 20000 };   /* frame 1 of the second file: another frame */
+    mx_verdict_evidence(&v, &other_file, "dropped: the cap");
+    g_assert_cmpuint(v.evidence->len, ==, MX_EVIDENCE_MAX);
+    g_assert_cmpuint(v.evidence_dropped, ==, 2);   /* counted for the stats */
+
+    mx_verdict_warn(&v, MX_WARN_SLOW_PATH, "first");
+    mx_verdict_warn(&v, MX_WARN_SLOW_PATH, "second");
+    mx_verdict_warn(&v, MX_WARN_SLOW_PATH, "first");
+    g_assert_cmpuint(v.warnings->len, ==, 1);
+    g_assert_cmpstr(g_array_index(v.warnings, mx_warning, 0).detail, ==, "first; second");
+    mx_verdict_clear(&v);
+}
+
 /* Mid-session capture with nothing decisive: left to diagnose.c. */
 static void test_midstream_undecided(void)
 {
@@ -586,6 +795,25 @@ static void test_midstream_undecided(void)
     mx_verdict v;
     mx_verdict_init(&v);
     g_assert_false(mx_diagnose_smtp(&d.f, d.f.last_ts, &v));
+    mx_verdict_clear(&v);
+    mx_smtp_free(d.f.smtp);
+}
+
+/* An uncertain pairing (a 334 answering EHLO) is never high confidence,
+ * and the EHLO it displaced counts as answered, its code unknown. */
+static void test_pairing_doubt(void)
+{
+    dfx d;
+    setup(&d);
+    sc_ehlo_then_334(&d);
+    mx_smtp_finish(d.f.smtp);
+    g_assert_cmpuint(d.f.smtp->pairing_doubts, ==, 1);
+    g_assert_true(d.f.smtp->helo[0].answered);
+    g_assert_cmpuint(d.f.smtp->helo[0].code, ==, 0);
+    mx_verdict v;
+    mx_verdict_init(&v);
+    g_assert_true(mx_diagnose_smtp(&d.f, d.f.last_ts, &v));
+    g_assert_cmpstr(mx_confidence_name(v.culprit.confidence), ==, "medium");
     mx_verdict_clear(&v);
     mx_smtp_free(d.f.smtp);
 }
@@ -632,6 +860,9 @@ int main(int argc, char **argv)
         g_test_add_data_func(cases[i].path, &cases[i], test_case);
     g_test_add_func("/diagnose-smtp/midstream-undecided", test_midstream_undecided);
     g_test_add_func("/diagnose-smtp/no-smtp-state", test_no_smtp_state);
+    g_test_add_func("/diagnose-smtp/pairing-doubt", test_pairing_doubt);
     g_test_add_func("/diagnose-smtp/timers", test_timers);
+    g_test_add_func("/diagnose-smtp/masked-greeting-and-starttls", test_masked_greeting_and_starttls);
+    g_test_add_func("/verdict/merge-then-cap", test_verdict_merge_then_cap);
     return g_test_run();
 }

@@ -440,6 +440,30 @@ static void test_schedule(gconstpointer data)
     g_assert_cmpstr(text, ==, sc->text);
 }
 
+/* A capture of the client's direction only (SPAN of one direction,
+ * asymmetric routing): the server's frames are never fed.  Frame numbers
+ * still count them, as the conversation numbers its own frames. */
+static void emit_client_only(void *ctx, const pb_frame *f, int64_t ts_us)
+{
+    if (f->data[f->l3 + 12] == 198)      /* IPv4 source 198.51.100.10: the client */
+        pb_feed_emit(ctx, f, ts_us);
+}
+
+static void test_one_sided(fixture *fx, gconstpointer data)
+{
+    (void)data;
+    fx->conv.emit = emit_client_only;
+    pb_conv_handshake(&fx->conv, 0, PB_MS(10));
+    pb_conv_exchange(&fx->conv, PB_MS(20), NULL, "220 mx.example.net ESMTP\r\n", 0);
+    pb_conv_exchange(&fx->conv, PB_MS(30), "EHLO gw.example.org\r\n", "250 mx.example.net\r\n", PB_MS(10));
+    pb_conv_exchange(&fx->conv, PB_MS(50), "MAIL FROM:<a@gw.example.org>\r\n", "250 2.1.0 Ok\r\n", PB_MS(10));
+    const mx_session *s = judge(fx);
+    assert_verdict(s, MX_OUTCOME_INCOMPLETE, MX_KIND_INCOMPLETE, MX_PHASE_MAIL, MX_ROLE_NONE, MX_CONFIDENCE_LOW);
+    g_assert_true(mx_verdict_has_warning(&s->verdict, MX_WARN_ONE_SIDED_CAPTURE));
+    g_assert_nonnull(strstr(s->verdict.summary->str, "sent 60 bytes"));   /* 26 + 20 + 14 */
+    g_assert_null(strstr(s->verdict.summary->str, "SYN"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -447,6 +471,7 @@ int main(int argc, char **argv)
     g_test_set_nonfatal_assertions();
 #define ADD(path, fn) g_test_add(path, fixture, NULL, setup, fn, teardown)
     ADD("/diagnose/syn-timeout/linux-backoff", test_syn_timeout_linux);
+    ADD("/diagnose/one-sided/client-only", test_one_sided);
     ADD("/diagnose/syn-timeout/linux-linear", test_syn_timeout_flat);
     g_test_add("/diagnose/syn-timeout/ipv6-endpoint", fixture, NULL, setup_v6, test_syn_timeout_v6_endpoint, teardown);
     ADD("/diagnose/syn-timeout/single-syn-at-capture-end", test_single_syn_at_end);

@@ -359,6 +359,67 @@ static void test_self_loop(fixture *fx, gconstpointer data)
                                                  "address 198.51.100.10, so it delivers to itself.");
 }
 
+/* Issue 18, wrong outputs 1 and 2: a forged RST refuses the SYN before
+ * any packet of the server's own is in the capture, after an unanswered
+ * PTR look-up of the server; a later session shows the server's hop.
+ * `read` holds the refusal and judges it again before anything counts it:
+ * the session, the destination row and its warnings all say firewall,
+ * and judging again keeps the dns_timeout warning and its evidence. */
+static void test_refusal_judged_again(fixture *fx, gconstpointer data)
+{
+    mx_analyzer_hold_refusals(fx->an);
+    send_dns(fx, 100 * SEC, false, dns_message(0x1234, false, 0, "25.113.0.203.in-addr.arpa", MX_DNS_PTR, 0, NULL, 0));
+    pb_conv_syn(&fx->conv, 110 * SEC);                 /* frame 2 */
+    pb_conv_rst(&fx->conv, PB_S2C, 110 * SEC + 2000, 63); /* frame 3: hop 2, the server is at hop 3 */
+    pb_conv ok;
+    pb_conv_init(&ok, PB_LINK_ETH, GW, 40002, SERVER, 25, 9, 10, emit, fx);
+    pb_conv_handshake(&ok, 111 * SEC, 20000);          /* frames 4-6 */
+    pb_conv_fin(&ok, PB_C2S, 112 * SEC);
+    pb_conv_fin(&ok, PB_S2C, 112 * SEC + 1000);
+    mx_analyzer_finish(fx->an);
+    g_assert_cmpuint(fx->sessions->len, ==, 2);
+
+    mx_report r;
+    mx_report_init(&r);
+    const mx_session *refused = NULL;
+    for (guint i = 0; i < fx->sessions->len; i++) {
+        const mx_session *s = g_ptr_array_index(fx->sessions, i);
+        mx_report_count(&r, s);
+        if (s->verdict.kind == MX_KIND_CONNECT_REFUSED)
+            refused = s;
+    }
+    g_assert_nonnull(refused);
+    g_assert_cmpint(refused->verdict.culprit.role, ==, MX_ROLE_FIREWALL);
+    g_assert_cmpint(refused->verdict.culprit.hops_from_client, ==, 2);
+    g_assert_false(refused->verdict.culprit.has_ip);
+    g_assert_nonnull(warning_of(refused, MX_WARN_FORGED_PACKET));
+    const mx_warning *w = warning_of(refused, MX_WARN_DNS_TIMEOUT);
+    g_assert_nonnull(w);
+    g_assert_nonnull(strstr(w->detail, "PTR 25.113.0.203.in-addr.arpa unanswered"));
+    /* DNS query, SYN, RST, the baseline's SYN-ACK: in frame order. */
+    g_assert_cmpuint(refused->verdict.evidence->len, ==, 4);
+    static const uint64_t frames[] = { 1, 2, 3, 5 };
+    for (guint i = 0; i < 4; i++)
+        g_assert_cmpuint(g_array_index(refused->verdict.evidence, mx_evidence, i).at.frame, ==, frames[i]);
+
+    g_assert_cmpuint(r.destinations->len, ==, 1);
+    const mx_destination *d = &g_array_index(r.destinations, mx_destination, 0);
+    g_assert_cmpuint(d->forged, ==, 1);
+    g_assert_cmpint(d->main_failure, ==, MX_KIND_CONNECT_REFUSED);
+    g_assert_cmpint(d->culprit.role, ==, MX_ROLE_FIREWALL);
+    mx_report_clear(&r);
+}
+
+/* The same connection to itself with no DNS answer in the capture: a local
+ * relay or content filter, no mail loop (DESIGN.md, mail_loop). */
+static void test_self_no_dns(fixture *fx, gconstpointer data)
+{
+    pb_conv_init(&fx->conv, PB_LINK_ETH, GW, 40003, GW, 25, 1000, 5000, emit, fx);
+    pb_conv_handshake(&fx->conv, 101 * SEC, 1000);
+    mx_session *s = only_session(fx);
+    g_assert_cmpint(s->verdict.kind, !=, MX_KIND_MAIL_LOOP);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -373,5 +434,7 @@ int main(int argc, char **argv)
     ADD("/dns/evidence/a-slow", test_a_slow);
     ADD("/dns/evidence/unrelated", test_unrelated);
     ADD("/dns/loop/self", test_self_loop);
+    ADD("/dns/evidence/refusal-judged-again", test_refusal_judged_again);
+    ADD("/dns/loop/self-no-dns", test_self_no_dns);
     return g_test_run();
 }

@@ -255,6 +255,86 @@ static void test_acked_bytes_after_ack(fixture *fx, gconstpointer data)
     g_assert_cmpstr(f->history, ==, "ShADa");
 }
 
+/* ---- what crosses beyond a hole (PMTU black hole evidence) ------------------------- */
+
+/* Client sends 1448, 1448 and 600 bytes after the EHLO; the server's ACK
+ * stays at the EHLO's end.  Returns the client sequence number the server's
+ * ACK stays at; frames: 1448 #1 at 9, #2 at 10, the 600 at 11. */
+static uint32_t lost_flight(fixture *fx)
+{
+    static char big[1448], small[600];
+    memset(big, 'x', sizeof big);
+    memset(small, 'y', sizeof small);
+    pb_conv_handshake(&fx->conv, 0, PB_MS(10));
+    pb_conv_exchange(&fx->conv, PB_MS(20), NULL, "220 mx.example.net ESMTP\r\n", 0);
+    pb_conv_exchange(&fx->conv, PB_MS(30), "EHLO gw.example.org\r\n", "250 mx.example.net\r\n", PB_MS(10));
+    uint32_t hole = fx->conv.next_seq[PB_C2S];
+    pb_conv_segment(&fx->conv, PB_C2S, PB_MS(50), MX_TCP_ACK, big, sizeof big, 0);
+    pb_conv_segment(&fx->conv, PB_C2S, PB_MS(51), MX_TCP_ACK, big, sizeof big, 0);
+    pb_conv_segment(&fx->conv, PB_C2S, PB_MS(52), MX_TCP_PSH | MX_TCP_ACK, small, sizeof small, 0);
+    g_assert_cmpuint(fx->conv.frames, ==, 11);
+    return hole;
+}
+
+/* The server's ACK at the hole, with SACK blocks (n of them) as given. */
+static void server_ack(fixture *fx, int64_t t, uint32_t ack, int n, const uint32_t (*blocks)[2])
+{
+    pb_tcp spec = {
+        .ip = { .src = SERVER, .dst = CLIENT, .ttl = 62 },
+        .sport = 25, .dport = 40001, .seq = fx->conv.next_seq[PB_S2C], .ack = ack, .flags = MX_TCP_ACK,
+        .sack_blocks = (uint8_t)n,
+    };
+    for (int b = 0; b < n; b++) {
+        spec.sack[b][0] = blocks[b][0];
+        spec.sack[b][1] = blocks[b][1];
+    }
+    pb_frame f;
+    g_assert_true(pb_build_tcp(&f, PB_LINK_ETH, &spec));
+    fx->conv.frames++;
+    pb_feed_frame(&fx->feed, &f, t);
+}
+
+/* A SACK block covering the 600-byte segment beyond the hole. */
+static void test_through_sack(fixture *fx, gconstpointer data)
+{
+    (void)data;
+    uint32_t hole = lost_flight(fx);
+    const uint32_t blocks[1][2] = { { hole + 2896, hole + 3496 } };
+    server_ack(fx, PB_MS(60), hole, 1, blocks);
+    pb_conv_resend(&fx->conv, PB_C2S, PB_MS(300), hole, "x");
+    mx_flow *f = finish_one(fx);
+    const mx_dir_state *c = &f->dir[MX_DIR_C2S];
+    g_assert_cmpuint(c->through_len, ==, 600);
+    g_assert_true(c->through_by_sack);
+    g_assert_cmpuint(c->through_seg.frame, ==, 11);
+    g_assert_cmpuint(c->through_ack.frame, ==, 12);
+}
+
+/* No SACK: a duplicate ACK answers the latest segment beyond the hole. */
+static void test_through_dup_ack(fixture *fx, gconstpointer data)
+{
+    (void)data;
+    uint32_t hole = lost_flight(fx);
+    server_ack(fx, PB_MS(60), hole, 0, NULL);
+    mx_flow *f = finish_one(fx);
+    const mx_dir_state *c = &f->dir[MX_DIR_C2S];
+    g_assert_cmpuint(c->through_len, ==, 600);
+    g_assert_false(c->through_by_sack);
+    g_assert_cmpuint(c->through_seg.frame, ==, 11);
+}
+
+/* Nothing answers beyond the hole, and an ACK that fills it clears the evidence. */
+static void test_through_none_and_filled(fixture *fx, gconstpointer data)
+{
+    (void)data;
+    uint32_t hole = lost_flight(fx);
+    const uint32_t blocks[1][2] = { { hole + 2896, hole + 3496 } };
+    server_ack(fx, PB_MS(60), hole, 1, blocks);
+    server_ack(fx, PB_MS(70), hole + 3496, 0, NULL);
+    mx_flow *f = finish_one(fx);
+    g_assert_cmpuint(f->dir[MX_DIR_C2S].through_len, ==, 0);
+}
+
 /* ---- close -------------------------------------------------------------------------- */
 
 /* The brief's example: client data, server ACK, server data, FINs. */
@@ -582,6 +662,54 @@ static void test_finish_order(fixture *fx, gconstpointer data)
     g_assert_cmpuint(mx_flow_table_active(fx->feed.table), ==, 0);
 }
 
+/* 300 flows through a table of 64 (eviction, closing, lingering, end of
+ * input) with the hash keyed k0, k1: the order flows finish in, as
+ * "port:evicted" items. */
+static GString *finish_order_keyed(uint64_t k0, uint64_t k1)
+{
+    mx_flow_hash_key(k0, k1);
+    pb_feed feed;
+    pb_feed_init(&feed, NULL, 0, 64, false);
+    char server[32];
+    for (int i = 0; i < 300; i++) {
+        pb_conv c;
+        g_snprintf(server, sizeof server, "203.0.113.%d", 1 + i % 7);
+        pb_conv_init(&c, PB_LINK_ETH, CLIENT, (uint16_t)(20000 + i), server, 25, (uint32_t)i, 7, pb_feed_emit, &feed);
+        int64_t t = PB_MS(10) * i;
+        if (i % 3 == 0) {
+            pb_conv_syn(&c, t);
+        } else if (i % 3 == 1) {
+            pb_conv_syn(&c, t);
+            pb_conv_rst(&c, PB_S2C, t + 100, 0);
+        } else {
+            pb_conv_handshake(&c, t, 1000);
+        }
+    }
+    pb_feed_finish(&feed);
+    GString *order = g_string_new(NULL);
+    for (guint i = 0; i < feed.finished->len; i++) {
+        const mx_flow *f = &g_array_index(feed.finished, mx_flow, i);
+        g_string_append_printf(order, "%u:%d ", f->key.client_port, f->evicted);
+    }
+    g_assert_cmpuint(feed.finished->len, ==, 300);
+    pb_feed_clear(&feed);
+    return order;
+}
+
+/* The flow hash is keyed per run (live tuples are chosen by senders);
+ * nothing may depend on the key: the same input finishes in the same order. */
+static void test_hash_key_independent(void)
+{
+    GString *a = finish_order_keyed(1, 2);
+    GString *b = finish_order_keyed(0x0123456789abcdefULL, 0xfedcba9876543210ULL);
+    GString *c = finish_order_keyed(~0ULL, 42);
+    g_assert_cmpstr(a->str, ==, b->str);
+    g_assert_cmpstr(a->str, ==, c->str);
+    g_string_free(a, TRUE);
+    g_string_free(b, TRUE);
+    g_string_free(c, TRUE);
+}
+
 /* IP ID and TTL samples for the hop model come from packets really sent. */
 static void test_hop_inputs(fixture *fx, gconstpointer data)
 {
@@ -607,6 +735,10 @@ int main(int argc, char **argv)
     ADD("/flow/direction/by-port", test_direction_by_port);
     ADD("/flow/direction/untracked-port", test_untracked_port);
     g_test_add_func("/flow/direction/extra-ports", test_extra_ports);
+    g_test_add_func("/flow/life/hash-key-independent", test_hash_key_independent);
+    ADD("/flow/through/sack", test_through_sack);
+    ADD("/flow/through/dup-ack", test_through_dup_ack);
+    ADD("/flow/through/hole-filled", test_through_none_and_filled);
     ADD("/flow/handshake/complete", test_handshake);
     ADD("/flow/handshake/syn-retransmissions", test_syn_retransmissions);
     ADD("/flow/handshake/syn-times-cap", test_syn_times_cap);

@@ -577,12 +577,58 @@ static void test_pending_cap(fx *f, gconstpointer d)
     g_assert_cmpuint(f->s->replies_dropped, ==, 6);
 }
 
+/* The ranges the evidence may keep (mx_smtp_keep), as "from-to" pairs. */
+static char *spans_str(fx *f, int dir)
+{
+    GString *g = g_string_new(NULL);
+    const GArray *sp = f->s->keep[dir].spans;
+    for (guint i = 0; sp && i < sp->len; i++) {
+        const mx_smtp_span *r = &g_array_index(sp, mx_smtp_span, i);
+        g_string_append_printf(g, "%s%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, g->len ? " " : "", r->from, r->to);
+    }
+    return g_string_free(g, FALSE);
+}
+
+/* Commands and replies kept, the body out, its CRLF "." CRLF kept; AUTH
+ * keeps its mechanism, a 334 its code, the credential line nothing. */
+static void test_keep_ranges(fx *f, gconstpointer d)
+{
+    mx_smtp_stream_base(f->s, MX_DIR_C2S, 1000, true);
+    mx_smtp_stream_base(f->s, MX_DIR_S2C, 5000, true);
+    session_to_354(f);                          /* client 0-49, server 0-52 */
+    C(f, "secret body\r\n.\r\n", 13);          /* body 49-65, "\r\n.\r\n" 60-65 */
+    S(f, "250 queued\r\n", 14);
+    C(f, "AUTH PLAIN c2VjcmV0\r\n", 15);       /* 65-86: "AUTH PLAIN" 65-75, CRLF 84-86 */
+    S(f, "334 UGFzcw==\r\n", 16);
+    C(f, "c2VjcmV0\r\n", 17);
+    S(f, "535 no\r\n", 18);
+    C(f, "QUIT\r\n", 19);
+    g_autofree char *c = spans_str(f, MX_DIR_C2S), *v = spans_str(f, MX_DIR_S2C);
+    g_assert_cmpstr(c, ==, "0-49 60-75 84-86 96-102");
+    g_assert_cmpstr(v, ==, "0-68 76-86");
+}
+
+/* Nothing of the client is kept after a bare-LF end of data, a gap in its
+ * commands, or a 354 that pairs with the wrong command. */
+static void test_keep_lost(fx *f, gconstpointer d)
+{
+    mx_smtp_stream_base(f->s, MX_DIR_C2S, 1000, true);
+    mx_smtp_stream_base(f->s, MX_DIR_S2C, 5000, true);
+    session_to_354(f);
+    C(f, "x\n.\nMAIL FROM:<smuggled@x>\r\n", 13);
+    g_assert_true(f->s->keep[MX_DIR_C2S].lost);
+    g_autofree char *c = spans_str(f, MX_DIR_C2S);
+    g_assert_cmpstr(c, ==, "0-49");
+}
+
 #define ADD(path, fn) g_test_add(path, fx, NULL, fx_setup, fn, fx_teardown)
 
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     ADD("/smtp/greeting/basic", test_greeting_basic);
+    ADD("/smtp/keep/ranges", test_keep_ranges);
+    ADD("/smtp/keep/lost", test_keep_lost);
     ADD("/smtp/greeting/multiline-split", test_greeting_multiline_split);
     ADD("/smtp/greeting/escaped", test_greeting_escaped);
     ADD("/smtp/greeting/masked", test_greeting_masked);

@@ -6,7 +6,7 @@
 # named).  A capture whose verdict differs from its .expect (what the
 # scenario is known to produce, by construction) is refused: the expected
 # JSON never records a wrong verdict.  pcaps/<name>.args holds extra mxray
-# options a capture needs (e.g. --ports 465).  Review `git diff pcaps/` afterwards.
+# options a capture needs (e.g. --ports 465, --maillog NAME.maillog).  Review `git diff pcaps/` afterwards.
 set -u
 MXRAY=${1:?usage: update-pcap-json.sh MXRAY [NAME...]}
 MXRAY=$(cd "$(dirname "$MXRAY")" && pwd)/$(basename "$MXRAY")
@@ -19,8 +19,9 @@ fi
 status=0
 for n in "${names[@]}"; do
 	tmp=$(mktemp)
+	# From pcaps/: NAME.args names files beside the capture (--maillog NAME.maillog).
 	# shellcheck disable=SC2046 # NAME.args holds extra options, word-split on purpose
-	"$MXRAY" read --format json $(cat "pcaps/$n.args" 2>/dev/null) "pcaps/$n.pcap" >"$tmp"
+	(cd pcaps && "$MXRAY" read --format json $(cat "$n.args" 2>/dev/null) "$n.pcap") >"$tmp"
 	if [ -f "pcaps/$n.expect" ] && ! python3 tests/netns/compare.py "pcaps/$n.expect" "$tmp" >/dev/null; then
 		echo "REFUSED $n: mxray disagrees with pcaps/$n.expect:"
 		python3 tests/netns/compare.py "pcaps/$n.expect" "$tmp" | sed 's/^/    /'

@@ -74,6 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run.report.verbose = opts & 8;
     mx_analyzer *an = mx_analyzer_new(many_ports ? ports_many : ports_25, many_ports ? 4 : 1, max_flows,
                                       on_session, &run);
+    mx_analyzer_hold_refusals(an);
     if (!ladders)
         mx_analyzer_skip_ladders(an);
     mx_live_timers timers;
@@ -106,8 +107,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     mx_analyzer_finish(an);
     mx_analyzer_stats(an, &run.report.stats);
-    for (guint i = 0; i < run.report.sessions->len; i++)
-        mx_diagnose_refine(g_ptr_array_index(run.report.sessions, i), mx_analyzer_baselines(an));
     mx_analyzer_free(an);
 
     mx_report_sort(&run.report);

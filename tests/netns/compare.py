@@ -7,8 +7,14 @@ against a scenario's .expect file.
   outcome / kind / phase          sessions[0].<key>
   culprit.role / culprit.ip ...   sessions[0].culprit.<field>
   warning=X                       some sessions[0].warnings[].kind == X
+  nowarning=X                     no sessions[0].warnings[].kind == X
   session.N.<key>=V               the same, for the Nth session (1-based,
                                   sessions ordered by start time = first SYN)
+  queue.N.<path>=V                read --maillog: the Nth queue entry (1-based,
+                                  in the report's order); numbers in the path
+                                  are 1-based list positions
+                                  (queue.1.attempts.1.connections.1.kind=syn_timeout)
+  maillog.<path>=V                read --maillog: the "maillog" object
 Prints one line per mismatch ("field expected X got Y") and exits 1 if any.
 When EXIT_STATUS is given and every expected session names its outcome, the
 exit status is checked as DESIGN.md says: 1 if any session failed or was
@@ -22,6 +28,8 @@ def get(obj, path):
     for part in path.split("."):
         if isinstance(obj, dict) and part in obj:
             obj = obj[part]
+        elif isinstance(obj, list) and part.isdigit() and 1 <= int(part) <= len(obj):
+            obj = obj[int(part) - 1]
         else:
             return "<missing>"
     return obj
@@ -52,6 +60,11 @@ def expect_problems(exp_lines, doc, exit_status=None):
             continue
         idx = 0
         label = key
+        if key.startswith("queue.") or key.startswith("maillog."):
+            got = fmt(get(doc, key))
+            if got != want:
+                bad.append("%s expected %s got %s" % (label, want, got))
+            continue
         if key.startswith("session."):
             parts = key.split(".", 2)
             if len(parts) < 3 or not parts[1].isdigit() or int(parts[1]) < 1:
@@ -65,10 +78,11 @@ def expect_problems(exp_lines, doc, exit_status=None):
         s = sessions[idx]
         if key == "outcome":
             outcomes[idx] = want
-        if key == "warning":
+        if key in ("warning", "nowarning"):
             kinds = [w.get("kind") for w in s.get("warnings") or [] if isinstance(w, dict)]
-            if want not in kinds:
-                bad.append("%s expected %s got [%s]" % (label, want, ",".join(map(fmt, kinds))))
+            if (want in kinds) != (key == "warning"):
+                bad.append("%s expected %s%s got [%s]" % (label, "" if key == "warning" else "no ", want,
+                                                         ",".join(map(fmt, kinds))))
             continue
         got = fmt(get(s, key))
         if got != want:

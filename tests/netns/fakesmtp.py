@@ -19,6 +19,14 @@ Behaviour no real MTA shows, selected by MODE:
             refuses every recipient "550 5.7.1 ... not allowed for this
             user": an authenticated session that fails, so that its AUTH
             exchange goes into an evidence capture
+  finrst    a normal server that, after its 221, closes with a FIN and then
+            a RST (shutdown, then close with SO_LINGER 0), as some MTAs and
+            TLS terminators do: a delivery all the same.  With --cert and
+            --key it offers STARTTLS and the dialogue goes on inside TLS
+  slowread  a normal server that reads the message body in small bites with
+            pauses, so that a transfer takes seconds (captures cut mid-DATA)
+  http      not SMTP at all: waits for the client's request and answers
+            "HTTP/1.0 400 Bad Request", then closes
   normal    a plain, well-behaved server
 
 Python standard library only.  Bounded: the process exits after --limit
@@ -28,12 +36,13 @@ import argparse
 import os
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
 
 MODES = ("silent", "masked", "xxxx", "nodot", "noehlo", "greet421", "greet554",
-         "loop", "auth", "normal")
+         "loop", "auth", "finrst", "slowread", "http", "normal")
 
 
 def log(msg):
@@ -46,20 +55,36 @@ class Conn:
         self.s = sock
         self.peer = peer
         self.args = args
-        self.buf = b""
+        self.buf = bytearray()
+        self.pos = 0
         self.queued = 0
+        self.indata = False
+        self.tls = False
 
     def send(self, *lines):
         data = b"".join(l.encode() + b"\r\n" for l in lines)
         self.s.sendall(data)
 
     def readline(self):
-        while b"\n" not in self.buf:
-            chunk = self.s.recv(65536)
+        # An index into one buffer, not a split per line: a multi-megabyte body
+        # is read as fast as it arrives (offload-bigtcp needs an open window),
+        # unless the mode reads slowly on purpose.
+        while True:
+            i = self.buf.find(b"\n", self.pos)
+            if i >= 0:
+                break
+            if self.args.mode == "slowread" and self.indata:
+                time.sleep(0.05)
+                chunk = self.s.recv(1024)
+            else:
+                chunk = self.s.recv(1 << 20)
             if not chunk:
                 return None
+            del self.buf[:self.pos]
+            self.pos = 0
             self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
+        line = bytes(self.buf[self.pos:i])
+        self.pos = i + 1
         return line.rstrip(b"\r").decode("latin-1")
 
     def drain(self):
@@ -74,6 +99,8 @@ class Conn:
         lines = ["250-%s" % host, "250-PIPELINING", "250-SIZE 10240000"]
         if extra_tls:
             lines.append("250-XXXXXXXA")
+        if self.args.cert and not self.tls:
+            lines.append("250-STARTTLS")
         if auth:
             lines.append("250-AUTH PLAIN LOGIN")
         lines += ["250-ENHANCEDSTATUSCODES", "250 8BITMIME"]
@@ -85,6 +112,10 @@ class Conn:
         host = a.hostname
         if mode == "silent":
             self.drain()
+            return
+        if mode == "http":
+            self.readline()
+            self.s.sendall(b"HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
             return
         if mode == "masked":
             self.send("220 ******************************0*0*0")
@@ -106,6 +137,7 @@ class Conn:
             self.send("220 %s ESMTP" % host)
         indata = False
         while True:
+            self.indata = indata
             line = self.readline()
             if line is None:
                 return
@@ -171,7 +203,21 @@ class Conn:
                 self.send("250 2.0.0 Ok")
             elif verb == "QUIT":
                 self.send("221 2.0.0 Bye")
+                if mode == "finrst":
+                    # FIN first, then a RST for the same socket: close() with
+                    # a zero linger time aborts the connection.
+                    self.s.shutdown(socket.SHUT_WR)
+                    self.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 return
+            elif verb == "STARTTLS" and a.cert and not self.tls:
+                import ssl
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                ctx.load_cert_chain(a.cert, a.key)
+                self.send("220 2.0.0 Ready to start TLS")
+                self.s = ctx.wrap_socket(self.s, server_side=True)
+                self.tls = True
+                self.buf = bytearray()
+                self.pos = 0
             elif verb == "STARTTLS":
                 self.send("454 4.7.0 TLS not available")
             else:
@@ -202,6 +248,8 @@ def main():
     p.add_argument("--hostname", default="mx.example.net")
     p.add_argument("--client-name", default="gw.example.org",
                    help="name the loop mode puts in its greeting")
+    p.add_argument("--cert", help="PEM certificate: offer STARTTLS (finrst)")
+    p.add_argument("--key", help="PEM key for --cert")
     args = p.parse_args()
     if not args.bind:
         args.bind = ["127.0.0.1"]
@@ -217,6 +265,11 @@ def main():
         fam = socket.AF_INET6 if ":" in b else socket.AF_INET
         s = socket.socket(fam, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if args.mode == "slowread":
+            # A small receive buffer, set before listen() so that the window
+            # is small from the SYN-ACK on: with the pauses in readline(),
+            # the client's window fills and the transfer takes seconds.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
         if fam == socket.AF_INET6:
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         s.bind((b, args.port))

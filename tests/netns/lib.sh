@@ -232,12 +232,16 @@ warm_neighbours() {
 # start_capture FILE [filter...]: tcpdump on the gateway's interface.
 # Default filter: everything but MLD reports (to ff02::16), which links that
 # were just brought up send for a second or two and which only add noise.
+# CAPTURE_NS / CAPTURE_IF capture elsewhere (e.g. mx's lo); CAPTURE_OPTS adds
+# tcpdump options (-s 68, -G 1, -c N: captures that show less than happened).
 start_capture() {
 	local file=$1; shift
 	[ $# -gt 0 ] || set -- not ip6 dst host ff02::16
 	local err=$WORK/tcpdump.err
 	: >"$err"
-	nsbg "$NS_GW" "${CAPTURE_LIMIT:-90}" tcpdump -i gw0 -U -Z root -n -w "$file" "$@" 2>"$err"
+	# shellcheck disable=SC2086 # CAPTURE_OPTS is word-split on purpose
+	nsbg "${CAPTURE_NS:-$NS_GW}" "${CAPTURE_LIMIT:-90}" tcpdump -i "${CAPTURE_IF:-gw0}" -U -Z root -n \
+		${CAPTURE_OPTS:-} -w "$file" "$@" 2>"$err"
 	CAP_PID=$LAST_PID
 	local i
 	for i in $(seq 1 50); do

@@ -25,6 +25,12 @@ SCENARIOS=(
 	masked-greeting tls-stripped mail-loop mail-loop-hops mail-rejected relay-denied
 	data-body-dropped dot-unanswered pmtu-blackhole multi-session starttls slow-lossy
 	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected mx-fallback
+	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
+	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
+	rst-forged-syn-first
+	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
+	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
+	tls-on-plain-465 not-smtp
 )
 
 # ------------------------------------------------------------------ helpers
@@ -191,6 +197,38 @@ sc_rst_forged_syn_baseline() {
 	expect session.2.outcome=failed session.2.kind=connect_refused session.2.phase=connect \
 		session.2.culprit.role=firewall session.2.warning=forged_packet
 	want_rc 2 && want_out "refused"
+}
+
+sc_rst_forged_syn_first() {
+	# rst-forged-syn-baseline the other way round: r2 answers the first SYN
+	# with a forged RST (TTL 63) before any packet of the server's own is in
+	# the capture; then the rule goes and a delivery shows the server's TTL
+	# (62).  Before both, the gateway's PTR look-up of the server goes
+	# unanswered (as in gateway-ptr-timeout).  The refusal must be judged
+	# again with the later baseline before anything counts it, and judging
+	# again must keep its dns_timeout warning.
+	begin || return 1
+	ip -n "$NS_MX" addr add 203.0.113.53/24 dev mx0 || return 1
+	blackhole_resolver "$NS_MX" 203.0.113.53
+	ns_resolver "$NS_GW" 203.0.113.53 || return 1
+	# swaks's look-up of the machine's own name answered locally: 10 s less per run.
+	printf '127.0.1.1 %s\n' "$(hostname)" >>"/etc/netns/$NS_GW/hosts" || return 1
+	postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 --syn -j REJECT --reject-with tcp-reset || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_ptr_lookup_fails || return 1
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
+	{ want_rc 2 && want_out "refused"; } || return 1
+	r2fw -D FORWARD -p tcp --dport 25 --syn -j REJECT --reject-with tcp-reset || return 1
+	sleep 0.5
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
+	finish_capture || return 1
+	expect session.1.outcome=failed session.1.kind=connect_refused session.1.phase=connect \
+		session.1.culprit.role=firewall session.1.culprit.hops_from_client=2 session.1.culprit.confidence=high \
+		session.1.warning=forged_packet session.1.warning=dns_timeout
+	expect session.2.outcome=delivered session.2.kind=ok session.2.phase=none session.2.culprit.role=none \
+		session.2.warning=dns_timeout
+	want_rc 0 && want_out "250 2.0.0 Ok: queued"
 }
 
 sc_rst_mid_data() {
@@ -391,6 +429,48 @@ sc_pmtu_blackhole() {
 	want_out "Timeout"
 }
 
+sc_pmtu_drop_long() {
+	# A black hole made by a filter, not an MTU: r2 drops every packet to port
+	# 25 longer than 1000 bytes and sends nothing back.  Smaller segments pass:
+	# the server SACKs the short tail of the first flight.
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 -m length --length 1001:65535 -j DROP || return 1
+	local body; body=$(body_file body.txt 20000)
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 25 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 6 --body "@$body"
+	finish_capture || return 1
+	expect outcome=failed kind=data_stall phase=data culprit.role=path warning=pmtu_blackhole
+	want_out "Timeout"
+}
+
+sc_pmtu_icmp() {
+	# The pmtu-blackhole network with the router's fragmentation-needed let
+	# through: path MTU discovery works, the client resends in 1240-byte
+	# segments and the message is delivered.  No pmtu_blackhole.
+	MX_LINK_MTU=1280 MX_ADVMSS=1460 begin && postfix_start || return 1
+	local body; body=$(body_file body.txt 20000)
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 25 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 6 --body "@$body"
+	finish_capture || return 1
+	expect outcome=delivered kind=ok phase=none culprit.role=none nowarning=pmtu_blackhole
+	want_rc 0 && want_out "250 2.0.0 Ok: queued"
+}
+
+sc_data_stop_1k() {
+	# A filter that stops the flow: everything after the first 1000 bytes the
+	# client sends is dropped, small segments too.  Not a PMTU black hole.
+	begin && postfix_start || return 1
+	sysctl_ns "$NS_R2" net.netfilter.nf_conntrack_acct=1
+	r2fw -A FORWARD -p tcp --dport 25 -m connbytes --connbytes 1000: \
+		--connbytes-dir original --connbytes-mode bytes -j DROP || return 1
+	local body; body=$(body_file body.txt 20000)
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 25 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 6 --body "@$body"
+	finish_capture || return 1
+	expect outcome=failed kind=data_stall phase=data culprit.role=path nowarning=pmtu_blackhole
+	want_out "Timeout"
+}
+
 sc_multi_session() {
 	begin && postfix_start || return 1
 	local big; big=$(body_file big.txt 200000)
@@ -489,6 +569,22 @@ ns_resolver() {
 	printf '127.0.0.1 localhost\n::1 localhost\n' >"/etc/netns/$1/hosts"
 }
 
+# gw_ptr_lookup_fails: the gateway looks up the PTR of 203.0.113.25 through
+# its resolver (as a gateway doing reverse DNS for outbound mail does); the
+# resolver must not answer.
+gw_ptr_lookup_fails() {
+	nsx "$NS_GW" 30 python3 -c '
+import socket, sys
+try:
+    print("PTR answered:", socket.gethostbyaddr("203.0.113.25"), file=sys.stderr)
+except OSError as e:
+    print("PTR look-up failed:", e, file=sys.stderr)
+' 2>"$WORK/ptr.err"
+	grep -q "PTR look-up failed" "$WORK/ptr.err" && return 0
+	log "PTR look-up: $(cat "$WORK/ptr.err")"
+	return 1
+}
+
 sc_slow_greeting_ptr() {
 	# The receiving Postfix looks up the gateway's PTR before its greeting
 	# (smtpd_peername_lookup = yes) through a resolver that never answers:
@@ -517,14 +613,7 @@ sc_gateway_ptr_timeout() {
 	ns_resolver "$NS_GW" 203.0.113.53 || return 1
 	postfix_start || return 1
 	start_capture "$WORK/cap.pcap" || return 1
-	nsx "$NS_GW" 15 python3 -c '
-import socket, sys
-try:
-    print("PTR answered:", socket.gethostbyaddr("203.0.113.25"), file=sys.stderr)
-except OSError as e:
-    print("PTR look-up failed:", e, file=sys.stderr)
-' 2>"$WORK/ptr.err"
-	grep -q "PTR look-up failed" "$WORK/ptr.err" || { log "PTR look-up: $(cat "$WORK/ptr.err")"; return 1; }
+	gw_ptr_lookup_fails || return 1
 	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
 	finish_capture || return 1
 	expect outcome=delivered kind=ok phase=none culprit.role=none warning=dns_timeout
@@ -557,9 +646,10 @@ print("delivered")
 		session.2.outcome=delivered session.2.kind=ok
 }
 
-# gw_postfix_start: the gateway's own Postfix, a second private instance in
-# the gw namespace that delivers by DNS MX (through /etc/netns/gw's resolver)
-# with a 3 s connect timeout; no listener: mail is handed in with sendmail.
+# gw_postfix_start [MAIN.CF LINE...]: the gateway's own Postfix, a second
+# private instance in the gw namespace that delivers by DNS MX (through
+# /etc/netns/gw's resolver) with a 3 s connect timeout, unless the lines
+# given say otherwise; no listener: mail is handed in with sendmail.
 GWPF_PID=
 gw_postfix_start() {
 	GWPF_DIR=$WORK/gwpostfix
@@ -579,6 +669,8 @@ smtp_connect_timeout = 3s
 smtp_tls_security_level = none
 smtp_address_preference = ipv4
 EOF
+	local l
+	for l in "$@"; do printf '%s\n' "$l" >>"$GWPF_DIR/etc/main.cf"; done
 	touch -d '-1 minute' "$GWPF_DIR/etc/main.cf" "$GWPF_DIR/etc/master.cf"
 	MAIL_CONFIG=$GWPF_DIR/etc nsbg "$NS_GW" "${POSTFIX_LIMIT:-120}" \
 		/usr/lib/postfix/sbin/master -c "$GWPF_DIR/etc" -d 2>"$WORK/gwpostfix-master.err"
@@ -616,11 +708,229 @@ sc_mx_fallback() {
 	done
 	sleep 1
 	finish_capture || return 1
-	[ -n "$GWPF_PID" ] && kill_pid "$GWPF_PID" TERM
-	grep -q 'status=sent' "$GWPF_DIR/log/maillog" ||
-		{ log "gateway postfix did not deliver: $(cat "$GWPF_DIR/log/maillog")"; return 1; }
+	gw_postfix_keep_log 'status=sent' || return 1
+	# One attempt, two connections: the note "connect to mx1...: timed out"
+	# and the status line naming mx2.
 	expect session.1.outcome=failed session.1.kind=syn_timeout session.1.culprit.role=path \
-		session.2.outcome=delivered session.2.kind=ok
+		session.2.outcome=delivered session.2.kind=ok \
+		queue.1.queue_id="$GW_QID" queue.1.status=sent \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=syn_timeout \
+		queue.1.attempts.1.connections.2.session=2 queue.1.attempts.1.connections.2.kind=ok
+}
+
+# ---- the gateway's Postfix delivers into a failure; its log is kept --------
+# Each postfix-* scenario relays one message from the gateway's Postfix
+# straight to [mx] (no DNS) into a failure, captures on gw0, and keeps the
+# Postfix's own log (maillog_file) as NAME.maillog beside NAME.pcap, with
+# NAME.args = --maillog NAME.maillog (read from the capture's folder).  The
+# .expect names the queue ID Postfix gave the message and the session its
+# attempt is joined to.
+
+# gw_postfix_send PATTERN SECONDS [BODY_FILE]: one message into the
+# gateway's Postfix, then wait (at most SECONDS) for PATTERN in its log.
+gw_postfix_send() {
+	local pattern=$1 secs=$2 body=${3:-} i
+	{
+		printf 'From: sender@%s\nTo: user@%s\nSubject: mxray %s\n\n' "$GW_NAME" "$RCPT_DOMAIN" "$(basename "$PCAP_FILE" .pcap)"
+		if [ -n "$body" ]; then cat "$body"; else echo "one line"; fi
+	} | nsx "$NS_GW" 10 /usr/sbin/sendmail -C "$GWPF_DIR/etc" -f "sender@$GW_NAME" "user@$RCPT_DOMAIN" ||
+		{ log "sendmail failed"; return 1; }
+	for i in $(seq 1 $((secs * 10))); do
+		grep -q "$pattern" "$GWPF_DIR/log/maillog" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 1
+}
+
+# gw_postfix_keep_log PATTERN: stops the gateway's Postfix, checks its log
+# shows PATTERN, keeps it beside the capture; sets GW_QID (the queue ID).
+gw_postfix_keep_log() {
+	[ -n "$GWPF_PID" ] && kill_pid "$GWPF_PID" TERM
+	GWPF_PID=
+	local logf=$GWPF_DIR/log/maillog name
+	grep -q -- "$1" "$logf" 2>/dev/null || { log "gateway postfix log lacks '$1': $(cat "$logf" 2>/dev/null)"; return 1; }
+	GW_QID=$(sed -n 's/.* postfix\/smtp\[[0-9]*\]: \([0-9A-Za-z]*\): to=.*/\1/p' "$logf" | head -1)
+	[ -n "$GW_QID" ] || { log "no queue ID in the gateway's log"; return 1; }
+	name=$(basename "$PCAP_FILE" .pcap)
+	cp "$logf" "${PCAP_FILE%.pcap}.maillog" || return 1
+	mxray_args --maillog "$name.maillog"
+}
+
+# gw_direct [MAIN.CF LINE...]: the gateway's Postfix relaying to [mx] by address.
+gw_direct() { gw_postfix_start "relayhost = [$MX_IP4]" "smtp_helo_timeout = 5s" "smtp_data_done_timeout = 5s" "$@"; }
+
+# expect_queue STATUS KIND: what every gateway-MTA scenario expects of the
+# join: one queue entry (the ID the MTA gave the message), its status, and
+# its attempt joined to session 1 of kind KIND.
+expect_queue() {
+	expect queue.1.queue_id="$GW_QID" queue.1.status="$1" \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind="$2"
+}
+
+# gw_postfix_case PATTERN SECONDS [BODY_FILE]: one message through the
+# gateway's Postfix while capturing; its log kept (must show PATTERN).
+gw_postfix_case() {
+	gw_direct || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_postfix_send 'status=' "$2" "${3:-}" || return 1
+	finish_capture || return 1
+	gw_postfix_keep_log "$1"
+}
+
+# SYNs dropped at r2: Postfix gives up after smtp_connect_timeout (3 s).
+sc_postfix_syn_timeout() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 --syn -j DROP || return 1
+	gw_postfix_case 'Connection timed out' 15 || return 1
+	expect outcome=failed kind=syn_timeout phase=connect culprit.role=path queue.1.dsn=4.4.1 \
+		queue.1.attempts.1.connections.1.finding=null
+	expect_queue deferred syn_timeout
+}
+
+# Nothing listens on mx: its kernel answers the SYN with a RST.
+sc_postfix_refused() {
+	begin || return 1
+	gw_postfix_case 'Connection refused' 15 || return 1
+	expect outcome=failed kind=connect_refused phase=connect culprit.role=server \
+		queue.1.attempts.1.connections.1.finding=null maillog.offset_basis=immediate
+	expect_queue deferred connect_refused
+}
+
+# r2 forges a RST when the message body passes (as sc_rst_mid_data).
+sc_postfix_rst_mid_data() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 -m string --string "MARKER-RESET" --algo bm \
+		-j REJECT --reject-with tcp-reset || return 1
+	local body; body=$(body_file body.txt 6000 "MARKER-RESET")
+	gw_postfix_case 'status=deferred' 15 "$body" || return 1
+	expect outcome=failed kind=reset phase=data culprit.role=firewall warning=forged_packet
+	expect_queue deferred reset
+}
+
+# The server greets with 421 (fakesmtp greet421).
+sc_postfix_greeting_421() {
+	begin && fake_start greet421 || return 1
+	gw_postfix_case 'status=deferred' 15 || return 1
+	expect outcome=rejected kind=greeting_rejected phase=greeting culprit.role=server
+	expect_queue deferred greeting_rejected
+}
+
+# The server greets, then never answers EHLO (fakesmtp noehlo): Postfix
+# waits smtp_helo_timeout (5 s here): the article's "no HELO/EHLO response".
+sc_postfix_ehlo_silent() {
+	begin && fake_start noehlo || return 1
+	gw_postfix_case 'status=deferred' 20 || return 1
+	expect outcome=failed kind=ehlo_no_reply phase=ehlo culprit.role=server
+	expect_queue deferred ehlo_no_reply
+}
+
+# ---- the gateway's Exim delivers into a failure; its main log is kept ------
+# Exim (Debian's exim4-daemon-light, unpacked by tools/install-deps into
+# EXIM_ROOT: as a package it conflicts with postfix) runs once per message
+# in the gw namespace: `exim4 -C CONF -odi` delivers in the foreground, no
+# daemon, with its own spool and log under $WORK, routing everything to
+# [mx] with 3 s connect and 5 s command timeouts.  No Exim: skipped (3).
+EXIM_ROOT=${EXIM_ROOT:-/opt/mxray-test/exim}
+gw_exim_config() {
+	[ -x "$EXIM_ROOT/usr/sbin/exim4" ] && getent passwd Debian-exim >/dev/null ||
+		{ log "no unpacked exim4 in $EXIM_ROOT (tools/install-deps)"; return 3; }
+	GWEXIM_DIR=$WORK/gwexim
+	mkdir -p "$GWEXIM_DIR/spool" "$GWEXIM_DIR/log" || return 1
+	chown Debian-exim: "$GWEXIM_DIR/spool" "$GWEXIM_DIR/log"
+	cat >"$GWEXIM_DIR/exim.conf" <<EOF
+primary_hostname = $GW_NAME
+exim_path = $EXIM_ROOT/usr/sbin/exim4
+spool_directory = $GWEXIM_DIR/spool
+log_file_path = $GWEXIM_DIR/log/%slog
+keep_environment =
+# No TCP Fast Open, no chunking: a SYN and a DATA as every other client here.
+begin routers
+to_mx:
+  driver = manualroute
+  domains = *
+  transport = remote_smtp
+  route_list = * $MX_IP4
+begin transports
+remote_smtp:
+  driver = smtp
+  connect_timeout = 3s
+  command_timeout = 5s
+  data_timeout = 5s
+  final_timeout = 5s
+  hosts_try_fastopen = :
+  hosts_try_chunking = :
+  hosts_try_prdr = :
+  helo_data = $GW_NAME
+begin retry
+* * F,1h,15m
+EOF
+}
+
+# gw_exim_send [BODY_FILE]: one message, delivered (or deferred) before it returns.
+gw_exim_send() {
+	local body=${1:-}
+	{
+		printf 'From: sender@%s\nTo: user@%s\nSubject: mxray %s\n\n' "$GW_NAME" "$RCPT_DOMAIN" "$(basename "$PCAP_FILE" .pcap)"
+		if [ -n "$body" ]; then cat "$body"; else echo "one line"; fi
+	} | nsx "$NS_GW" 30 "$EXIM_ROOT/usr/sbin/exim4" -C "$GWEXIM_DIR/exim.conf" -odi -f "sender@$GW_NAME" \
+		"user@$RCPT_DOMAIN" >"$WORK/exim.out" 2>&1
+	sleep 1
+}
+
+# gw_exim_keep_log PATTERN: checks the main log shows PATTERN, keeps it
+# beside the capture; sets GW_QID (the message id).
+gw_exim_keep_log() {
+	local logf=$GWEXIM_DIR/log/mainlog name
+	grep -q -- "$1" "$logf" 2>/dev/null ||
+		{ log "exim's log lacks '$1': $(cat "$logf" "$WORK/exim.out" "$GWEXIM_DIR/log/paniclog" 2>/dev/null)"; return 1; }
+	GW_QID=$(sed -n 's/^[0-9-]* [0-9:.]* \([0-9A-Za-z-]*\) <= .*/\1/p' "$logf" | head -1)
+	[ -n "$GW_QID" ] || { log "no message id in exim's log"; return 1; }
+	name=$(basename "$PCAP_FILE" .pcap)
+	cp "$logf" "${PCAP_FILE%.pcap}.maillog" || return 1
+	mxray_args --maillog "$name.maillog"
+}
+
+# gw_exim_case PATTERN: one message through the gateway's Exim while
+# capturing; its main log kept (must show PATTERN).
+gw_exim_case() {
+	gw_exim_config || return $?
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_exim_send
+	finish_capture || return 1
+	gw_exim_keep_log "$1"
+}
+
+# SYNs dropped at r2: Exim gives up after connect_timeout (3 s).
+sc_exim_syn_timeout() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 --syn -j DROP || return 1
+	gw_exim_case ' == ' || return $?
+	expect outcome=failed kind=syn_timeout phase=connect culprit.role=path queue.1.mta=exim
+	expect_queue deferred syn_timeout
+}
+
+# Nothing listens on mx: a RST answers the SYN.
+sc_exim_refused() {
+	begin || return 1
+	gw_exim_case 'Connection refused' || return $?
+	expect outcome=failed kind=connect_refused phase=connect culprit.role=server queue.1.mta=exim
+	expect_queue deferred connect_refused
+}
+
+# The server greets with 421 (fakesmtp greet421).
+sc_exim_greeting_421() {
+	begin && fake_start greet421 || return 1
+	gw_exim_case ' == ' || return $?
+	expect outcome=rejected kind=greeting_rejected phase=greeting culprit.role=server queue.1.mta=exim
+	expect_queue deferred greeting_rejected
+}
+
+# A clean delivery: "=>" with H= and C="250 ...".
+sc_exim_delivered() {
+	begin && postfix_start || return 1
+	gw_exim_case ' => ' || return $?
+	expect outcome=delivered kind=ok phase=none culprit.role=none queue.1.mta=exim
+	expect_queue sent ok
 }
 
 sc_smtps_465() {
@@ -641,6 +951,167 @@ sc_smtps_465() {
 	mxray_args --ports 465
 	expect kind=ok phase=none culprit.role=none
 	want_rc 0 && want_out "250 2.0.0 Ok: queued"
+}
+
+sc_one_direction() {
+	# A clean delivery captured in one direction only, as a SPAN port of one
+	# direction or asymmetric routing gives it: tcpdump keeps only what the
+	# gateway sends.  The client's ACKs still rise through the server's replies.
+	begin && postfix_start || return 1
+	start_capture "$WORK/cap.pcap" src host "$GW_IP4" and tcp port 25 || return 1
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
+	finish_capture || return 1
+	expect outcome=incomplete kind=incomplete phase=quit culprit.role=none warning=one_sided_capture
+	want_rc 0 && want_out "250 2.0.0 Ok: queued"
+}
+
+sc_offload_bigtcp() {
+	# IPv4 BIG TCP (Linux >= 6.3) on the gateway's interface: with TSO/GSO on and
+	# gso_ipv4_max_size above 64 KB, the capture on the sender sees super-segments
+	# of ~150 KB whose IPv4 total length is 0.  r1 segments them in software.
+	# fakesmtp reads the body as fast as it comes: Postfix keeps the window
+	# at ~14 KB, too small for a super-segment.
+	begin && fake_start normal || return 1
+	nsx "$NS_GW" 10 ethtool -K gw0 tx on sg on tso on gso on >/dev/null 2>&1 || return 1
+	ip -n "$NS_GW" link set gw0 gso_max_size 150000 gro_max_size 150000 || return 1
+	nsx "$NS_GW" 10 python3 "$TESTNET_DIR/bigtcp.py" gw0 150000 || return 1
+	# A large first window both ways, so the sender has >64 KB to hand TSO at once.
+	ip -n "$NS_GW" route change 203.0.113.0/24 via "$R1A_IP4" initcwnd 120 || return 1
+	ip -n "$NS_MX" route change 198.51.100.0/24 via "$R2B_IP4" initrwnd 120 || return 1
+	local body; body=$(body_file body.txt 700000)
+	# Python's smtplib hands the whole message to one sendall(): the kernel has
+	# the whole body queued and builds the largest super-segments it may.
+	cat >"$WORK/send.py" <<EOF
+import smtplib
+body = open("$body").read()
+s = smtplib.SMTP("$MX_IP4", 25, local_hostname="$GW_NAME", timeout=10)
+s.sendmail("sender@$GW_NAME", ["user@$RCPT_DOMAIN"],
+           "From: sender@$GW_NAME\r\nTo: user@$RCPT_DOMAIN\r\nSubject: BIG TCP\r\n\r\n" + body)
+s.quit()
+EOF
+	start_capture "$WORK/cap.pcap" || return 1
+	nsx "$NS_GW" 20 python3 "$WORK/send.py" >"$WORK/send.out" 2>&1
+	local rc=$?
+	finish_capture || return 1
+	expect outcome=delivered kind=ok phase=none culprit.role=none
+	[ $rc = 0 ] || { log "smtplib failed: $(cat "$WORK/send.out")"; return 1; }
+}
+
+sc_loopback_filter() {
+	# Postfix in mx relays every message through a loopback content filter
+	# (content_filter = smtp:[127.0.0.1]:10025, a second smtpd there hands it
+	# back), the classic amavis set-up without amavis.  The capture is of mx's
+	# lo: Postfix's smtp client talking to 127.0.0.1:10025 from 127.0.0.1, a
+	# connection to its own address that delivers.  The filter's smtpd calls
+	# itself filter.example.net (amavis has its own name too).
+	begin || return 1
+	PF_MASTER_EXTRA="smtp      unix  -       -       n       -       -       smtp
+127.0.0.1:10025 inet n - n - - smtpd -o content_filter= -o myhostname=filter.example.net -o mynetworks=127.0.0.0/8" \
+		postfix_start "content_filter = smtp:[127.0.0.1]:10025" \
+		"inet_interfaces = $MX_IP4, [$MX_IP6], 127.0.0.1" || return 1
+	wait_listen "$NS_MX" 10025 || return 1
+	CAPTURE_NS=$NS_MX CAPTURE_IF=lo start_capture "$WORK/cap.pcap" tcp port 10025 || return 1
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
+	local i
+	for i in $(seq 1 50); do
+		grep -q 'relay=127.0.0.1\[127.0.0.1\]:10025.*status=sent' "$PF_DIR/log/maillog" 2>/dev/null && break
+		sleep 0.1
+	done
+	finish_capture || return 1
+	grep -q 'relay=127.0.0.1\[127.0.0.1\]:10025.*status=sent' "$PF_DIR/log/maillog" ||
+		{ log "no relay through the filter: $(cat "$PF_DIR/log/maillog")"; return 1; }
+	mxray_args --ports 10025
+	expect outcome=delivered kind=ok phase=none culprit.role=none
+	want_rc 0
+}
+
+sc_close_fin_rst() {
+	# A delivery inside STARTTLS; after its 250 and 221 (encrypted) the
+	# server closes with a FIN, then a RST.
+	begin || return 1
+	command -v openssl >/dev/null || { log "openssl is required for close-fin-rst"; return 1; }
+	nsx "$NS_MX" 30 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-subj "/CN=$MX_NAME" -days 2 -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1 ||
+		{ log "openssl req failed"; return 1; }
+	fake_start finrst --cert "$WORK/cert.pem" --key "$WORK/key.pem" || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5 --tls
+	finish_capture || return 1
+	expect outcome=delivered kind=ok phase=none culprit.role=none
+	want_out "TLS started" && want_out "250 2.0.0 Ok: queued" && want_out "<~  221"
+}
+
+sc_snaplen_68() {
+	# A clean delivery captured with a snap length of 68 bytes: every
+	# header, no SMTP text (2 payload bytes a segment at most).
+	begin && postfix_start || return 1
+	CAPTURE_OPTS="-s 68" start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 5
+	finish_capture || return 1
+	expect outcome=incomplete kind=incomplete culprit.role=none culprit.confidence=low
+	want_rc 0
+}
+
+sc_capture_cut_data() {
+	# tcpdump -G 3 rotates its file every 3 s (whole seconds of the clock:
+	# the first file spans 2 to 3 s); the server reads the body
+	# slowly (about 20 KB/s), so the first file with packets in it ends in
+	# the middle of the message with data in flight.  That file is the
+	# capture (an empty pcap file is 24 bytes: its header).
+	begin && fake_start slowread || return 1
+	local body; body=$(body_file body.txt 120000)
+	CAPTURE_OPTS="-G 3" start_capture "$WORK/cap-%s.pcap" tcp port 25 || return 1
+	swaks_run 30 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 10 --body "@$body"
+	stop_capture
+	local f first=
+	for f in $(ls "$WORK"/cap-*.pcap 2>/dev/null | sort); do
+		[ "$(stat -c %s "$f")" -gt 24 ] && { first=$f; break; }
+	done
+	[ -n "$first" ] && cp "$first" "$PCAP_FILE" || { log "no rotated capture"; return 1; }
+	expect outcome=incomplete kind=incomplete phase=data culprit.role=none
+	want_rc 0
+}
+
+sc_capture_ends_after_fin() {
+	# The server never greets; the client gives up after 1 s (QUIT, then its
+	# FIN at 2 s) and the capture stops right after that FIN (tcpdump -c 6:
+	# handshake, QUIT and its ACK, FIN), before the server's answer to it.
+	begin && fake_start silent || return 1
+	CAPTURE_OPTS="-c 6" start_capture "$WORK/cap.pcap" tcp port 25 || return 1
+	swaks_run 20 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 1
+	finish_capture || return 1
+	expect outcome=incomplete kind=incomplete phase=greeting culprit.role=none
+	want_out "Timeout"
+}
+
+sc_tls_on_plain_465() {
+	# The gateway speaks implicit TLS (SMTPS) to port 465 where the server
+	# listens in plain SMTP: a mismatch between the two ends' settings.
+	begin || return 1
+	PF_MASTER_EXTRA="465 inet n - n - - smtpd" postfix_start || return 1
+	wait_listen "$NS_MX" 465 || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 20 --server "$MX_IP4" --port 465 --tlsc --to "user@$RCPT_DOMAIN" --timeout 5
+	finish_capture || return 1
+	mxray_args --ports 465
+	expect outcome=failed kind=tls_failed phase=tls culprit.role=client
+	want_fail
+}
+
+sc_not_smtp() {
+	# Neither end speaks SMTP on port 25: an HTTP request and its answer.
+	begin && fake_start http || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	nsx "$NS_GW" 10 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 25), timeout=5)
+s.sendall(b"GET / HTTP/1.0\r\nHost: mx.example.net\r\n\r\n")
+print(s.recv(4096).decode("latin-1"))
+s.close()
+' "$MX_IP4" >"$WORK/client.out" 2>&1
+	finish_capture || return 1
+	grep -q "400 Bad Request" "$WORK/client.out" || { log "client: $(cat "$WORK/client.out")"; return 1; }
+	expect outcome=incomplete kind=incomplete culprit.role=none
 }
 
 run_scenario() {
@@ -676,6 +1147,14 @@ has() { # FILE FILTER [MIN]
 	local n; n=$(ts_count "$1" "$2")
 	[ "$n" -ge "${3:-1}" ] && return 0
 	SANITY_MSG="capture lacks '$2' (found $n, need ${3:-1})"
+	return 1
+}
+before() { # FILE FILTER_A FILTER_B: the first frame matching A comes before any matching B
+	local a b
+	a=$(timeout 60 tshark -n -r "$1" -Y "$2" -T fields -e frame.number 2>/dev/null | head -1)
+	b=$(timeout 60 tshark -n -r "$1" -Y "$3" -T fields -e frame.number 2>/dev/null | head -1)
+	[ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ] && return 0
+	SANITY_MSG="'$2' (frame ${a:-none}) does not come before '$3' (frame ${b:-none})"
 	return 1
 }
 hasnt() { # FILE FILTER
@@ -736,6 +1215,13 @@ sanity_scenario() {
 		has "$f" 'smtp.rsp.parameter contains "queued as"' &&
 		has "$f" "$RST && ip.src==203.0.113.25 && ip.ttl==63" &&
 		has "$f" "$SYN" 2 && hasnt "$f" "$ICMP_ERR" ;;
+	rst-forged-syn-first)
+		has "$f" "$RST && ip.src==203.0.113.25 && ip.ttl==63" &&
+		has "$f" "$SYNACK && ip.ttl==62" && hasnt "$f" "$SYNACK && ip.ttl!=62" &&
+		has "$f" 'smtp.rsp.parameter contains "queued as"' &&
+		has "$f" 'dns.qry.name=="25.113.0.203.in-addr.arpa" && dns.flags.response==0' &&
+		hasnt "$f" 'dns.flags.response==1' && has "$f" "$SYN" 2 && hasnt "$f" "$ICMP_ERR" &&
+		before "$f" "$RST && ip.src==203.0.113.25" "$SYNACK" ;;
 	rst-mid-data)
 		has "$f" "$SYNACK && ip.ttl==62" &&
 		has "$f" 'smtp.response.code==354' &&
@@ -828,9 +1314,60 @@ sanity_scenario() {
 		has "$f" "$SYN && ipv6.dst==2001:db8:3::25" 2 &&
 		hasnt "$f" "$SYNACK && ipv6.src==2001:db8:3::25" &&
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' ;;
+	postfix-syn-timeout | exim-syn-timeout)
+		has "$f" "$SYN && ip.dst==203.0.113.25" 2 &&
+		hasnt "$f" "$SYNACK" && hasnt "$f" "$RST" && hasnt "$f" "$ICMP_ERR" ;;
+	postfix-refused | exim-refused)
+		has "$f" "$RST && ip.src==203.0.113.25 && ip.ttl==62" &&
+		hasnt "$f" "$SYNACK" && hasnt "$f" "$ICMP_ERR" ;;
+	postfix-rst-mid-data)
+		has "$f" "$SYNACK && ip.ttl==62" && has "$f" 'smtp.response.code==354' &&
+		has "$f" "$RST && ip.ttl==63" && hasnt "$f" "$RST && ip.ttl==62" &&
+		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' ;;
+	postfix-greeting-421 | exim-greeting-421)
+		has "$f" 'smtp.response.code==421' && hasnt "$f" 'smtp.req.command=="MAIL"' ;;
+	postfix-ehlo-silent)
+		has "$f" 'smtp.response.code==220' && has "$f" 'smtp.req.command=="EHLO"' &&
+		hasnt "$f" 'smtp.response.code==250' ;;
+	exim-delivered)
+		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
+		hasnt "$f" "$RST" ;;
+	pmtu-drop-long)
+		has "$f" 'smtp.response.code==354' &&
+		has "$f" 'tcp.analysis.retransmission && tcp.dstport==25 && tcp.len==1448' 2 &&
+		has "$f" 'tcp.srcport==25 && tcp.options.sack.count>=1' &&
+		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' && hasnt "$f" "$ICMP_ERR" ;;
+	pmtu-icmp)
+		has "$f" 'icmp.type==3 && icmp.code==4' &&
+		has "$f" 'smtp.rsp.parameter contains "queued as"' ;;
+	data-stop-1k)
+		has "$f" 'tcp.analysis.retransmission && tcp.dstport==25' 2 &&
+		hasnt "$f" 'tcp.srcport==25 && tcp.options.sack.count>=1' &&
+		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' && hasnt "$f" "$ICMP_ERR" ;;
+	one-direction)
+		has "$f" "$SYN" && hasnt "$f" 'tcp.srcport==25' &&
+		has "$f" 'smtp.req.command=="QUIT"' ;;
+	offload-bigtcp)
+		has "$f" 'ip[2:2]==00:00 && tcp.dstport==25 && frame.len > 65600' &&
+		has "$f" 'smtp.rsp.parameter contains "queued as"' && hasnt "$f" "$RST" ;;
 	smtps-465)
 		has "$f" 'tcp.dstport==465 && tls.handshake.type==1' &&
 		hasnt "$f" 'tcp.port==465 && frame contains "EHLO"' && hasnt "$f" "$RST && ip.src==203.0.113.25" ;;
+	loopback-filter)
+		has "$f" 'ip.src==127.0.0.1 && ip.dst==127.0.0.1 && tcp.dstport==10025 && tcp.flags.syn==1' ;;
+	close-fin-rst)
+		has "$f" 'tcp.srcport==25 && tcp.flags.fin==1' && has "$f" "$RST && ip.src==203.0.113.25" ;;
+	snaplen-68)
+		has "$f" 'frame.cap_len < frame.len && tcp.srcport==25' 3 ;;
+	capture-cut-data)
+		has "$f" 'smtp.response.code==354' && hasnt "$f" 'tcp.flags.fin==1' ;;
+	capture-ends-after-fin)
+		has "$f" "$SYNACK" && has "$f" 'tcp.dstport==25 && tcp.flags.fin==1' &&
+		hasnt "$f" 'tcp.srcport==25 && tcp.len>0' ;;
+	tls-on-plain-465)
+		has "$f" 'tcp.dstport==465 && tls.handshake.type==1' && has "$f" 'tcp.srcport==465 && frame contains "220 "' ;;
+	not-smtp)
+		has "$f" 'tcp.dstport==25 && frame contains "GET /"' && has "$f" 'tcp.srcport==25 && frame contains "HTTP/1.0 400"' ;;
 	*) SANITY_MSG="no sanity check for $name"; return 1 ;;
 	esac || return 1
 	# No other scenario means to delay the greeting (that would be slow_greeting).
