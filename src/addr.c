@@ -8,10 +8,29 @@
 #include <sys/socket.h>
 #include <string.h>
 
+/* Dotted quad by hand: glibc's inet_ntop goes through sprintf (~2,000
+ * instructions an address), and every session's JSON writes two. */
+static const char *ipv4_str(const uint8_t *b, char *buf, size_t len)
+{
+    if (len < 16)
+        return inet_ntop(AF_INET, b, buf, (socklen_t)len) ? buf : "?";
+    char *p = buf;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (v >= 100)
+            *p++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        *p++ = i < 3 ? '.' : '\0';
+    }
+    return buf;
+}
+
 const char *mx_addr_str(const mx_addr *a, char *buf, size_t len)
 {
     if (a->family == 4)
-        return inet_ntop(AF_INET, a->bytes, buf, (socklen_t)len) ? buf : "?";
+        return ipv4_str(a->bytes, buf, len);
     if (a->family == 6)
         return inet_ntop(AF_INET6, a->bytes, buf, (socklen_t)len) ? buf : "?";
     if (len > 0) {

@@ -788,7 +788,7 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
                             f->frag_needed_mtu);
     note_dns(out, ctx);
     const char *name = name_of(ctx->dns, &out->server_ip);
-    out->server_name = name ? g_strdup(name) : NULL;
+    out->server_name = mx_session_strdup(out, name);
     if (f->synack_count > 0)
         note_path_quality(out, f);
     if (f->evicted)

@@ -2,11 +2,11 @@
 /* live-maillog.c — follow the MTA's log; hold each session until a line names it. */
 #include "live-maillog.h"
 #include "caps.h"
+#include "json-out.h"
 #include "maillog.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <json-glib/json-glib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -232,33 +232,29 @@ static const live_rec *match(const mx_live_maillog *m, const mx_session *s)
  * in the log, one entry here). */
 static char *maillog_json(const mx_live_maillog *m, const live_rec *first)
 {
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "queue_id");
-    json_builder_add_string_value(b, first->queue_id);
-    json_builder_set_member_name(b, "recipients");
-    json_builder_begin_array(b);
+    mx_json_out *w = mx_json_out_new(NULL, false);
+    mx_json_begin_object(w);
+    mx_json_key(w, "queue_id");
+    mx_json_string(w, first->queue_id);
+    mx_json_key(w, "recipients");
+    mx_json_begin_array(w);
     for (uint32_t k = 0; k < m->ring_len; k++) {
         const live_rec *r = &m->ring[(m->ring_next + MX_LIVE_MAILLOG_RECORDS - 1 - k) % MX_LIVE_MAILLOG_RECORDS];
         if (r->complete && r->process == first->process && r->t_us == first->t_us &&
             strcmp(r->queue_id, first->queue_id) == 0 && mx_addr_equal(&r->ip, &first->ip))
-            json_builder_add_string_value(b, r->recipient);
+            mx_json_string(w, r->recipient);
     }
-    json_builder_end_array(b);
-    json_builder_set_member_name(b, "status");
-    json_builder_add_string_value(b, first->status);
-    json_builder_set_member_name(b, "dsn");
-    if (first->dsn[0])
-        json_builder_add_string_value(b, first->dsn);
-    else
-        json_builder_add_null_value(b);
-    json_builder_set_member_name(b, "text");
-    json_builder_add_string_value(b, first->text);
-    json_builder_end_object(b);
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    json_generator_set_root(gen, root);
-    return json_generator_to_data(gen, NULL);
+    mx_json_end_array(w);
+    mx_json_key(w, "status");
+    mx_json_string(w, first->status);
+    mx_json_key(w, "dsn");
+    mx_json_string(w, first->dsn[0] ? first->dsn : NULL);
+    mx_json_key(w, "text");
+    mx_json_string(w, first->text);
+    mx_json_end_object(w);
+    char *json = g_strdup(mx_json_out_text(w, NULL));
+    mx_json_out_free(w);
+    return json;
 }
 
 static void release(mx_live_maillog *m, held *h, const live_rec *r)

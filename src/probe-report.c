@@ -5,7 +5,8 @@
 #include "report-json.h"
 #include "report-text.h"
 
-#include <json-glib/json-glib.h>
+#include "json-out.h"
+
 #include <string.h>
 
 void mx_probe_result_init(mx_probe_result *r)
@@ -156,149 +157,152 @@ void mx_probe_report_text(const mx_probe_result *r, FILE *out)
 
 /* ---- JSON ----------------------------------------------------------------- */
 
-static void member_int_or_null(JsonBuilder *b, const char *name, bool present, gint64 v)
+static void member_int_or_null(mx_json_out *w, const char *name, bool present, gint64 v)
 {
-    json_builder_set_member_name(b, name);
+    mx_json_key(w, name);
     if (present)
-        json_builder_add_int_value(b, v);
+        mx_json_int(w, v);
     else
-        json_builder_add_null_value(b);
+        mx_json_null(w);
 }
 
-static void member_addr_or_null(JsonBuilder *b, const char *name, const mx_addr *a)
+static void member_addr_or_null(mx_json_out *w, const char *name, const mx_addr *a)
 {
     char buf[MX_ADDR_BUF];
-    json_builder_set_member_name(b, name);
+    mx_json_key(w, name);
     if (a && a->family)
-        json_builder_add_string_value(b, mx_addr_str(a, buf, sizeof buf));
+        mx_json_string(w, mx_addr_str(a, buf, sizeof buf));
     else
-        json_builder_add_null_value(b);
+        mx_json_null(w);
 }
 
-static void add_ladder(JsonBuilder *b, const mx_probe_ladder *l)
+static void add_ladder(mx_json_out *w, const mx_probe_ladder *l)
 {
-    json_builder_set_member_name(b, "ladder");
-    json_builder_begin_array(b);
+    mx_json_key(w, "ladder");
+    mx_json_begin_array(w);
     for (guint i = 0; i < l->steps->len; i++) {
         const mx_probe_step *st = &g_array_index(l->steps, mx_probe_step, i);
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "ttl");
-        json_builder_add_int_value(b, st->ttl);
-        json_builder_set_member_name(b, "replies");
-        json_builder_begin_array(b);
+        mx_json_begin_object(w);
+        mx_json_key(w, "ttl");
+        mx_json_int(w, st->ttl);
+        mx_json_key(w, "replies");
+        mx_json_begin_array(w);
         for (guint j = 0; j < st->replies->len; j++) {
             const mx_probe_reply *r = &g_array_index(st->replies, mx_probe_reply, j);
             bool answered = r->type != MX_PROBE_NONE;
-            json_builder_begin_object(b);
-            member_addr_or_null(b, "ip", answered ? &r->ip : NULL);
-            json_builder_set_member_name(b, "type");
-            json_builder_add_string_value(b, mx_probe_reply_type_name(r->type));
-            member_int_or_null(b, "code", answered && r->code >= 0, r->code);
-            json_builder_set_member_name(b, "rtt_ms");
+            mx_json_begin_object(w);
+            member_addr_or_null(w, "ip", answered ? &r->ip : NULL);
+            mx_json_key(w, "type");
+            mx_json_string(w, mx_probe_reply_type_name(r->type));
+            member_int_or_null(w, "code", answered && r->code >= 0, r->code);
+            mx_json_key(w, "rtt_ms");
             if (answered)
-                json_builder_add_double_value(b, r->rtt_ms);
+                mx_json_double(w, r->rtt_ms);
             else
-                json_builder_add_null_value(b);
-            member_int_or_null(b, "reply_ttl", answered, r->reply_ttl);
-            member_int_or_null(b, "hop", answered, mx_probe_reply_hop(r));
-            json_builder_end_object(b);
+                mx_json_null(w);
+            member_int_or_null(w, "reply_ttl", answered, r->reply_ttl);
+            member_int_or_null(w, "hop", answered, mx_probe_reply_hop(r));
+            mx_json_end_object(w);
         }
-        json_builder_end_array(b);
-        json_builder_end_object(b);
+        mx_json_end_array(w);
+        mx_json_end_object(w);
     }
-    json_builder_end_array(b);
+    mx_json_end_array(w);
 }
 
-static void add_path(JsonBuilder *b, const mx_probe_result *r)
+static void add_path(mx_json_out *w, const mx_probe_result *r)
 {
     const mx_probe_path *p = &r->path;
-    json_builder_set_member_name(b, "path");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "verdict");
-    json_builder_add_string_value(b, mx_path_verdict_name(p->verdict));
-    member_int_or_null(b, "hop", p->hop > 0, p->hop);
-    member_addr_or_null(b, "ip", p->has_ip ? &p->ip : NULL);
-    member_int_or_null(b, "last_answering_hop", true, p->last_answering_hop);
-    member_int_or_null(b, "server_hop", p->server_hop > 0, p->server_hop);
-    json_builder_set_member_name(b, "summary");
-    json_builder_add_string_value(b, p->summary->str);
-    json_builder_set_member_name(b, "advice");
-    json_builder_add_string_value(b, p->advice->str);
+    mx_json_key(w, "path");
+    mx_json_begin_object(w);
+    mx_json_key(w, "verdict");
+    mx_json_string(w, mx_path_verdict_name(p->verdict));
+    member_int_or_null(w, "hop", p->hop > 0, p->hop);
+    member_addr_or_null(w, "ip", p->has_ip ? &p->ip : NULL);
+    member_int_or_null(w, "last_answering_hop", true, p->last_answering_hop);
+    member_int_or_null(w, "server_hop", p->server_hop > 0, p->server_hop);
+    mx_json_key(w, "summary");
+    mx_json_string(w, p->summary->str);
+    mx_json_key(w, "advice");
+    mx_json_string(w, p->advice->str);
     g_autofree char *end = ladder_end(&r->ladder, p);
-    json_builder_set_member_name(b, "ladder_end");
-    json_builder_add_string_value(b, end);
-    json_builder_end_object(b);
+    mx_json_key(w, "ladder_end");
+    mx_json_string(w, end);
+    mx_json_end_object(w);
 }
 
 /* What the dialogue said, beyond the session object: the transcript and
  * the things only the prober knows (its port, whether it stopped at
  * STARTTLS on purpose, where the capture was kept). */
-static void add_dialogue(JsonBuilder *b, const mx_probe_result *r)
+static void add_dialogue(mx_json_out *w, const mx_probe_result *r)
 {
     const mx_dialogue *d = &r->dialogue;
-    json_builder_set_member_name(b, "dialogue");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "source_port");
-    json_builder_add_int_value(b, d->sport);
-    json_builder_set_member_name(b, "connected");
-    json_builder_add_boolean_value(b, d->connected);
-    json_builder_set_member_name(b, "starttls_accepted");
-    json_builder_add_boolean_value(b, d->starttls_accepted);
-    json_builder_set_member_name(b, "frames");
-    json_builder_add_int_value(b, (gint64)d->frames);
-    json_builder_set_member_name(b, "capture");
+    mx_json_key(w, "dialogue");
+    mx_json_begin_object(w);
+    mx_json_key(w, "source_port");
+    mx_json_int(w, d->sport);
+    mx_json_key(w, "connected");
+    mx_json_bool(w, d->connected);
+    mx_json_key(w, "starttls_accepted");
+    mx_json_bool(w, d->starttls_accepted);
+    mx_json_key(w, "frames");
+    mx_json_int(w, (gint64)d->frames);
+    mx_json_key(w, "capture");
     if (r->capture_file)
-        json_builder_add_string_value(b, r->capture_file);
+        mx_json_string(w, r->capture_file);
     else
-        json_builder_add_null_value(b);
-    json_builder_set_member_name(b, "transcript");
-    json_builder_begin_array(b);
+        mx_json_null(w);
+    mx_json_key(w, "transcript");
+    mx_json_begin_array(w);
     for (guint i = 0; i < d->transcript->len; i++)
-        json_builder_add_string_value(b, g_ptr_array_index(d->transcript, i));
-    json_builder_end_array(b);
-    json_builder_end_object(b);
+        mx_json_string(w, g_ptr_array_index(d->transcript, i));
+    mx_json_end_array(w);
+    mx_json_end_object(w);
 }
 
 
 void mx_probe_report_json(const mx_probe_result *r, bool pretty, FILE *out)
 {
     const mx_probe_ladder *l = &r->ladder;
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "tool");
-    json_builder_add_string_value(b, "mxray");
-    json_builder_set_member_name(b, "version");
-    json_builder_add_string_value(b, PACKAGE_VERSION);
+    mx_json_out *w = mx_json_out_new(out, pretty);
+    mx_json_begin_object(w);
+    mx_json_key(w, "tool");
+    mx_json_string(w, "mxray");
+    mx_json_key(w, "version");
+    mx_json_string(w, PACKAGE_VERSION);
 
-    json_builder_set_member_name(b, "target");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "host");
+    mx_json_key(w, "target");
+    mx_json_begin_object(w);
+    mx_json_key(w, "host");
     if (r->host)
-        json_builder_add_string_value(b, r->host);
+        mx_json_string(w, r->host);
     else
-        json_builder_add_null_value(b);
-    member_addr_or_null(b, "ip", &l->target);
-    json_builder_set_member_name(b, "port");
-    json_builder_add_int_value(b, l->dport);
-    json_builder_end_object(b);
+        mx_json_null(w);
+    member_addr_or_null(w, "ip", &l->target);
+    mx_json_key(w, "port");
+    mx_json_int(w, l->dport);
+    mx_json_end_object(w);
 
-    json_builder_set_member_name(b, "source");
-    json_builder_begin_object(b);
-    member_addr_or_null(b, "ip", &l->source);
-    json_builder_set_member_name(b, "port");
-    json_builder_add_int_value(b, l->sport);
-    json_builder_end_object(b);
+    mx_json_key(w, "source");
+    mx_json_begin_object(w);
+    member_addr_or_null(w, "ip", &l->source);
+    mx_json_key(w, "port");
+    mx_json_int(w, l->sport);
+    mx_json_end_object(w);
 
-    add_ladder(b, l);
-    add_path(b, r);
+    add_ladder(w, l);
+    add_path(w, r);
     if (r->dialogue_run) {
-        add_dialogue(b, r);
+        add_dialogue(w, r);
         if (r->dialogue.session) {
-            json_builder_set_member_name(b, "session");
-            json_builder_add_value(b, mx_report_session_node(r->dialogue.session, NULL));
+            mx_json_key(w, "session");
+            mx_report_json_session(w, r->dialogue.session, NULL);
         }
     }
-    json_builder_end_object(b);
-
-    mx_json_write(b, pretty, out);
+    mx_json_end_object(w);
+    mx_json_raw(w, "\n");
+    if (mx_json_out_error(w))
+        g_critical("JSON writer: %s", mx_json_out_error(w));
+    mx_json_out_flush(w);
+    mx_json_out_free(w);
 }

@@ -184,9 +184,7 @@ void mx_read_end_of_input(mx_read_run *run)
 
     mx_report_sort(&run->report);
     if (run->writer) {
-        /* The tail is rendered while the writer thread finishes its
-         * sessions; nothing else is written before it is done. */
-        mx_json_doc_prepare_end(run->stream);
+        /* Nothing else is written before the writer thread is done. */
         mx_writer_finish(run->writer);
         run->writer = NULL;
     }

@@ -111,11 +111,10 @@ size_t mx_redact_bytes(mx_redactor *rd, uint8_t *p, size_t n)
     return changed;
 }
 
-void mx_redact_string(mx_redactor *rd, char **text)
+void mx_redact_string(mx_redactor *rd, char *text)
 {
-    if (rd == NULL || *text == NULL)
-        return;
-    mx_redact_bytes(rd, (uint8_t *)*text, strlen(*text));
+    if (rd && text)
+        mx_redact_bytes(rd, (uint8_t *)text, strlen(text));
 }
 
 void mx_redact_gstring(mx_redactor *rd, GString *s)
@@ -128,16 +127,18 @@ void mx_redact_session(mx_redactor *rd, mx_session *s)
 {
     if (rd == NULL || s == NULL)
         return;
-    mx_redact_string(rd, &s->smtp.greeting);
-    mx_redact_string(rd, &s->smtp.helo);
+    /* Const to the reports, but the session's own copies in its writable
+     * string arena (session.c): changed in place, as the rest. */
+    mx_redact_string(rd, (char *)s->smtp.greeting);
+    mx_redact_string(rd, (char *)s->smtp.helo);
     for (guint i = 0; i < s->smtp.replies->len; i++)
-        mx_redact_string(rd, &g_array_index(s->smtp.replies, mx_reply_rec, i).text);
+        mx_redact_string(rd, (char *)g_array_index(s->smtp.replies, mx_reply_rec, i).text);
     mx_verdict *v = &s->verdict;
     mx_redact_gstring(rd, v->summary);
     mx_redact_gstring(rd, v->advice);
     mx_redact_gstring(rd, v->mta_status);
     for (guint i = 0; i < v->warnings->len; i++)
-        mx_redact_string(rd, &g_array_index(v->warnings, mx_warning, i).detail);
+        mx_redact_string(rd, g_array_index(v->warnings, mx_warning, i).detail);
     for (guint i = 0; i < v->evidence->len; i++)
-        mx_redact_string(rd, &g_array_index(v->evidence, mx_evidence, i).fact);
+        mx_redact_string(rd, g_array_index(v->evidence, mx_evidence, i).fact);
 }

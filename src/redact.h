@@ -23,8 +23,8 @@ void mx_redactor_free(mx_redactor *rd);
 /* In place, same length; returns the bytes changed. */
 size_t mx_redact_bytes(mx_redactor *rd, uint8_t *p, size_t n);
 
-/* Replaces *text (g_malloc'd or NULL) by its redacted copy. */
-void mx_redact_string(mx_redactor *rd, char **text);
+/* The same on a string, in place (NULL: nothing). */
+void mx_redact_string(mx_redactor *rd, char *text);
 /* The same on a GString. */
 void mx_redact_gstring(mx_redactor *rd, GString *s);
 

@@ -18,19 +18,12 @@ mx_json_doc *mx_json_doc_begin(const mx_report *r, FILE *out);
 /* jsonl: the same writer without head or tail, one session a line. */
 mx_json_doc *mx_json_lines_begin(const mx_report *r, FILE *out);
 void mx_json_doc_session(mx_json_doc *d, const mx_session *s);
-/* Renders stats and destinations (after mx_report_sort) for end to write;
- * safe while another thread still calls mx_json_doc_session. */
-void mx_json_doc_prepare_end(mx_json_doc *d);
 void mx_json_doc_end(mx_json_doc *d);
 
-/* One session as a JSON object (as in "sessions"), for documents that
- * embed it (probe); r may be NULL.  The caller owns the node. */
-struct _JsonNode *mx_report_session_node(const mx_session *s, const mx_report *r);
-
-/* Writes a builder's document (and a newline), numbers with 15 significant
- * digits: json-glib alone prints 0.1 as 0.10000000000000001. */
-struct _JsonBuilder;
-void mx_json_write(struct _JsonBuilder *b, bool pretty, FILE *out);
+/* One session as a JSON object (as in "sessions") written by w where a
+ * value is due, for documents that embed it (probe); r may be NULL. */
+struct mx_json_out;
+void mx_report_json_session(struct mx_json_out *w, const mx_session *s, const mx_report *r);
 /* One session as one line of JSON (jsonl, and live). */
 void mx_report_json_line(const mx_session *s, const mx_report *r, FILE *out);
 

@@ -10,7 +10,7 @@
 #include "report-queue.h"
 #include "caps.h"
 
-#include <json-glib/json-glib.h>
+#include "json-out.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,160 +263,157 @@ char *mx_queue_text_string(const mx_queue *q)
 
 /* ---- JSON --------------------------------------------------------------------------------- */
 
-static void member_string(JsonBuilder *b, const char *name, const char *value)
+static void member_string(mx_json_out *w, const char *name, const char *value)
 {
-    json_builder_set_member_name(b, name);
-    if (value)
-        json_builder_add_string_value(b, value);
-    else
-        json_builder_add_null_value(b);
+    mx_json_key(w, name);
+    mx_json_string(w, value);           /* NULL writes null */
 }
 
-static void member_int(JsonBuilder *b, const char *name, gint64 value)
+static void member_int(mx_json_out *w, const char *name, gint64 value)
 {
-    json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, value);
+    mx_json_key(w, name);
+    mx_json_int(w, value);
 }
 
-static void member_time(JsonBuilder *b, const char *name, int64_t us)
+static void member_time(mx_json_out *w, const char *name, int64_t us)
 {
     char t[MX_REPORT_TIME_LEN];
-    member_string(b, name, mx_report_time_rfc3339(us, t, sizeof t));
+    member_string(w, name, mx_report_time_rfc3339(us, t, sizeof t));
 }
 
-static void relay_json(JsonBuilder *b, const mx_logrec *r)
+static void relay_json(mx_json_out *w, const mx_logrec *r)
 {
     char ip[MX_ADDR_BUF];
-    json_builder_set_member_name(b, "relay");
+    mx_json_key(w, "relay");
     if (!r->relay_name && !r->has_ip) {
-        json_builder_add_null_value(b);
+        mx_json_null(w);
         return;
     }
-    json_builder_begin_object(b);
-    member_string(b, "name", r->relay_name);
-    member_string(b, "ip", r->has_ip ? mx_addr_str(&r->ip, ip, sizeof ip) : NULL);
-    json_builder_set_member_name(b, "port");
+    mx_json_begin_object(w);
+    member_string(w, "name", r->relay_name);
+    member_string(w, "ip", r->has_ip ? mx_addr_str(&r->ip, ip, sizeof ip) : NULL);
+    mx_json_key(w, "port");
     if (r->port)
-        json_builder_add_int_value(b, r->port);
+        mx_json_int(w, r->port);
     else
-        json_builder_add_null_value(b);
-    json_builder_end_object(b);
+        mx_json_null(w);
+    mx_json_end_object(w);
 }
 
-static void connection_json(JsonBuilder *b, const mx_queue *q, guint ci)
+static void connection_json(mx_json_out *w, const mx_queue *q, guint ci)
 {
     const mx_logrec *r = rec(q, ci);
     const mx_join_link *l = decisive_link(q, ci);
     const mx_join_session *s = mx_join_session_of(q->join, ci);
-    json_builder_begin_object(b);
-    member_int(b, "line", (gint64)r->line);
-    relay_json(b, r);
-    member_string(b, "text", r->text);
-    json_builder_set_member_name(b, "session");
+    mx_json_begin_object(w);
+    member_int(w, "line", (gint64)r->line);
+    relay_json(w, r);
+    member_string(w, "text", r->text);
+    mx_json_key(w, "session");
     if (s)
-        json_builder_add_int_value(b, (gint64)s->id);
+        mx_json_int(w, (gint64)s->id);
     else
-        json_builder_add_null_value(b);
-    member_string(b, "kind", s ? mx_kind_name(s->kind) : NULL);
-    member_string(b, "outcome", s ? mx_outcome_name(s->outcome) : NULL);
-    member_string(b, "summary", s ? s->summary : NULL);
-    member_string(b, "unmatched", s ? NULL : l->unmatched ? l->unmatched : "not joined");
-    member_string(b, "finding", l->finding);
-    json_builder_end_object(b);
+        mx_json_null(w);
+    member_string(w, "kind", s ? mx_kind_name(s->kind) : NULL);
+    member_string(w, "outcome", s ? mx_outcome_name(s->outcome) : NULL);
+    member_string(w, "summary", s ? s->summary : NULL);
+    member_string(w, "unmatched", s ? NULL : l->unmatched ? l->unmatched : "not joined");
+    member_string(w, "finding", l->finding);
+    mx_json_end_object(w);
 }
 
-static void attempt_json(JsonBuilder *b, const mx_queue *q, guint ai, GArray *conns)
+static void attempt_json(mx_json_out *w, const mx_queue *q, guint ai, GArray *conns)
 {
     const mx_logrec *r = rec(q, ai);
-    json_builder_begin_object(b);
-    member_time(b, "time", log_us(q, ai) - q->join->offset_us);
-    member_string(b, "file", file_name(q, r));
-    member_int(b, "line", (gint64)r->line);
-    member_string(b, "status", r->status);
-    member_string(b, "dsn", r->dsn[0] ? r->dsn : NULL);
-    member_string(b, "text", r->text);
-    json_builder_set_member_name(b, "delay");
+    mx_json_begin_object(w);
+    member_time(w, "time", log_us(q, ai) - q->join->offset_us);
+    member_string(w, "file", file_name(q, r));
+    member_int(w, "line", (gint64)r->line);
+    member_string(w, "status", r->status);
+    member_string(w, "dsn", r->dsn[0] ? r->dsn : NULL);
+    member_string(w, "text", r->text);
+    mx_json_key(w, "delay");
     if (r->has_delay)
-        json_builder_add_double_value(b, r->delay);
+        mx_json_double(w, r->delay);
     else
-        json_builder_add_null_value(b);
-    json_builder_set_member_name(b, "delays");
+        mx_json_null(w);
+    mx_json_key(w, "delays");
     if (r->has_delays) {
-        json_builder_begin_array(b);
+        mx_json_begin_array(w);
         for (int i = 0; i < 4; i++)
-            json_builder_add_double_value(b, r->delays[i]);
-        json_builder_end_array(b);
+            mx_json_double(w, r->delays[i]);
+        mx_json_end_array(w);
     } else
-        json_builder_add_null_value(b);
-    relay_json(b, r);
-    json_builder_set_member_name(b, "connections");
-    json_builder_begin_array(b);
+        mx_json_null(w);
+    relay_json(w, r);
+    mx_json_key(w, "connections");
+    mx_json_begin_array(w);
     connections(q, ai, conns);
     for (guint c = 0; c < conns->len; c++)
-        connection_json(b, q, g_array_index(conns, guint, c));
-    json_builder_end_array(b);
-    json_builder_end_object(b);
+        connection_json(w, q, g_array_index(conns, guint, c));
+    mx_json_end_array(w);
+    mx_json_end_object(w);
 }
 
-void mx_queue_json(JsonBuilder *b, const mx_queue *q)
+void mx_queue_json(mx_json_out *w, const mx_queue *q)
 {
     const mx_join *j = q->join;
-    json_builder_set_member_name(b, "maillog");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "files");
-    json_builder_begin_array(b);
+    mx_json_key(w, "maillog");
+    mx_json_begin_object(w);
+    mx_json_key(w, "files");
+    mx_json_begin_array(w);
     for (guint f = 0; f < j->log->files->len; f++) {
         const mx_maillog_file_stats *st = &g_array_index(j->log->files, mx_maillog_file_stats, f);
-        json_builder_begin_object(b);
-        member_string(b, "name", st->name);
-        member_int(b, "lines", (gint64)st->lines);
-        member_int(b, "records", (gint64)st->records);
-        member_int(b, "ignored", (gint64)st->ignored);
-        member_int(b, "unknown", (gint64)st->unknown);
-        member_int(b, "damaged", (gint64)st->damaged);
-        json_builder_set_member_name(b, "first_unknown");
-        st->first_unknown ? json_builder_add_int_value(b, (gint64)st->first_unknown) : json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "first_damaged");
-        st->first_damaged ? json_builder_add_int_value(b, (gint64)st->first_damaged) : json_builder_add_null_value(b);
-        member_string(b, "error", st->error);
-        json_builder_end_object(b);
+        mx_json_begin_object(w);
+        member_string(w, "name", st->name);
+        member_int(w, "lines", (gint64)st->lines);
+        member_int(w, "records", (gint64)st->records);
+        member_int(w, "ignored", (gint64)st->ignored);
+        member_int(w, "unknown", (gint64)st->unknown);
+        member_int(w, "damaged", (gint64)st->damaged);
+        mx_json_key(w, "first_unknown");
+        st->first_unknown ? mx_json_int(w, (gint64)st->first_unknown) : mx_json_null(w);
+        mx_json_key(w, "first_damaged");
+        st->first_damaged ? mx_json_int(w, (gint64)st->first_damaged) : mx_json_null(w);
+        member_string(w, "error", st->error);
+        mx_json_end_object(w);
     }
-    json_builder_end_array(b);
-    member_string(b, "time_zone", j->tz_name);
-    json_builder_set_member_name(b, "year");
-    j->year_needed ? json_builder_add_int_value(b, j->year) : json_builder_add_null_value(b);
-    json_builder_set_member_name(b, "clock_offset_s");
-    json_builder_add_double_value(b, (double)j->offset_us / 1e6);
-    member_int(b, "offset_pairs", j->offset_pairs);
-    member_string(b, "offset_basis", offset_basis(j));
-    member_int(b, "records_dropped", (gint64)j->log->dropped);
-    member_int(b, "sessions_dropped", (gint64)j->sessions_dropped);
-    member_int(b, "findings", j->findings);
-    json_builder_set_member_name(b, "sessions_without_log");
-    json_builder_begin_array(b);
+    mx_json_end_array(w);
+    member_string(w, "time_zone", j->tz_name);
+    mx_json_key(w, "year");
+    j->year_needed ? mx_json_int(w, j->year) : mx_json_null(w);
+    mx_json_key(w, "clock_offset_s");
+    mx_json_double(w, (double)j->offset_us / 1e6);
+    member_int(w, "offset_pairs", j->offset_pairs);
+    member_string(w, "offset_basis", offset_basis(j));
+    member_int(w, "records_dropped", (gint64)j->log->dropped);
+    member_int(w, "sessions_dropped", (gint64)j->sessions_dropped);
+    member_int(w, "findings", j->findings);
+    mx_json_key(w, "sessions_without_log");
+    mx_json_begin_array(w);
     for (guint i = 0; i < q->unjoined_sessions->len; i++)
-        json_builder_add_int_value(b, (gint64)g_array_index(q->unjoined_sessions, uint64_t, i));
-    json_builder_end_array(b);
-    json_builder_end_object(b);
+        mx_json_int(w, (gint64)g_array_index(q->unjoined_sessions, uint64_t, i));
+    mx_json_end_array(w);
+    mx_json_end_object(w);
 
-    json_builder_set_member_name(b, "queue");
-    json_builder_begin_array(b);
+    mx_json_key(w, "queue");
+    mx_json_begin_array(w);
     g_autoptr(GArray) conns = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint k = 0; k < q->entries->len; k++) {
         const queue_entry *e = g_ptr_array_index(q->entries, k);
         const mx_logrec *last = rec(q, g_array_index(e->attempts, guint, e->attempts->len - 1));
-        json_builder_begin_object(b);
-        member_string(b, "queue_id", e->queue_id);
-        member_string(b, "recipient", e->recipient);
-        member_string(b, "mta", mx_mta_name(last->mta));
-        member_string(b, "status", last->status);
-        member_string(b, "dsn", last->dsn[0] ? last->dsn : NULL);
-        json_builder_set_member_name(b, "attempts");
-        json_builder_begin_array(b);
+        mx_json_begin_object(w);
+        member_string(w, "queue_id", e->queue_id);
+        member_string(w, "recipient", e->recipient);
+        member_string(w, "mta", mx_mta_name(last->mta));
+        member_string(w, "status", last->status);
+        member_string(w, "dsn", last->dsn[0] ? last->dsn : NULL);
+        mx_json_key(w, "attempts");
+        mx_json_begin_array(w);
         for (guint a = 0; a < e->attempts->len; a++)
-            attempt_json(b, q, g_array_index(e->attempts, guint, a), conns);
-        json_builder_end_array(b);
-        json_builder_end_object(b);
+            attempt_json(w, q, g_array_index(e->attempts, guint, a), conns);
+        mx_json_end_array(w);
+        mx_json_end_object(w);
     }
-    json_builder_end_array(b);
+    mx_json_end_array(w);
 }

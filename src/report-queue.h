@@ -20,8 +20,8 @@ void mx_queue_free(mx_queue *q);
 void mx_queue_text(const mx_queue *q, FILE *out);
 /* The same as a string (Markdown and HTML quote it as a block).  Caller frees. */
 char *mx_queue_text_string(const mx_queue *q);
-/* Adds the members "maillog" and "queue" to the object b is building. */
-struct _JsonBuilder;
-void mx_queue_json(struct _JsonBuilder *b, const mx_queue *q);
+/* Writes the members "maillog" and "queue" into the object w is writing. */
+struct mx_json_out;
+void mx_queue_json(struct mx_json_out *w, const mx_queue *q);
 
 #endif

@@ -3,6 +3,9 @@
  *
  * diagnose builds it from a flow (and its SMTP state) when the flow is
  * finished; it owns copies of everything, so the flow can be freed at once.
+ * Its strings (server name, greeting, helo, extensions, reply texts) live
+ * in an arena of blocks (usually one, sized for the SMTP strings at once),
+ * freed in one go: a few allocations a session instead of one a string.
  */
 #ifndef MX_SESSION_H
 #define MX_SESSION_H
@@ -16,7 +19,7 @@ typedef struct mx_reply_rec {
     int code;
     bool has_latency;
     double latency_ms;
-    char *text;              /* first line of the reply, escaped */
+    const char *text;        /* first line of the reply, escaped (in the session's strings) */
     mx_frame_ref at;         /* first segment of the reply */
     mx_frame_ref command_at; /* the command it answers (frame 0: greeting) */
 } mx_reply_rec;
@@ -24,7 +27,7 @@ typedef struct mx_reply_rec {
 typedef struct mx_session {
     uint64_t id;
     mx_addr client_ip, server_ip;
-    char *server_name;       /* a name DNS answers in the capture gave this address, or NULL */
+    const char *server_name; /* a name DNS answers in the capture gave this address, or NULL */
     uint16_t client_port, server_port;
     int64_t start_us, end_us;
     mx_frame_ref first_frame;
@@ -56,9 +59,9 @@ typedef struct mx_session {
     } refusal;
 
     struct {
-        char *greeting;      /* escaped text of the greeting, or NULL */
-        char *helo;          /* the client's EHLO/HELO name, or NULL */
-        GPtrArray *extensions;  /* of char* */
+        const char *greeting;   /* escaped text of the greeting, or NULL */
+        const char *helo;       /* the client's EHLO/HELO name, or NULL */
+        GPtrArray *extensions;  /* of const char* (in strings) */
         uint32_t messages;
         GArray *replies;     /* of mx_reply_rec */
         const char *tls;     /* NULL (no STARTTLS), or a static word: "completed", "failed", "refused", "stripped" */
@@ -73,6 +76,8 @@ typedef struct mx_session {
         GArray *spans;       /* of mx_smtp_span (smtp.h); NULL when none */
         uint32_t dropped;    /* ranges past MX_SMTP_KEEP_SPANS */
     } keep[2];
+
+    struct mx_session_block *strings;   /* the arena the strings above are in (mx_session_strdup) */
 } mx_session;
 
 struct mx_smtp;
@@ -82,6 +87,9 @@ mx_session *mx_session_new(void);
  * messages, replies, tls) from a flow's SMTP state (NULL: none). */
 void mx_session_fill_smtp(mx_session *s, const struct mx_smtp *smtp);
 void mx_session_free(mx_session *s);
+/* A copy of text (NULL: NULL) that lives as long as s. */
+const char *mx_session_strdup(mx_session *s, const char *text);
+const char *mx_session_strndup(mx_session *s, const char *text, size_t len);
 
 /* Copies a flow's ladder steps. */
 void mx_session_fill_ladder(mx_session *s, const mx_ladder *l);

@@ -186,9 +186,20 @@ char *mx_smtp_escape(const uint8_t *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     size_t cap = MX_SMTP_TEXT_MAX;
+    /* Nearly every line is printable ASCII throughout: copied as it is. */
+    size_t plain = 0;
+    while (plain < n && plain < cap && p[plain] >= 0x20 && p[plain] < 0x7f)
+        plain++;
+    if (plain == n) {
+        char *copy = g_malloc(n + 1);
+        memcpy(copy, p, n);
+        copy[n] = '\0';
+        return copy;
+    }
     char out[MX_SMTP_TEXT_MAX + 1];   /* then copied to its length: a flow keeps dozens */
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t o = plain;
+    memcpy(out, p, plain);
+    for (size_t i = plain; i < n; i++) {
         uint8_t c = p[i];
         if (c >= 0x20 && c < 0x7f) {
             if (o + 1 > cap)

@@ -6,7 +6,6 @@
 #include "version.h"
 
 #include <glib.h>
-#include <json-glib/json-glib.h>
 #include <libnet.h>
 #include <pcap/pcap.h>
 
@@ -16,6 +15,4 @@ void mx_version_print(FILE *out)
     fprintf(out, "%s\n", pcap_lib_version());
     fprintf(out, "%s\n", libnet_version());
     fprintf(out, "GLib version %u.%u.%u\n", glib_major_version, glib_minor_version, glib_micro_version);
-    /* json-glib offers no run-time query: this is the version built against. */
-    fprintf(out, "json-glib version %s (built against)\n", JSON_VERSION_S);
 }

@@ -3,8 +3,8 @@
  *
  * Takes: sessions as the analyzer finishes them, and a function that
  * writes one.  Produces: the same calls, in the same order, on a thread
- * of their own, so formatting the report (json-glib builds and frees a
- * tree per session) runs beside packet reading instead of after it.
+ * of their own, so formatting the report runs beside packet reading
+ * instead of after it.
  * Owns: the sessions it is given (freed once written) and a bounded
  * number of batches, so a slow writer holds the reader back rather than
  * letting memory grow.

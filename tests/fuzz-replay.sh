@@ -11,7 +11,7 @@
 set -u
 TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP_BUILDDIR=${TOP_BUILDDIR:-.}
-for t in analyzer smtp source maillog evidence; do
+for t in analyzer smtp source maillog evidence json-escape; do
 	[ -x "$TOP_BUILDDIR/tests/fuzz-replay-$t" ] || { echo "FAIL: tests/fuzz-replay-$t not built"; exit 1; }
 done
 tmp=$(mktemp -d) || exit 1
@@ -24,6 +24,7 @@ timeout 600 "$TOP_BUILDDIR/tests/fuzz-replay-smtp" "$regress/smtp" "$tmp/seeds" 
 timeout 600 "$TOP_BUILDDIR/tests/fuzz-replay-maillog" "$regress/maillog" "$TOP_SRCDIR"/pcaps/*.maillog || exit 1
 # The evidence target builds its session from records (fuzz-evidence.c): its kept inputs only.
 timeout 600 "$TOP_BUILDDIR/tests/fuzz-replay-evidence" "$regress/evidence" || exit 1
+timeout 600 "$TOP_BUILDDIR/tests/fuzz-replay-json-escape" "$regress/json-escape" || exit 1
 # The source target takes a cut byte, then capture file bytes: 0, the whole capture.
 mkdir "$tmp/files" || exit 1
 for f in "$TOP_SRCDIR"/pcaps/*.pcap; do

@@ -30,7 +30,7 @@ stage_of() {
     verdict)                                    echo 8 ;;  #   and the verdict vocabulary
     diagnose|diagnose-smtp|session)             echo 9 ;;  # diagnosis
     analyzer)                                   echo 10 ;; # the pipeline up to here, driven
-    report|report-*|evidence|redact|writer|maillog-join) echo 11 ;; # reports
+    report|report-*|json-out|evidence|redact|writer|maillog-join) echo 11 ;; # reports (and their JSON writer)
     cmd|cmd-*|read-run|main|live|live-*|probe|probe-*) echo 12 ;; # commands and the read driver
     esac
 }

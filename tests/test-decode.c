@@ -5,6 +5,7 @@
  * Frames come from pktbuild (libnet); hostile ones are valid frames with
  * one field broken, so each case names exactly what it breaks.
  */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "decode.h"
@@ -780,6 +781,25 @@ static void test_reset_between_packets(void)
     g_assert_cmpint(pkt.skip, ==, MX_SKIP_TRUNCATED);
 }
 
+/* mx_addr_str writes IPv4 by hand: the same text as inet_ntop, every octet
+ * width, and "?" rather than a cut address when the buffer is short. */
+static void test_addr_str(void)
+{
+    GRand *rand = g_rand_new_with_seed(19);
+    for (int i = 0; i < 100000; i++) {
+        mx_addr a = { .family = 4 };
+        guint32 v = i < 256 ? (guint32)i * 0x01010101u : g_rand_int(rand);
+        memcpy(a.bytes, &v, 4);
+        char got[64], want[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, a.bytes, want, sizeof want);
+        g_assert_cmpstr(mx_addr_str(&a, got, sizeof got), ==, want);
+    }
+    mx_addr a = { .family = 4, .bytes = { 255, 255, 255, 255 } };
+    char small[8];
+    g_assert_cmpstr(mx_addr_str(&a, small, sizeof small), ==, "?");
+    g_rand_free(rand);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -814,5 +834,6 @@ int main(int argc, char **argv)
     g_test_add_func("/decode/hostile/icmp", test_hostile_icmp);
     g_test_add_func("/decode/hostile/random", test_hostile_random);
     g_test_add_func("/decode/reset-between-packets", test_reset_between_packets);
+    g_test_add_func("/decode/addr-str", test_addr_str);
     return g_test_run();
 }

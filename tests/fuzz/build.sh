@@ -19,8 +19,8 @@ CC=${CC:-clang}
 command -v "$CC" >/dev/null || { echo "$0: $CC not found (Debian: clang)" >&2; exit 2; }
 mkdir -p "$out/obj"
 flags="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-cflags="-std=c11 -D_GNU_SOURCE -I$build -I$top/src $(pkg-config --cflags glib-2.0 json-glib-1.0 libpcap zlib)"
-libs="$(pkg-config --libs glib-2.0 json-glib-1.0 libpcap zlib) -lnet -lresolv -lm -lpthread"
+cflags="-std=c11 -D_GNU_SOURCE -I$build -I$top/src $(pkg-config --cflags glib-2.0 libpcap zlib)"
+libs="$(pkg-config --libs glib-2.0 libpcap zlib) -lnet -lresolv -lm -lpthread"
 objs=
 # Any header newer than an object rebuilds it: a struct that changed under
 # an object left stale is a fault the fuzzer then reports as mxray's.
