@@ -897,7 +897,7 @@ static pmtu_class pmtu_judge(const mx_flow *f, const mx_frame_ref **small_lost, 
         return PMTU_NONE;
     if (d->through_len != 0)
         return d->through_len < lost ? PMTU_BLACKHOLE : PMTU_NONE;
-    for (int i = 0; i < MX_INFLIGHT_RING; i++) {
+    for (int i = 0; d->inflight && i < MX_INFLIGHT_RING; i++) {
         uint32_t start = d->inflight[i].seq_end - d->inflight[i].len;
         if (d->inflight[i].len == 0 || d->inflight[i].len >= lost || d->inflight[i].resent ||
             !s->ack_known || (int32_t)(start - s->max_ack) <= 0)

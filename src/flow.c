@@ -211,9 +211,15 @@ void mx_flow_table_skip_ladders(mx_flow_table *t)
 
 static void flow_free(mx_flow *f)
 {
-    for (int d = 0; d < 2; d++)
+    for (int d = 0; d < 2; d++) {
         if (f->stream[d])
             mx_stream_free(f->stream[d]);
+        g_free(f->dir[d].inflight);
+    }
+    if (f->syn != &f->syn_one)
+        g_free(f->syn);
+    if (f->ladder)
+        mx_ladder_clear(f->ladder);
     if (f->smtp)
         mx_smtp_free(f->smtp);
     g_free(f);
@@ -380,7 +386,7 @@ static mx_flow *flow_create(mx_flow_table *t, const mx_flow_key *key, const mx_p
             flow_finish(t, victim);
         }
     }
-    /* The ladder, when kept, shares the flow's allocation. */
+    /* The ladder's head, when kept, shares the flow's allocation (its steps do not). */
     mx_flow *f = g_malloc0(sizeof *f + (t->skip_ladders ? 0 : sizeof(mx_ladder)));
     if (!t->skip_ladders)
         f->ladder = (mx_ladder *)(f + 1);
@@ -451,8 +457,26 @@ static void note_sender(mx_dir_state *d, const mx_packet *pkt)
     }
 }
 
+/* The client's SYN (a retry too): its frame, while MX_SYN_TIMES_MAX last. */
+static void note_syn(mx_flow *f, const mx_frame_ref *at)
+{
+    if (f->syn_count >= MX_SYN_TIMES_MAX)
+        return;
+    if (f->syn_cap == 0) {
+        f->syn = &f->syn_one;
+        f->syn_cap = 1;
+    } else if (f->syn_count == f->syn_cap) {
+        f->syn_cap = MIN(f->syn_cap * 2, MX_SYN_TIMES_MAX);
+        f->syn = f->syn == &f->syn_one ? g_memdup2(&f->syn_one, sizeof f->syn_one) : f->syn;
+        f->syn = g_renew(mx_frame_ref, f->syn, f->syn_cap);
+    }
+    f->syn[f->syn_count] = *at;
+}
+
 static void note_inflight(mx_dir_state *d, uint32_t seq_end, uint32_t len, bool resent, const mx_frame_ref *at)
 {
+    if (d->inflight == NULL)
+        d->inflight = g_new0(mx_inflight, MX_INFLIGHT_RING);
     if (resent) {
         for (int i = 0; i < MX_INFLIGHT_RING; i++) {
             if (d->inflight[i].len != 0 && d->inflight[i].seq_end == seq_end) {
@@ -472,7 +496,7 @@ static void note_inflight(mx_dir_state *d, uint32_t seq_end, uint32_t len, bool 
 /* The peer's ACK reached ack: segments it covers were delivered. */
 static void note_acked(mx_dir_state *d, uint32_t ack)
 {
-    for (int i = 0; i < MX_INFLIGHT_RING; i++) {
+    for (int i = 0; d->inflight && i < MX_INFLIGHT_RING; i++) {
         if (d->inflight[i].len == 0 || seq_gt(d->inflight[i].seq_end, ack))
             continue;
         if (d->inflight[i].len > d->max_acked_segment)
@@ -504,6 +528,8 @@ static void note_through(mx_dir_state *d, int i, bool by_sack, const mx_frame_re
 static void note_beyond_hole(mx_dir_state *d, const mx_packet *pkt, bool duplicate, const mx_frame_ref *here)
 {
     uint32_t ack = pkt->ack;
+    if (d->inflight == NULL)
+        return;
     if (pkt->sack_blocks > 0) {
         for (int i = 0; i < MX_INFLIGHT_RING; i++) {
             uint32_t end = d->inflight[i].seq_end, start = end - d->inflight[i].len;
@@ -600,8 +626,7 @@ static void update_tcp(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *p
     if (flags & MX_TCP_SYN) {
         if (!(flags & MX_TCP_ACK)) {
             if (dir == MX_DIR_C2S) {
-                if (f->syn_count < MX_SYN_TIMES_MAX)
-                    f->syn[f->syn_count] = here;
+                note_syn(f, &here);
                 if (f->syn_count == 0)
                     f->syn_ttl = pkt->ttl;
                 else

@@ -179,7 +179,8 @@ void pb_conv_exchange(pb_conv *c, int64_t t, const char *command, const char *re
 /* ---- the pipeline fixture -------------------------------------------------- */
 
 /* A copy of a finished flow, taken in the finish callback (the table frees the
- * flow right after it); stream/smtp pointers are cleared. */
+ * flow right after it); stream/smtp/ladder pointers are cleared, SYN times
+ * and in-flight rings copied (pb_feed_clear frees them). */
 typedef struct pb_feed {
     mx_flow_table *table;
     mx_hop_baselines *baselines; /* servers' hops, as the analyzer keeps them */

@@ -20,6 +20,9 @@
 typedef struct dfx {
     mx_flow f;
     uint64_t off[2];
+    /* What the flow table allocates as packets come (flow.h). */
+    mx_frame_ref syn[MX_SYN_TIMES_MAX];
+    mx_inflight inflight[MX_INFLIGHT_RING];
 } dfx;
 
 static mx_frame_ref at(uint64_t frame, double t)
@@ -78,8 +81,10 @@ static void setup(dfx *d)
     d->f.key.server_port = 25;
     d->f.id = 1;
     d->f.saw_syn = true;
+    d->f.syn = d->syn;
     d->f.syn_count = 1;
     d->f.syn[0] = at(1, 0);
+    d->f.dir[MX_DIR_C2S].inflight = d->inflight;
     d->f.synack_count = 1;
     d->f.synack = at(2, 0.01);
     d->f.established = at(3, 0.02);
