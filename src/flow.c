@@ -215,6 +215,7 @@ static void flow_free(mx_flow *f)
         if (f->stream[d])
             mx_stream_free(f->stream[d]);
         g_free(f->dir[d].inflight);
+        g_free(f->dir[d].through);
     }
     if (f->syn != &f->syn_one)
         g_free(f->syn);
@@ -504,20 +505,23 @@ static void note_acked(mx_dir_state *d, uint32_t ack)
         d->inflight[i].len = 0;
     }
     /* The hole before it filled: that segment no longer shows what crosses. */
-    if (d->through_len != 0 && !seq_gt(d->through_seq_end, ack))
-        d->through_len = 0;
+    if (d->through && d->through->len != 0 && !seq_gt(d->through->seq_end, ack))
+        d->through->len = 0;
 }
 
 /* Ring entry i of d got through while data before it had not. */
 static void note_through(mx_dir_state *d, int i, bool by_sack, const mx_frame_ref *ack_at)
 {
     d->inflight[i].through = true;
-    if (d->through_len == 0 || d->inflight[i].len < d->through_len) {
-        d->through_len = d->inflight[i].len;
-        d->through_seq_end = d->inflight[i].seq_end;
-        d->through_by_sack = by_sack;
-        d->through_seg = d->inflight[i].at;
-        d->through_ack = *ack_at;
+    if (d->through == NULL)
+        d->through = g_new0(mx_through, 1);
+    mx_through *t = d->through;
+    if (t->len == 0 || d->inflight[i].len < t->len) {
+        t->len = d->inflight[i].len;
+        t->seq_end = d->inflight[i].seq_end;
+        t->by_sack = by_sack;
+        t->seg = d->inflight[i].at;
+        t->ack = *ack_at;
     }
 }
 

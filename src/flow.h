@@ -31,6 +31,15 @@ typedef struct mx_inflight {
     mx_frame_ref at;
 } mx_inflight;
 
+/* The smallest segment that crossed the path beyond a hole: evidence that
+ * small packets pass where larger ones vanish (PMTU black hole). */
+typedef struct mx_through {
+    mx_frame_ref seg, ack;
+    uint32_t seq_end;
+    uint16_t len;                 /* 0: none (any more) */
+    bool by_sack;                 /* false: a duplicate ACK without SACK answered it */
+} mx_through;
+
 typedef struct mx_dir_state {
     /* Fields sorted by size: a table of 65,536 flows pays for every
      * padding byte twice per flow. */
@@ -48,12 +57,7 @@ typedef struct mx_dir_state {
      * MX_INFLIGHT_RING entries allocated with the first data segment: a
      * direction that sends none (every flood SYN) does not carry 512 bytes. */
     mx_inflight *inflight;        /* NULL: no data sent */
-    /* The smallest segment that crossed the path beyond a hole: evidence that
-     * small packets pass where larger ones vanish (PMTU black hole). */
-    mx_frame_ref through_seg, through_ack;
-    uint32_t through_seq_end;
-    uint16_t through_len;         /* 0: none */
-    bool through_by_sack;         /* false: a duplicate ACK without SACK answered it */
+    mx_through *through;          /* allocated when first seen; NULL: none */
     uint8_t inflight_next;
 
     uint32_t retransmits;         /* segments whose data was sent before (and SYN retries) */

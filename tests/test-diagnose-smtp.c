@@ -23,6 +23,7 @@ typedef struct dfx {
     /* What the flow table allocates as packets come (flow.h). */
     mx_frame_ref syn[MX_SYN_TIMES_MAX];
     mx_inflight inflight[MX_INFLIGHT_RING];
+    mx_through through;
 } dfx;
 
 static mx_frame_ref at(uint64_t frame, double t)
@@ -307,10 +308,11 @@ static void sc_pmtu(dfx *d)
 {
     sc_body_dropped(d);
     mx_dir_state *c = &d->f.dir[MX_DIR_C2S];
-    c->through_len = 536;
-    c->through_by_sack = true;
-    c->through_seg = at(12, 0.10);
-    c->through_ack = at(13, 0.11);
+    c->through = &d->through;
+    c->through->len = 536;
+    c->through->by_sack = true;
+    c->through->seg = at(12, 0.10);
+    c->through->ack = at(13, 0.11);
 }
 
 /* The same loss, but the 536-byte segment after the lost ones vanished too:
