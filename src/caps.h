@@ -9,13 +9,15 @@
 
 /* Flows tracked at once.  A busy gateway has a few hundred SMTP connections
  * open; 65536 leaves room for a SYN flood.  What a flow costs: mx_flow is
- * ~2.9 KB (the 32-step ladder and 16 SYN times are most of it); one with
- * an SMTP dialogue adds struct mx_smtp (~1.4 KB), its strings and, while
- * open, two MX_SMTP_LINE_MAX line buffers (released when it closes): ~3 KB
- * for SYNs only, ~6-7 KB in a dialogue.  A full table of flood SYNs is
- * ~190 MB (bench/RESULTS.md); --max-flows lowers it.  When full, the least
- * recently active flow is finished early (judged on what it has) and
- * counted as evicted. */
+ * ~1.1 KB with one SYN and one ladder step inline; SYN retries, ladder
+ * steps (up to 32), the in-flight rings (~0.5 KB a direction that sends
+ * data) are allocated as they come; one with an SMTP dialogue adds struct
+ * mx_smtp (~1.5 KB), its strings and, while open, two MX_SMTP_LINE_MAX line
+ * buffers (released when it closes): ~1.2 KB for SYNs only, ~5-6 KB in a
+ * dialogue.  A full table of flood SYNs is ~85 MB; the whole run at most
+ * ~126 MB in any format (bench/RESULTS.md); --max-flows lowers it.  When
+ * full, the least recently active flow is finished early (judged on what it
+ * has) and counted as evicted. */
 #define MX_MAX_FLOWS 65536
 
 /* A flow with no packet for this long is finished.  Postfix's longest

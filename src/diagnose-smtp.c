@@ -893,9 +893,9 @@ static pmtu_class pmtu_judge(const mx_flow *f, const mx_frame_ref **small_lost, 
     uint16_t lost = d->max_retransmitted;
     if (lost == 0 || lost < d->max_segment || f->frag_needed.frame != 0)
         return PMTU_NONE;
-    if (d->through_len != 0)
-        return d->through_len < lost ? PMTU_BLACKHOLE : PMTU_NONE;
-    for (int i = 0; i < MX_INFLIGHT_RING; i++) {
+    if (d->through && d->through->len != 0)
+        return d->through->len < lost ? PMTU_BLACKHOLE : PMTU_NONE;
+    for (int i = 0; d->inflight && i < MX_INFLIGHT_RING; i++) {
         uint32_t start = d->inflight[i].seq_end - d->inflight[i].len;
         if (d->inflight[i].len == 0 || d->inflight[i].len >= lost || d->inflight[i].resent ||
             !s->ack_known || (int32_t)(start - s->max_ack) <= 0)
@@ -917,14 +917,15 @@ static void explain_lost_data(dctx *c, const char *default_advice)
     uint16_t small_len = 0;
     pmtu_class pmtu = pmtu_judge(c->f, &small_lost, &small_len);
     if (pmtu == PMTU_BLACKHOLE) {
-        const char *how = d->through_by_sack ? "SACK" : "duplicate ACK";
+        const mx_through *t = d->through;   /* set: pmtu_judge saw it */
+        const char *how = t->by_sack ? "SACK" : "duplicate ACK";
         mx_verdict_warn(v, MX_WARN_PMTU_BLACKHOLE, "%u-byte segments are lost again and again while a %u-byte "
                         "segment sent after them crossed the path (the server's %s shows it arrived), and no ICMP "
-                        "fragmentation-needed came back", d->max_retransmitted, d->through_len, how);
-        mx_verdict_evidence(v, &d->through_seg, "pmtu_blackhole: a %u-byte segment sent after the lost %u-byte ones",
-                            d->through_len, d->max_retransmitted);
-        mx_verdict_evidence(v, &d->through_ack, "the server's %s shows the %u-byte segment arrived", how,
-                            d->through_len);
+                        "fragmentation-needed came back", d->max_retransmitted, t->len, how);
+        mx_verdict_evidence(v, &t->seg, "pmtu_blackhole: a %u-byte segment sent after the lost %u-byte ones",
+                            t->len, d->max_retransmitted);
+        mx_verdict_evidence(v, &t->ack, "the server's %s shows the %u-byte segment arrived", how,
+                            t->len);
         g_string_assign(v->advice, "Path MTU black hole: packets above some size vanish on the path and no ICMP "
                         "fragmentation-needed comes back (a link with a smaller MTU whose ICMP errors are filtered, "
                         "or a filter on packet length). Let ICMP type 3 code 4 (ICMPv6 packet too big) through the "

@@ -170,7 +170,9 @@ static void rule_icmp(const mx_flow *f, mx_verdict *v, mx_phase phase)
                         "the error names the router, so start there.", src, server);
     }
     char ep[MX_ADDR_BUF + 8];
-    mx_verdict_evidence(v, &f->syn[0], "SYN to %s", mx_addr_endpoint(&f->key.server, f->key.server_port, ep, sizeof ep));
+    if (f->syn_count > 0)
+        mx_verdict_evidence(v, &f->syn[0], "SYN to %s", mx_addr_endpoint(&f->key.server, f->key.server_port, ep,
+                                                                         sizeof ep));
     mx_verdict_evidence(v, &f->icmp, "ICMP %s from %s (TTL %u: hop %d) quoting the connection's packet",
                         what, src, f->icmp_ttl, hop);
 }

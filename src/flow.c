@@ -230,9 +230,16 @@ void mx_flow_table_skip_ladders(mx_flow_table *t)
 
 static void flow_free(mx_flow *f)
 {
-    for (int d = 0; d < 2; d++)
+    for (int d = 0; d < 2; d++) {
         if (f->stream[d])
             mx_stream_free(f->stream[d]);
+        g_free(f->dir[d].inflight);
+        g_free(f->dir[d].through);
+    }
+    if (f->syn != &f->syn_one)
+        g_free(f->syn);
+    if (f->ladder)
+        mx_ladder_clear(f->ladder);
     if (f->smtp)
         mx_smtp_free(f->smtp);
     g_free(f);
@@ -393,7 +400,7 @@ static mx_flow *flow_create(mx_flow_table *t, const mx_flow_key *key, const mx_p
             flow_finish(t, victim);
         }
     }
-    /* The ladder, when kept, shares the flow's allocation. */
+    /* The ladder's head, when kept, shares the flow's allocation (its steps do not). */
     mx_flow *f = g_malloc0(sizeof *f + (t->skip_ladders ? 0 : sizeof(mx_ladder)));
     if (!t->skip_ladders)
         f->ladder = (mx_ladder *)(f + 1);
@@ -464,8 +471,26 @@ static void note_sender(mx_dir_state *d, const mx_packet *pkt)
     }
 }
 
+/* The client's SYN (a retry too): its frame, while MX_SYN_TIMES_MAX last. */
+static void note_syn(mx_flow *f, const mx_frame_ref *at)
+{
+    if (f->syn_count >= MX_SYN_TIMES_MAX)
+        return;
+    if (f->syn_cap == 0) {
+        f->syn = &f->syn_one;
+        f->syn_cap = 1;
+    } else if (f->syn_count == f->syn_cap) {
+        f->syn_cap = MIN(f->syn_cap * 2, MX_SYN_TIMES_MAX);
+        f->syn = f->syn == &f->syn_one ? g_memdup2(&f->syn_one, sizeof f->syn_one) : f->syn;
+        f->syn = g_renew(mx_frame_ref, f->syn, f->syn_cap);
+    }
+    f->syn[f->syn_count] = *at;
+}
+
 static void note_inflight(mx_dir_state *d, uint32_t seq_end, uint32_t len, bool resent, const mx_frame_ref *at)
 {
+    if (d->inflight == NULL)
+        d->inflight = g_new0(mx_inflight, MX_INFLIGHT_RING);
     if (resent) {
         for (int i = 0; i < MX_INFLIGHT_RING; i++) {
             if (d->inflight[i].len != 0 && d->inflight[i].seq_end == seq_end) {
@@ -485,7 +510,7 @@ static void note_inflight(mx_dir_state *d, uint32_t seq_end, uint32_t len, bool 
 /* The peer's ACK reached ack: segments it covers were delivered. */
 static void note_acked(mx_dir_state *d, uint32_t ack)
 {
-    for (int i = 0; i < MX_INFLIGHT_RING; i++) {
+    for (int i = 0; d->inflight && i < MX_INFLIGHT_RING; i++) {
         if (d->inflight[i].len == 0 || seq_gt(d->inflight[i].seq_end, ack))
             continue;
         if (d->inflight[i].len > d->max_acked_segment)
@@ -493,20 +518,23 @@ static void note_acked(mx_dir_state *d, uint32_t ack)
         d->inflight[i].len = 0;
     }
     /* The hole before it filled: that segment no longer shows what crosses. */
-    if (d->through_len != 0 && !seq_gt(d->through_seq_end, ack))
-        d->through_len = 0;
+    if (d->through && d->through->len != 0 && !seq_gt(d->through->seq_end, ack))
+        d->through->len = 0;
 }
 
 /* Ring entry i of d got through while data before it had not. */
 static void note_through(mx_dir_state *d, int i, bool by_sack, const mx_frame_ref *ack_at)
 {
     d->inflight[i].through = true;
-    if (d->through_len == 0 || d->inflight[i].len < d->through_len) {
-        d->through_len = d->inflight[i].len;
-        d->through_seq_end = d->inflight[i].seq_end;
-        d->through_by_sack = by_sack;
-        d->through_seg = d->inflight[i].at;
-        d->through_ack = *ack_at;
+    if (d->through == NULL)
+        d->through = g_new0(mx_through, 1);
+    mx_through *t = d->through;
+    if (t->len == 0 || d->inflight[i].len < t->len) {
+        t->len = d->inflight[i].len;
+        t->seq_end = d->inflight[i].seq_end;
+        t->by_sack = by_sack;
+        t->seg = d->inflight[i].at;
+        t->ack = *ack_at;
     }
 }
 
@@ -517,6 +545,8 @@ static void note_through(mx_dir_state *d, int i, bool by_sack, const mx_frame_re
 static void note_beyond_hole(mx_dir_state *d, const mx_packet *pkt, bool duplicate, const mx_frame_ref *here)
 {
     uint32_t ack = pkt->ack;
+    if (d->inflight == NULL)
+        return;
     if (pkt->sack_blocks > 0) {
         for (int i = 0; i < MX_INFLIGHT_RING; i++) {
             uint32_t end = d->inflight[i].seq_end, start = end - d->inflight[i].len;
@@ -612,8 +642,8 @@ static void on_rst(mx_flow_table *t, mx_flow *f, int dir, const mx_packet *pkt)
 static void on_syn(mx_flow *f, int dir, const mx_packet *pkt)
 {
     if (dir == MX_DIR_C2S) {
-        if (f->syn_count < MX_SYN_TIMES_MAX)
-            f->syn[f->syn_count] = mx_frame_of(pkt);
+        mx_frame_ref here = mx_frame_of(pkt);
+        note_syn(f, &here);
         if (f->syn_count == 0)
             f->syn_ttl = pkt->ttl;
         else

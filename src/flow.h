@@ -19,25 +19,55 @@
 struct mx_stream;
 struct mx_smtp;
 
+typedef struct mx_inflight {
+    uint32_t seq_end;
+    uint16_t len;                 /* 0: free */
+    bool resent;
+    bool through;                 /* arrived although data before it had not: SACKed or dup-ACKed */
+    mx_frame_ref at;
+} mx_inflight;
+
+/* The smallest segment that crossed the path beyond a hole: evidence that
+ * small packets pass where larger ones vanish (PMTU black hole). */
+typedef struct mx_through {
+    mx_frame_ref seg, ack;
+    uint32_t seq_end;
+    uint16_t len;                 /* 0: none (any more) */
+    bool by_sack;                 /* false: a duplicate ACK without SACK answered it */
+} mx_through;
+
 typedef struct mx_dir_state {
+    /* Fields sorted by size: a table of 65,536 flows pays for every
+     * padding byte twice per flow. */
     uint64_t packets, bytes;
     uint64_t payload_bytes;       /* payload as claimed by IP lengths */
+    int64_t first_ts, last_ts;
+    mx_frame_ref first_ack_at, max_ack_at;
+    mx_frame_ref first_data, last_data, last_retransmit;
+    mx_frame_ref fin;
+    mx_frame_ref rst;
+    mx_frame_ref after_rst;       /* a packet this side sent after its own RST */
+
+    /* Segments not yet ACKed, in the order sent (a retransmission marks its
+     * entry rather than taking a new one, so the flight stays in view).
+     * MX_INFLIGHT_RING entries allocated with the first data segment: a
+     * direction that sends none (every flood SYN) does not carry 512 bytes. */
+    mx_inflight *inflight;        /* NULL: no data sent */
+    mx_through *through;          /* allocated when first seen; NULL: none */
+    uint8_t inflight_next;
+
     uint32_t retransmits;         /* segments whose data was sent before (and SYN retries) */
     uint32_t data_segments;       /* segments carrying payload */
-    int64_t first_ts, last_ts;
-
-    bool seq_known;
     uint32_t isn;                 /* from the SYN; else the first seq seen */
     uint32_t seq_end;             /* highest seq + len sent (absolute) */
-    bool ack_known;
     uint32_t max_ack;             /* highest ACK this side sent (absolute) */
     uint32_t first_ack;           /* the first ACK this side sent: the peer's ISN + 1 after a handshake */
-    mx_frame_ref first_ack_at, max_ack_at;
     uint32_t window;
-
+    bool seq_known;
+    bool ack_known;
     uint8_t flags_seen;           /* OR of every TCP flag byte */
-    uint16_t mss;                 /* from its SYN; 0 = absent */
     int8_t wscale;
+    uint16_t mss;                 /* from its SYN; 0 = absent */
 
     /* Hop-model inputs from packets this side really sent. */
     bool ttl_known;
@@ -48,36 +78,15 @@ typedef struct mx_dir_state {
     uint16_t max_retransmitted;   /* largest payload sent again */
     uint16_t max_acked_segment;   /* largest payload the peer ACKed */
 
-    /* Segments not yet ACKed, in the order sent (a retransmission marks its
-     * entry rather than taking a new one, so the flight stays in view). */
-    struct {
-        uint32_t seq_end;
-        uint16_t len;             /* 0: free */
-        bool resent;
-        bool through;             /* arrived although data before it had not: SACKed or dup-ACKed */
-        mx_frame_ref at;
-    } inflight[MX_INFLIGHT_RING];
-    uint8_t inflight_next;
-    /* The smallest segment that crossed the path beyond a hole: evidence that
-     * small packets pass where larger ones vanish (PMTU black hole). */
-    uint16_t through_len;         /* 0: none */
-    uint32_t through_seq_end;
-    bool through_by_sack;         /* false: a duplicate ACK without SACK answered it */
-    mx_frame_ref through_seg, through_ack;
-
-    mx_frame_ref first_data, last_data, last_retransmit;
-    mx_frame_ref fin;
-    mx_frame_ref rst;
     uint8_t rst_ttl;
     bool rst_has_ip_id;
     uint16_t rst_ip_id;
+    uint16_t rst_prev_ip_id;      /* IP ID of this side's last genuine packet before the RST */
     uint32_t rst_seq;
     uint32_t rst_expected_seq;    /* this side's next sequence number when the RST came */
-    uint16_t rst_prev_ip_id;      /* IP ID of this side's last genuine packet before the RST */
     uint32_t rst_prev_samples;    /* genuine packets with an IP ID before the RST */
     uint32_t rst_count;
     uint32_t rst_seq_rising;      /* later RSTs with a higher sequence number (injectors spray a window) */
-    mx_frame_ref after_rst;       /* a packet this side sent after its own RST */
 } mx_dir_state;
 
 /* The table's LRU lists (mx_flow.lru_list). */
@@ -96,7 +105,10 @@ typedef struct mx_flow {
     /* Handshake */
     bool saw_syn;                 /* false: the capture began mid-session */
     uint32_t syn_count;
-    mx_frame_ref syn[MX_SYN_TIMES_MAX];
+    mx_frame_ref *syn;            /* min(syn_count, MX_SYN_TIMES_MAX) of them: `syn_one`
+                                   * for the first, allocated as retries come */
+    uint32_t syn_cap;
+    mx_frame_ref syn_one;
     uint8_t syn_ttl;
     uint32_t synack_count;
     mx_frame_ref synack;

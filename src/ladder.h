@@ -4,7 +4,11 @@
  * Takes: every packet of a flow (TCP both ways, ICMP errors about it).
  * Produces: the first MX_LADDER_HEAD and the last MX_LADDER_TAIL steps,
  * and how many were left out between them, so a report can draw the
- * session's story without storing the session.  Fixed size, no allocation.
+ * session's story without storing the session.  The first MX_LADDER_INLINE
+ * steps live in the struct; past them the steps are allocated, doubling up
+ * to MX_LADDER_HEAD + MX_LADDER_TAIL (a few allocations a flow, none past
+ * that): a flow of one SYN keeps one step, not 32 (a table full of flood
+ * SYNs was 85 MB of empty ladders), and allocates nothing.
  */
 #ifndef MX_LADDER_H
 #define MX_LADDER_H
@@ -25,15 +29,22 @@ typedef struct mx_ladder_step {
     uint32_t rel_seq, rel_ack; /* relative to each side's ISN, as Wireshark shows them */
 } mx_ladder_step;
 
+#define MX_LADDER_INLINE 1
+
 typedef struct mx_ladder {
-    mx_ladder_step head[MX_LADDER_HEAD];
-    mx_ladder_step tail[MX_LADDER_TAIL];
+    mx_ladder_step *steps;   /* head in [0, MX_LADDER_HEAD), then the tail ring;
+                              * `inline_steps` until more are needed */
+    uint32_t cap;            /* steps in `steps` */
     uint32_t n_head;
     uint32_t n_tail;         /* steps written to the tail ring in all */
     uint32_t total;          /* steps seen */
+    mx_ladder_step inline_steps[MX_LADDER_INLINE];
 } mx_ladder;
 
+/* A zeroed mx_ladder is empty (it points into itself once used: never
+ * copied); mx_ladder_clear frees its steps. */
 void mx_ladder_add(mx_ladder *l, const mx_ladder_step *step);
+void mx_ladder_clear(mx_ladder *l);
 
 /* The kept steps in order (head, then the tail ring oldest first): calls
  * fn for each; skipped tells how many were left out before the tail. */

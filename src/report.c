@@ -13,6 +13,13 @@ void mx_report_init(mx_report *r)
     r->sessions = g_ptr_array_new_with_free_func((GDestroyNotify)mx_session_free);
     r->destinations = g_array_new(FALSE, TRUE, sizeof(mx_destination));
     r->dest_index = g_hash_table_new_full(mx_addr_hash, mx_addr_equal_key, g_free, NULL);
+    r->dest_strings = g_string_chunk_new(4096);
+}
+
+/* A row's name as the 64-byte arrays kept it: at most 63 bytes. */
+static const char *dest_string(mx_report *r, const char *text)
+{
+    return g_string_chunk_insert_len(r->dest_strings, text, (gssize)MIN(strlen(text), 63));
 }
 
 void mx_report_clear(mx_report *r)
@@ -26,6 +33,8 @@ void mx_report_clear(mx_report *r)
         g_hash_table_destroy(r->twin_index);
     if (r->domain_index)
         g_hash_table_destroy(r->domain_index);
+    if (r->dest_strings)
+        g_string_chunk_free(r->dest_strings);
     *r = (mx_report){0};
 }
 
@@ -47,7 +56,7 @@ void mx_report_count(mx_report *r, const mx_session *s)
                 r->warned[g_array_index(s->verdict.warnings, mx_warning, w).kind]++;
         return;
     } else {
-        mx_destination fresh = { .ip = s->server_ip, .first_us = s->start_us };
+        mx_destination fresh = { .ip = s->server_ip, .name = "", .mx_domain = "", .first_us = s->start_us };
         g_array_append_val(r->destinations, fresh);
         d = &g_array_index(r->destinations, mx_destination, r->destinations->len - 1);
         g_hash_table_insert(r->dest_index, g_memdup2(&s->server_ip, sizeof s->server_ip),
@@ -55,7 +64,7 @@ void mx_report_count(mx_report *r, const mx_session *s)
     }
     bool delivering = d->outcomes[MX_OUTCOME_DELIVERED] + d->outcomes[MX_OUTCOME_OK] > 0;
     if (!d->name[0] && s->server_name)
-        g_strlcpy(d->name, s->server_name, sizeof d->name);
+        d->name = dest_string(r, s->server_name);
     d->attempts++;
     d->kinds[s->verdict.kind]++;
     d->outcomes[s->verdict.outcome]++;
@@ -84,7 +93,7 @@ void mx_report_set_mx_domains(mx_report *r, GHashTable *host_to_domain)
         mx_destination *d = &g_array_index(r->destinations, mx_destination, i);
         const char *domain = d->name[0] ? g_hash_table_lookup(host_to_domain, d->name) : NULL;
         if (domain)
-            g_strlcpy(d->mx_domain, domain, sizeof d->mx_domain);
+            d->mx_domain = dest_string(r, domain);
     }
 }
 

@@ -16,8 +16,11 @@
 /* One row per server address: attempts and counts per kind. */
 typedef struct mx_destination {
     mx_addr ip;
-    char name[64];               /* a DNS name for it seen in the capture; "" none */
-    char mx_domain[64];          /* the domain whose MX answer named it; "" none */
+    /* In the report's string chunk, cut at 63 bytes; "" none (never NULL).
+     * Pointers, not arrays: 65,536 rows of two 64-byte arrays were 8 MB,
+     * mostly empty. */
+    const char *name;            /* a DNS name for it seen in the capture */
+    const char *mx_domain;       /* the domain whose MX answer named it */
     uint32_t attempts;
     uint32_t kinds[MX_KIND_COUNT];
     uint32_t outcomes[MX_OUTCOME_COUNT];
@@ -35,6 +38,7 @@ typedef struct mx_report {
     GPtrArray *sessions;     /* of mx_session*, ordered by id */
     GArray *destinations;    /* of mx_destination, in order of first attempt */
     GHashTable *dest_index;  /* mx_addr* (in the row) -> row index + 1; until mx_report_sort */
+    GStringChunk *dest_strings; /* the rows' names and MX domains */
     uint32_t dest_delivering;/* rows with a delivered or ok session */
     uint32_t outcomes[MX_OUTCOME_COUNT]; /* every session counted, kept or not */
     uint32_t warned[MX_WARN_COUNT];      /* sessions that did not fail, per warning */

@@ -621,6 +621,17 @@ static void feed_finished(mx_flow *flow, void *ctx)
     copy.smtp = NULL;
     copy.lru_prev = copy.lru_next = NULL;
     copy.ladder = NULL;      /* freed with the flow */
+    /* The SYN times and in-flight rings are the flow's own allocations
+     * (flow.h): the copy gets its own, freed by pb_feed_clear. */
+    uint32_t syns = MIN(flow->syn_count, MX_SYN_TIMES_MAX);
+    copy.syn = syns ? g_memdup2(flow->syn, syns * sizeof *flow->syn) : NULL;
+    copy.syn_cap = syns;
+    for (int d = 0; d < 2; d++) {
+        if (flow->dir[d].inflight)
+            copy.dir[d].inflight = g_memdup2(flow->dir[d].inflight, MX_INFLIGHT_RING * sizeof(mx_inflight));
+        if (flow->dir[d].through)
+            copy.dir[d].through = g_memdup2(flow->dir[d].through, sizeof(mx_through));
+    }
     g_array_append_val(feed->finished, copy);
 }
 
@@ -651,6 +662,14 @@ void pb_feed_clear(pb_feed *feed)
 {
     mx_flow_table_free(feed->table);
     mx_analyzer_free(feed->an);
+    for (guint i = 0; i < feed->finished->len; i++) {
+        mx_flow *f = &g_array_index(feed->finished, mx_flow, i);
+        g_free(f->syn);
+        for (int d = 0; d < 2; d++) {
+            g_free(f->dir[d].inflight);
+            g_free(f->dir[d].through);
+        }
+    }
     g_array_free(feed->finished, TRUE);
     g_ptr_array_free(feed->sessions, TRUE);
     *feed = (pb_feed){0};

@@ -184,7 +184,9 @@ typedef struct pb_feed {
     mx_flow_table *table;    /* without diagnosis: the flow table alone */
     mx_analyzer *an;         /* with it: the analyzer `read` judges with (refusals held) */
     GArray *finished;        /* of mx_flow: a copy of each finished flow, taken in the
-                              * finish callback (stream/smtp pointers cleared) */
+                              * finish callback (the table frees the flow right after
+                              * it): stream/smtp/ladder pointers cleared, SYN times and
+                              * in-flight rings copied (pb_feed_clear frees them) */
     GPtrArray *sessions;     /* of mx_session*, with diagnosis, as the analyzer hands them over */
     mx_packet last;          /* the last decoded packet */
     uint64_t frames;         /* frames fed: the next frame number - 1 */

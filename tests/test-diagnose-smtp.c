@@ -20,6 +20,10 @@
 typedef struct dfx {
     mx_flow f;
     uint64_t off[2];
+    /* What the flow table allocates as packets come (flow.h). */
+    mx_frame_ref syn[MX_SYN_TIMES_MAX];
+    mx_inflight inflight[MX_INFLIGHT_RING];
+    mx_through through;
 } dfx;
 
 static mx_frame_ref at(uint64_t frame, double t)
@@ -78,8 +82,10 @@ static void setup(dfx *d)
     d->f.key.server_port = 25;
     d->f.id = 1;
     d->f.saw_syn = true;
+    d->f.syn = d->syn;
     d->f.syn_count = 1;
     d->f.syn[0] = at(1, 0);
+    d->f.dir[MX_DIR_C2S].inflight = d->inflight;
     d->f.synack_count = 1;
     d->f.synack = at(2, 0.01);
     d->f.established = at(3, 0.02);
@@ -302,10 +308,11 @@ static void sc_pmtu(dfx *d)
 {
     sc_body_dropped(d);
     mx_dir_state *c = &d->f.dir[MX_DIR_C2S];
-    c->through_len = 536;
-    c->through_by_sack = true;
-    c->through_seg = at(12, 0.10);
-    c->through_ack = at(13, 0.11);
+    c->through = &d->through;
+    c->through->len = 536;
+    c->through->by_sack = true;
+    c->through->seg = at(12, 0.10);
+    c->through->ack = at(13, 0.11);
 }
 
 /* The same loss, but the 536-byte segment after the lost ones vanished too:

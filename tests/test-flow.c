@@ -304,10 +304,11 @@ static void test_through_sack(fixture *fx, gconstpointer data)
     pb_conv_resend(&fx->conv, PB_C2S, PB_MS(300), hole, "x");
     mx_flow *f = finish_one(fx);
     const mx_dir_state *c = &f->dir[MX_DIR_C2S];
-    g_assert_cmpuint(c->through_len, ==, 600);
-    g_assert_true(c->through_by_sack);
-    g_assert_cmpuint(c->through_seg.frame, ==, 11);
-    g_assert_cmpuint(c->through_ack.frame, ==, 12);
+    g_assert_nonnull(c->through);
+    g_assert_cmpuint(c->through->len, ==, 600);
+    g_assert_true(c->through->by_sack);
+    g_assert_cmpuint(c->through->seg.frame, ==, 11);
+    g_assert_cmpuint(c->through->ack.frame, ==, 12);
 }
 
 /* No SACK: a duplicate ACK answers the latest segment beyond the hole. */
@@ -318,9 +319,10 @@ static void test_through_dup_ack(fixture *fx, gconstpointer data)
     server_ack(fx, PB_MS(60), hole, 0, NULL);
     mx_flow *f = finish_one(fx);
     const mx_dir_state *c = &f->dir[MX_DIR_C2S];
-    g_assert_cmpuint(c->through_len, ==, 600);
-    g_assert_false(c->through_by_sack);
-    g_assert_cmpuint(c->through_seg.frame, ==, 11);
+    g_assert_nonnull(c->through);
+    g_assert_cmpuint(c->through->len, ==, 600);
+    g_assert_false(c->through->by_sack);
+    g_assert_cmpuint(c->through->seg.frame, ==, 11);
 }
 
 /* Nothing answers beyond the hole, and an ACK that fills it clears the evidence. */
@@ -332,7 +334,8 @@ static void test_through_none_and_filled(fixture *fx, gconstpointer data)
     server_ack(fx, PB_MS(60), hole, 1, blocks);
     server_ack(fx, PB_MS(70), hole + 3496, 0, NULL);
     mx_flow *f = finish_one(fx);
-    g_assert_cmpuint(f->dir[MX_DIR_C2S].through_len, ==, 0);
+    g_assert_nonnull(f->dir[MX_DIR_C2S].through);
+    g_assert_cmpuint(f->dir[MX_DIR_C2S].through->len, ==, 0);
 }
 
 /* ---- close -------------------------------------------------------------------------- */

@@ -112,6 +112,8 @@ static void ladder_of(uint64_t n)
         g_assert_cmpuint(w.frames[i], ==, i + 1);
     for (uint64_t i = 0; i < tail; i++)
         g_assert_cmpuint(w.frames[head + i], ==, n - tail + 1 + i);
+    g_assert_cmpuint(l.cap, <=, MX_LADDER_HEAD + MX_LADDER_TAIL);
+    mx_ladder_clear(&l);
 }
 
 static void test_ladder_ring(void)
