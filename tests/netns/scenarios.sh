@@ -27,6 +27,7 @@ SCENARIOS=(
 	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected mx-fallback
 	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
+	postfix-icmp-unreachable
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
@@ -767,10 +768,10 @@ expect_queue() {
 		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind="$2"
 }
 
-# gw_postfix_case PATTERN SECONDS [BODY_FILE]: one message through the
-# gateway's Postfix while capturing; its log kept (must show PATTERN).
+# gw_postfix_case PATTERN SECONDS [BODY_FILE [MAIN.CF LINE...]]: one message
+# through the gateway's Postfix while capturing; its log kept (must show PATTERN).
 gw_postfix_case() {
-	gw_direct || return 1
+	gw_direct "${@:4}" || return 1
 	start_capture "$WORK/cap.pcap" || return 1
 	gw_postfix_send 'status=' "$2" "${3:-}" || return 1
 	finish_capture || return 1
@@ -822,6 +823,17 @@ sc_postfix_ehlo_silent() {
 	gw_postfix_case 'status=deferred' 20 || return 1
 	expect outcome=failed kind=ehlo_no_reply phase=ehlo culprit.role=server
 	expect_queue deferred ehlo_no_reply
+}
+
+# r2 rejects with ICMP admin-prohibited: Linux makes that EHOSTUNREACH at
+# once, so Postfix logs "No route to host" with no timeout.
+sc_postfix_icmp_unreachable() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 -j REJECT --reject-with icmp-admin-prohibited || return 1
+	gw_postfix_case 'No route to host' 15 || return 1
+	expect outcome=failed kind=icmp_unreachable phase=connect culprit.role=firewall culprit.ip=198.18.0.2 \
+		queue.1.attempts.1.connections.1.finding=null
+	expect_queue deferred icmp_unreachable
 }
 
 # ---- the gateway's Exim delivers into a failure; its main log is kept ------
@@ -890,12 +902,12 @@ gw_exim_keep_log() {
 	mxray_args --maillog "$name.maillog"
 }
 
-# gw_exim_case PATTERN: one message through the gateway's Exim while
-# capturing; its main log kept (must show PATTERN).
+# gw_exim_case PATTERN [BODY_FILE]: one message through the gateway's Exim
+# while capturing; its main log kept (must show PATTERN).
 gw_exim_case() {
 	gw_exim_config || return $?
 	start_capture "$WORK/cap.pcap" || return 1
-	gw_exim_send
+	gw_exim_send "${2:-}"
 	finish_capture || return 1
 	gw_exim_keep_log "$1"
 }
@@ -1329,6 +1341,9 @@ sanity_scenario() {
 	postfix-ehlo-silent)
 		has "$f" 'smtp.response.code==220' && has "$f" 'smtp.req.command=="EHLO"' &&
 		hasnt "$f" 'smtp.response.code==250' ;;
+	postfix-icmp-unreachable)
+		has "$f" 'icmp.type==3 && icmp.code==13 && ip.src==198.18.0.2' &&
+		hasnt "$f" "$SYNACK" && hasnt "$f" "$RST" ;;
 	exim-delivered)
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
 		hasnt "$f" "$RST" ;;
