@@ -27,7 +27,7 @@ SCENARIOS=(
 	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected mx-fallback
 	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
-	postfix-icmp-unreachable
+	postfix-icmp-unreachable postfix-greeting-554
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
@@ -836,6 +836,16 @@ sc_postfix_icmp_unreachable() {
 	expect_queue deferred icmp_unreachable
 }
 
+# The server greets with 554 (fakesmtp greet554).  Postfix skips a 5XX
+# greeting (smtp_skip_5xx_greeting = yes) as it would skip to the next MX:
+# with none left the message is deferred (dsn 4.7.1), no bounce is sent.
+sc_postfix_greeting_554() {
+	begin && fake_start greet554 || return 1
+	gw_postfix_case 'refused to talk to me' 15 || return 1
+	expect outcome=rejected kind=greeting_rejected phase=greeting culprit.role=server
+	expect_queue deferred greeting_rejected
+}
+
 # ---- the gateway's Exim delivers into a failure; its main log is kept ------
 # Exim (Debian's exim4-daemon-light, unpacked by tools/install-deps into
 # EXIM_ROOT: as a package it conflicts with postfix) runs once per message
@@ -1344,6 +1354,9 @@ sanity_scenario() {
 	postfix-icmp-unreachable)
 		has "$f" 'icmp.type==3 && icmp.code==13 && ip.src==198.18.0.2' &&
 		hasnt "$f" "$SYNACK" && hasnt "$f" "$RST" ;;
+	postfix-greeting-554)
+		has "$f" 'smtp.response.code==554' && hasnt "$f" 'smtp.req.command=="MAIL"' &&
+		has "$f" "$SYN" 1 && ! has "$f" "$SYN" 2 ;;
 	exim-delivered)
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
 		hasnt "$f" "$RST" ;;
