@@ -27,7 +27,7 @@ SCENARIOS=(
 	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected mx-fallback
 	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
-	postfix-icmp-unreachable postfix-greeting-554
+	postfix-icmp-unreachable postfix-greeting-554 postfix-data-stall
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
@@ -846,6 +846,19 @@ sc_postfix_greeting_554() {
 	expect_queue deferred greeting_rejected
 }
 
+# r2 stops the flow after 12 000 bytes (as sc_data_body_dropped); Postfix
+# waits smtp_data_done_timeout (5 s) for the reply that never comes.
+sc_postfix_data_stall() {
+	begin && postfix_start || return 1
+	sysctl_ns "$NS_R2" net.netfilter.nf_conntrack_acct=1
+	r2fw -A FORWARD -p tcp --dport 25 -m connbytes --connbytes 12000: --connbytes-dir original \
+		--connbytes-mode bytes -j DROP || return 1
+	local body; body=$(body_file body.txt 40000)
+	gw_postfix_case 'timed out while sending' 20 "$body" 'smtp_data_xfer_timeout = 5s' || return 1
+	expect outcome=failed kind=data_stall phase=data culprit.role=path
+	expect_queue deferred data_stall
+}
+
 # ---- the gateway's Exim delivers into a failure; its main log is kept ------
 # Exim (Debian's exim4-daemon-light, unpacked by tools/install-deps into
 # EXIM_ROOT: as a package it conflicts with postfix) runs once per message
@@ -1357,6 +1370,10 @@ sanity_scenario() {
 	postfix-greeting-554)
 		has "$f" 'smtp.response.code==554' && hasnt "$f" 'smtp.req.command=="MAIL"' &&
 		has "$f" "$SYN" 1 && ! has "$f" "$SYN" 2 ;;
+	postfix-data-stall)
+		has "$f" 'smtp.response.code==354' &&
+		has "$f" 'tcp.analysis.retransmission && tcp.dstport==25' 2 &&
+		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' && hasnt "$f" "$ICMP_ERR" ;;
 	exim-delivered)
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
 		hasnt "$f" "$RST" ;;
