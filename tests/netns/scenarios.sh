@@ -27,7 +27,7 @@ SCENARIOS=(
 	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected mx-fallback
 	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
-	postfix-icmp-unreachable postfix-greeting-554 postfix-data-stall
+	postfix-icmp-unreachable postfix-greeting-554 postfix-data-stall postfix-dot-unanswered
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
@@ -859,6 +859,15 @@ sc_postfix_data_stall() {
 	expect_queue deferred data_stall
 }
 
+# The server ACKs the final dot and never answers (fakesmtp nodot):
+# Postfix logs "timed out while sending end of data" after 5 s.
+sc_postfix_dot_unanswered() {
+	begin && fake_start nodot || return 1
+	gw_postfix_case 'timed out while sending end of data' 20 || return 1
+	expect outcome=failed kind=data_stall phase=data_end culprit.role=server
+	expect_queue deferred data_stall
+}
+
 # ---- the gateway's Exim delivers into a failure; its main log is kept ------
 # Exim (Debian's exim4-daemon-light, unpacked by tools/install-deps into
 # EXIM_ROOT: as a package it conflicts with postfix) runs once per message
@@ -1374,6 +1383,10 @@ sanity_scenario() {
 		has "$f" 'smtp.response.code==354' &&
 		has "$f" 'tcp.analysis.retransmission && tcp.dstport==25' 2 &&
 		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' && hasnt "$f" "$ICMP_ERR" ;;
+	postfix-dot-unanswered)
+		has "$f" 'smtp.response.code==354' &&
+		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' &&
+		hasnt "$f" 'tcp.analysis.retransmission && tcp.dstport==25' ;;
 	exim-delivered)
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
 		hasnt "$f" "$RST" ;;
