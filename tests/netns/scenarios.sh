@@ -28,6 +28,7 @@ SCENARIOS=(
 	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
 	postfix-icmp-unreachable postfix-greeting-554 postfix-data-stall postfix-dot-unanswered
+	exim-icmp-unreachable
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
@@ -977,6 +978,16 @@ sc_exim_delivered() {
 	expect_queue sent ok
 }
 
+# r2 rejects with ICMP admin-prohibited: "defer (113): No route to host".
+sc_exim_icmp_unreachable() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 -j REJECT --reject-with icmp-admin-prohibited || return 1
+	gw_exim_case 'No route to host' || return $?
+	expect outcome=failed kind=icmp_unreachable phase=connect culprit.role=firewall culprit.ip=198.18.0.2 \
+		queue.1.mta=exim queue.1.attempts.1.connections.1.finding=null
+	expect_queue deferred icmp_unreachable
+}
+
 sc_smtps_465() {
 	# Implicit TLS (SMTPS, RFC 8314): Postfix in wrapper mode on port 465,
 	# swaks speaks TLS at once (--tlsc).  mxray tracks 465 when told to.
@@ -1373,7 +1384,7 @@ sanity_scenario() {
 	postfix-ehlo-silent)
 		has "$f" 'smtp.response.code==220' && has "$f" 'smtp.req.command=="EHLO"' &&
 		hasnt "$f" 'smtp.response.code==250' ;;
-	postfix-icmp-unreachable)
+	postfix-icmp-unreachable | exim-icmp-unreachable)
 		has "$f" 'icmp.type==3 && icmp.code==13 && ip.src==198.18.0.2' &&
 		hasnt "$f" "$SYNACK" && hasnt "$f" "$RST" ;;
 	postfix-greeting-554)
