@@ -28,7 +28,7 @@ SCENARIOS=(
 	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
 	postfix-icmp-unreachable postfix-greeting-554 postfix-data-stall postfix-dot-unanswered
-	exim-icmp-unreachable
+	exim-icmp-unreachable exim-rst-mid-data
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
@@ -988,6 +988,17 @@ sc_exim_icmp_unreachable() {
 	expect_queue deferred icmp_unreachable
 }
 
+# r2 forges a RST when the body passes (as sc_rst_mid_data).
+sc_exim_rst_mid_data() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 -m string --string "MARKER-RESET" --algo bm \
+		-j REJECT --reject-with tcp-reset || return 1
+	local body; body=$(body_file body.txt 6000 "MARKER-RESET")
+	gw_exim_case ' == ' "$body" || return $?
+	expect outcome=failed kind=reset phase=data culprit.role=firewall warning=forged_packet queue.1.mta=exim
+	expect_queue deferred reset
+}
+
 sc_smtps_465() {
 	# Implicit TLS (SMTPS, RFC 8314): Postfix in wrapper mode on port 465,
 	# swaks speaks TLS at once (--tlsc).  mxray tracks 465 when told to.
@@ -1398,6 +1409,10 @@ sanity_scenario() {
 		has "$f" 'smtp.response.code==354' &&
 		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' &&
 		hasnt "$f" 'tcp.analysis.retransmission && tcp.dstport==25' ;;
+	exim-rst-mid-data)
+		has "$f" "$SYNACK && ip.ttl==62" && has "$f" 'smtp.response.code==354' &&
+		has "$f" "$RST && ip.ttl==63" && hasnt "$f" "$RST && ip.ttl==62" &&
+		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' ;;
 	exim-delivered)
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
 		hasnt "$f" "$RST" ;;
