@@ -28,7 +28,7 @@ SCENARIOS=(
 	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
 	postfix-icmp-unreachable postfix-greeting-554 postfix-data-stall postfix-dot-unanswered
-	exim-icmp-unreachable exim-rst-mid-data
+	exim-icmp-unreachable exim-rst-mid-data exim-ehlo-silent
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
@@ -999,6 +999,15 @@ sc_exim_rst_mid_data() {
 	expect_queue deferred reset
 }
 
+# The server greets, then never answers EHLO (fakesmtp noehlo): Exim's
+# command_timeout (5 s).
+sc_exim_ehlo_silent() {
+	begin && fake_start noehlo || return 1
+	gw_exim_case ' == ' || return $?
+	expect outcome=failed kind=ehlo_no_reply phase=ehlo culprit.role=server queue.1.mta=exim
+	expect_queue deferred ehlo_no_reply
+}
+
 sc_smtps_465() {
 	# Implicit TLS (SMTPS, RFC 8314): Postfix in wrapper mode on port 465,
 	# swaks speaks TLS at once (--tlsc).  mxray tracks 465 when told to.
@@ -1413,6 +1422,9 @@ sanity_scenario() {
 		has "$f" "$SYNACK && ip.ttl==62" && has "$f" 'smtp.response.code==354' &&
 		has "$f" "$RST && ip.ttl==63" && hasnt "$f" "$RST && ip.ttl==62" &&
 		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' ;;
+	exim-ehlo-silent)
+		has "$f" 'smtp.response.code==220' && has "$f" 'smtp.req.command=="EHLO"' &&
+		hasnt "$f" 'smtp.response.code==250' ;;
 	exim-delivered)
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
 		hasnt "$f" "$RST" ;;
