@@ -28,7 +28,7 @@ SCENARIOS=(
 	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
 	postfix-icmp-unreachable postfix-greeting-554 postfix-data-stall postfix-dot-unanswered
-	exim-icmp-unreachable exim-rst-mid-data exim-ehlo-silent
+	exim-icmp-unreachable exim-rst-mid-data exim-ehlo-silent exim-data-stall
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
@@ -1008,6 +1008,18 @@ sc_exim_ehlo_silent() {
 	expect_queue deferred ehlo_no_reply
 }
 
+# r2 stops the flow after 12 000 bytes; Exim's data/final timeout (5 s).
+sc_exim_data_stall() {
+	begin && postfix_start || return 1
+	sysctl_ns "$NS_R2" net.netfilter.nf_conntrack_acct=1
+	r2fw -A FORWARD -p tcp --dport 25 -m connbytes --connbytes 12000: --connbytes-dir original \
+		--connbytes-mode bytes -j DROP || return 1
+	local body; body=$(body_file body.txt 40000)
+	gw_exim_case ' == ' "$body" || return $?
+	expect outcome=failed kind=data_stall phase=data culprit.role=path queue.1.mta=exim
+	expect_queue deferred data_stall
+}
+
 sc_smtps_465() {
 	# Implicit TLS (SMTPS, RFC 8314): Postfix in wrapper mode on port 465,
 	# swaks speaks TLS at once (--tlsc).  mxray tracks 465 when told to.
@@ -1410,7 +1422,7 @@ sanity_scenario() {
 	postfix-greeting-554)
 		has "$f" 'smtp.response.code==554' && hasnt "$f" 'smtp.req.command=="MAIL"' &&
 		has "$f" "$SYN" 1 && ! has "$f" "$SYN" 2 ;;
-	postfix-data-stall)
+	postfix-data-stall | exim-data-stall)
 		has "$f" 'smtp.response.code==354' &&
 		has "$f" 'tcp.analysis.retransmission && tcp.dstport==25' 2 &&
 		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' && hasnt "$f" "$ICMP_ERR" ;;
