@@ -57,6 +57,7 @@ struct mx_smtp_dirparse {
     enum body_state body;
     bool bol_crlf;               /* the line start in hand follows CRLF (not a bare LF) */
     bool prev_cr;                /* the last body byte read was CR */
+    bool body_guessed;           /* the body was guessed from a first line that is no command */
     uint64_t dot_offset;
     mx_frame_ref dot_at;
 
@@ -359,6 +360,7 @@ static void end_of_data(struct mx_smtp *s, mx_frame_ref at, uint64_t end_offset)
     s->msg.end_offset = end_offset;
     s->msg.bytes = dp->dot_offset - s->msg.first_offset;
     dp->mode = MODE_LINE;
+    dp->body_guessed = false;
     s->commands++;
     push_cmd(s, MX_SMTP_END_OF_DATA, false, at, end_offset);
 }
@@ -422,6 +424,7 @@ static void client_line(struct mx_smtp *s, const char *line, size_t n, mx_frame_
         dp->body = BODY_BOL;
         dp->bol_crlf = false;            /* where this line began is not known */
         dp->prev_cr = false;
+        dp->body_guessed = true;
         if (n == 1 && line[0] == '.') {
             dp->dot_offset = start_offset;
             dp->dot_at = dp->line_first;
@@ -649,9 +652,30 @@ static void apply_reply(struct mx_smtp *s, const mx_smtp_cmd *c, const mx_smtp_r
     }
 }
 
+/* A capture that began with a client line that is no command was read as
+ * the middle of a body.  A server reply before its final dot says it was
+ * not one (a server answers a body only after its end): that line answered
+ * something the capture does not show, e.g. an AUTH LOGIN credential after
+ * a 334 (a tcpdump -G file cut there).  The guessed message is dropped and
+ * commands are read again; the evidence keeps no client byte from here on,
+ * since what the client sends is no longer sure. */
+static void unguess_body(struct mx_smtp *s)
+{
+    mx_smtp_dirparse *dp = s->dp[MX_DIR_C2S];
+    if (!dp->body_guessed || dp->mode != MODE_BODY)
+        return;
+    dp->body_guessed = false;
+    memset(&s->msg, 0, sizeof s->msg);
+    s->messages_attempted--;
+    dp->resync = dp->body != BODY_BOL;   /* mid-line: read from the next line on */
+    dp->mode = MODE_LINE;
+    keep_lose(s, MX_DIR_C2S);
+}
+
 /* Decides, at a reply's first line, what it answers. */
 static void reply_target(struct mx_smtp *s)
 {
+    unguess_body(s);
     const mx_smtp_cmd *head =
         s->pending->len ? &g_array_index(s->pending, mx_smtp_cmd, 0) : NULL;
     s->cur.greeting = false;
