@@ -33,6 +33,7 @@ SCENARIOS=(
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
 	tls-on-plain-465 not-smtp
+	redact-pmtu-icmp
 )
 
 # ------------------------------------------------------------------ helpers
@@ -1201,6 +1202,39 @@ s.close()
 	expect outcome=incomplete kind=incomplete culprit.role=none
 }
 
+# ---- captures for the redaction suite (tests/redact-check.py) -------------
+# Each plants its own secrets (in the body or the AUTH exchange) that
+# `read --evidence` must never keep: redact-check.py looks for them in the
+# evidence's raw bytes and in every reassembly of it.
+
+# secret_body NAME BYTES SECRET: a body whose every line carries SECRET
+# (so that any part of it, an ICMP quote or a cut file, holds it)
+secret_body() {
+	local f=$WORK/$1
+	python3 - "$f" "$2" "$3" <<'EOF'
+import sys
+f, n, secret = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out, size, i = [], 0, 0
+while size < n:
+    l = "%06d %s the quick brown fox jumps over the lazy dog\n" % (i, secret)
+    out.append(l); size += len(l); i += 1
+open(f, "w").write("".join(out))
+EOF
+	printf '%s\n' "$f"
+}
+
+# The pmtu-icmp network: r2's fragmentation-needed (ICMP 3/4) quotes the
+# first 548 bytes of the oversized segment, which is the message body.
+sc_redact_pmtu_icmp() {
+	MX_LINK_MTU=1280 MX_ADVMSS=1460 begin && postfix_start || return 1
+	local body; body=$(secret_body body.txt 20000 PLANT-PMTU-Kx41)
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 25 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 6 --body "@$body"
+	finish_capture || return 1
+	expect outcome=delivered kind=ok phase=none culprit.role=none
+	want_rc 0 && want_out "250 2.0.0 Ok: queued"
+}
+
 run_scenario() {
 	local name=$1 out=$2
 	(
@@ -1476,6 +1510,9 @@ sanity_scenario() {
 		has "$f" 'tcp.dstport==465 && tls.handshake.type==1' && has "$f" 'tcp.srcport==465 && frame contains "220 "' ;;
 	not-smtp)
 		has "$f" 'tcp.dstport==25 && frame contains "GET /"' && has "$f" 'tcp.srcport==25 && frame contains "HTTP/1.0 400"' ;;
+	redact-pmtu-icmp)
+		has "$f" 'icmp.type==3 && icmp.code==4 && frame contains "PLANT-PMTU-Kx41"' &&
+		has "$f" 'smtp.rsp.parameter contains "queued as"' ;;
 	*) SANITY_MSG="no sanity check for $name"; return 1 ;;
 	esac || return 1
 	# No other scenario means to delay the greeting (that would be slow_greeting).
