@@ -398,6 +398,8 @@ def secrets_of(frames, linktype):
 PLANTED = [
     # r2's fragmentation-needed quotes the body (PMTU discovery on the path).
     ("redact-pmtu-icmp", [b"PLANT-PMTU-Kx41"], [b"EHLO ", b"354 "], "icmp.type==3 code 4"),
+    # tcpdump -C: the second file starts mid-body.
+    ("redact-cut-body", [b"PLANT-CUTBODY-7Qm2"], [b"221 2.0.0"], None),
 ]
 
 

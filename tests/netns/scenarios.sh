@@ -33,7 +33,7 @@ SCENARIOS=(
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
 	tls-on-plain-465 not-smtp
-	redact-pmtu-icmp
+	redact-pmtu-icmp redact-cut-body
 )
 
 # ------------------------------------------------------------------ helpers
@@ -1235,6 +1235,26 @@ sc_redact_pmtu_icmp() {
 	want_rc 0 && want_out "250 2.0.0 Ok: queued"
 }
 
+# tcpdump -C 1 (size rotation: a new file after 1,000,000 bytes): a 1 MB
+# body spans two files; the capture is the second, which starts in the
+# middle of the body and holds its end, Postfix's refusal of the message
+# (body_checks: the evidence is written for sessions that did not deliver)
+# and QUIT: a file with no SYN, no greeting, no DATA.  Bytes, not time,
+# decide the cut.
+sc_redact_cut_body() {
+	begin || return 1
+	printf '/PLANT-CUTBODY/ REJECT message content refused\n' >"$WORK/body_checks"
+	postfix_start "body_checks = regexp:$WORK/body_checks" || return 1
+	local body; body=$(secret_body body.txt 1000000 PLANT-CUTBODY-7Qm2)
+	CAPTURE_OPTS="-C 1" start_capture "$WORK/cap.pcap" tcp port 25 || return 1
+	swaks_run 25 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 6 --body "@$body"
+	stop_capture
+	[ -s "$WORK/cap.pcap1" ] && [ ! -e "$WORK/cap.pcap2" ] && cp "$WORK/cap.pcap1" "$PCAP_FILE" ||
+		{ log "tcpdump -C made not two files: $(ls -l "$WORK"/cap.pcap*)"; return 1; }
+	expect outcome=rejected kind=data_rejected phase=data culprit.role=server
+	want_out "<\*\* 550 5.7.1 message content refused"
+}
+
 run_scenario() {
 	local name=$1 out=$2
 	(
@@ -1513,6 +1533,10 @@ sanity_scenario() {
 	redact-pmtu-icmp)
 		has "$f" 'icmp.type==3 && icmp.code==4 && frame contains "PLANT-PMTU-Kx41"' &&
 		has "$f" 'smtp.rsp.parameter contains "queued as"' ;;
+	redact-cut-body)
+		hasnt "$f" 'tcp.flags.syn==1' && hasnt "$f" 'tcp.srcport==25 && frame contains "354 "' &&
+		has "$f" 'tcp.dstport==25 && frame contains "PLANT-CUTBODY-7Qm2"' 3 &&
+		has "$f" 'tcp.srcport==25 && frame contains "550 5.7.1"' ;;
 	*) SANITY_MSG="no sanity check for $name"; return 1 ;;
 	esac || return 1
 	# No other scenario means to delay the greeting (that would be slow_greeting).
