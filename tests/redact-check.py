@@ -400,6 +400,8 @@ PLANTED = [
     ("redact-pmtu-icmp", [b"PLANT-PMTU-Kx41"], [b"EHLO ", b"354 "], "icmp.type==3 code 4"),
     # tcpdump -C: the second file starts mid-body.
     ("redact-cut-body", [b"PLANT-CUTBODY-7Qm2"], [b"221 2.0.0"], None),
+    # tcpdump -G: the second file starts with the AUTH LOGIN password (base64).
+    ("redact-cut-auth", [base64.b64encode(b"PLANT-CUTAUTH-pass-Zr8")], [b"550 5.7.1"], None),
 ]
 
 

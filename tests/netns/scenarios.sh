@@ -33,7 +33,7 @@ SCENARIOS=(
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
 	tls-on-plain-465 not-smtp
-	redact-pmtu-icmp redact-cut-body
+	redact-pmtu-icmp redact-cut-body redact-cut-auth
 )
 
 # ------------------------------------------------------------------ helpers
@@ -1255,6 +1255,48 @@ sc_redact_cut_body() {
 	want_out "<\*\* 550 5.7.1 message content refused"
 }
 
+# tcpdump -G 2 (time rotation): a client logs in with AUTH LOGIN and waits
+# 2.5 s between the user name and the password, so the second file starts
+# with the password line (base64), then the 235, MAIL, RCPT (refused by
+# fakesmtp auth) and QUIT.  The capture is that second file.
+sc_redact_cut_auth() {
+	begin && fake_start auth || return 1
+	CAPTURE_OPTS="-G 2" start_capture "$WORK/cap-%s.pcap" tcp port 25 || return 1
+	nsx "$NS_GW" 15 python3 -c '
+import base64, socket, sys, time
+s = socket.create_connection((sys.argv[1], 25), timeout=5)
+f = s.makefile("rb")
+def reply():
+    while True:
+        l = f.readline()
+        if not l or l[3:4] != b"-":
+            return l.decode().strip()
+def cmd(line):
+    s.sendall(line.encode() + b"\r\n")
+    return reply()
+reply()
+cmd("EHLO gw.example.org")
+cmd("AUTH LOGIN")
+cmd(base64.b64encode(b"PLANT-CUTAUTH-user-Zr8").decode())
+time.sleep(2.5)
+print(cmd(base64.b64encode(b"PLANT-CUTAUTH-pass-Zr8").decode()))
+cmd("MAIL FROM:<sender@gw.example.org>")
+print(cmd("RCPT TO:<user@example.net>"))
+cmd("QUIT")
+s.close()
+' "$MX_IP4" >"$WORK/client.out" 2>&1
+	stop_capture
+	local f n=0 second=
+	for f in $(ls "$WORK"/cap-*.pcap 2>/dev/null | sort); do
+		[ "$(stat -c %s "$f")" -gt 24 ] || continue
+		n=$((n + 1)); [ $n = 2 ] && { second=$f; break; }
+	done
+	[ -n "$second" ] && cp "$second" "$PCAP_FILE" || { log "no second rotated file"; return 1; }
+	grep -q '^235' "$WORK/client.out" && grep -q '^550' "$WORK/client.out" ||
+		{ log "client: $(cat "$WORK/client.out")"; return 1; }
+	expect outcome=rejected kind=rcpt_rejected phase=rcpt culprit.role=server
+}
+
 run_scenario() {
 	local name=$1 out=$2
 	(
@@ -1537,6 +1579,10 @@ sanity_scenario() {
 		hasnt "$f" 'tcp.flags.syn==1' && hasnt "$f" 'tcp.srcport==25 && frame contains "354 "' &&
 		has "$f" 'tcp.dstport==25 && frame contains "PLANT-CUTBODY-7Qm2"' 3 &&
 		has "$f" 'tcp.srcport==25 && frame contains "550 5.7.1"' ;;
+	redact-cut-auth)
+		hasnt "$f" 'tcp.flags.syn==1' && hasnt "$f" 'tcp.srcport==25 && frame contains "334 "' &&
+		has "$f" 'tcp.dstport==25 && frame contains "UExBTlQtQ1VUQVVUSC1wYXNzLVpyOA=="' &&
+		has "$f" 'frame contains "235 "' ;;
 	*) SANITY_MSG="no sanity check for $name"; return 1 ;;
 	esac || return 1
 	# No other scenario means to delay the greeting (that would be slow_greeting).
