@@ -402,6 +402,8 @@ PLANTED = [
     ("redact-cut-body", [b"PLANT-CUTBODY-7Qm2"], [b"221 2.0.0"], None),
     # tcpdump -G: the second file starts with the AUTH LOGIN password (base64).
     ("redact-cut-auth", [base64.b64encode(b"PLANT-CUTAUTH-pass-Zr8")], [b"550 5.7.1"], None),
+    # BPF filter: the server's 354 is not in the capture.
+    ("redact-bpf-drop", [b"PLANT-BPF-Hn5c"], [b"EHLO ", b"550 5.7.1"], None),
 ]
 
 

@@ -33,7 +33,7 @@ SCENARIOS=(
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
 	tls-on-plain-465 not-smtp
-	redact-pmtu-icmp redact-cut-body redact-cut-auth
+	redact-pmtu-icmp redact-cut-body redact-cut-auth redact-bpf-drop
 )
 
 # ------------------------------------------------------------------ helpers
@@ -1297,6 +1297,26 @@ s.close()
 	expect outcome=rejected kind=rcpt_rejected phase=rcpt culprit.role=server
 }
 
+# A BPF capture filter drops the server's 354 (the one segment whose payload
+# starts "354 "), as a capture that lost one server segment: the body that
+# follows DATA is not preceded by its go-ahead in the file.  The length
+# test comes first: a BPF load past the packet's end rejects the packet
+# whatever the expression around it says (`not` included), which would
+# drop every server segment shorter than 4 payload bytes, the SYN-ACK too.
+sc_redact_bpf_drop() {
+	begin || return 1
+	printf '/PLANT-BPF/ REJECT message content refused\n' >"$WORK/body_checks"
+	postfix_start "body_checks = regexp:$WORK/body_checks" || return 1
+	local body; body=$(secret_body body.txt 8000 PLANT-BPF-Hn5c)
+	start_capture "$WORK/cap.pcap" tcp port 25 and not '(tcp src port 25 and' \
+		'ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2) >= 4 and' \
+		'tcp[((tcp[12] & 0xf0) >> 2):4] = 0x33353420)' || return 1
+	swaks_run 25 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 6 --body "@$body"
+	finish_capture || return 1
+	expect outcome=rejected kind=data_rejected phase=data culprit.role=server
+	want_out "<-  354" && want_out "<\*\* 550 5.7.1 message content refused"
+}
+
 run_scenario() {
 	local name=$1 out=$2
 	(
@@ -1583,6 +1603,11 @@ sanity_scenario() {
 		hasnt "$f" 'tcp.flags.syn==1' && hasnt "$f" 'tcp.srcport==25 && frame contains "334 "' &&
 		has "$f" 'tcp.dstport==25 && frame contains "UExBTlQtQ1VUQVVUSC1wYXNzLVpyOA=="' &&
 		has "$f" 'frame contains "235 "' ;;
+	redact-bpf-drop)
+		has "$f" 'smtp.req.command=="DATA"' && hasnt "$f" 'tcp.srcport==25 && frame contains "354 "' &&
+		has "$f" 'tcp.dstport==25 && frame contains "PLANT-BPF-Hn5c"' &&
+		has "$f" "$SYNACK" && has "$f" 'tcp.srcport==25 && tcp.len==0' 3 &&
+		has "$f" 'tcp.srcport==25 && frame contains "550 5.7.1"' ;;
 	*) SANITY_MSG="no sanity check for $name"; return 1 ;;
 	esac || return 1
 	# No other scenario means to delay the greeting (that would be slow_greeting).
