@@ -65,6 +65,22 @@ static void test_postfix_deferred_syslog(void)
     mx_logrec_clear(&r);
 }
 
+/* BusyBox syslogd's default format: "facility.level" after the host. */
+static void test_postfix_busybox(void)
+{
+    mx_logrec r = parse_ok("Dec  3 07:45:09 gw mail.info postfix/smtp[4242]: 4F2A1C3D5E: to=<bob@example.net>, "
+                           "relay=203.0.113.25[203.0.113.25]:25, delay=0.2, delays=0.1/0/0/0.1, dsn=4.2.0, "
+                           "status=deferred (host 203.0.113.25[203.0.113.25] said: 450 4.2.0 try later)");
+    g_assert_cmpuint(r.process, ==, 4242);
+    g_assert_cmpstr(r.queue_id, ==, "4F2A1C3D5E");
+    g_assert_cmpstr(r.status, ==, "deferred");
+    assert_ip(&r, "203.0.113.25");
+    mx_logrec_clear(&r);
+    mx_logrec q;
+    g_assert_cmpint(mx_maillog_parse_line("Dec  3 07:45:09 gw mail.nosuch postfix/smtp[1]: x", &q), ==,
+                    MX_LINE_UNKNOWN);
+}
+
 static void test_postfix_sent_rfc3339(void)
 {
     mx_logrec r = parse_ok("2026-12-03T08:00:01.123456+01:00 gw postfix/smtp[77]: 3F1B2C: to=<user@example.net>, "
@@ -450,6 +466,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/maillog/postfix/deferred-syslog", test_postfix_deferred_syslog);
     g_test_add_func("/maillog/postfix/sent-rfc3339", test_postfix_sent_rfc3339);
+    g_test_add_func("/maillog/postfix/busybox", test_postfix_busybox);
     g_test_add_func("/maillog/postfix/notes", test_postfix_notes);
     g_test_add_func("/maillog/postfix/qmgr-error", test_postfix_qmgr_error);
     g_test_add_func("/maillog/lines-not-records", test_lines_not_records);
