@@ -321,6 +321,9 @@ static char *finding(const mx_logrec *r, const mx_join_session *s)
 
 /* ---- matching ------------------------------------------------------------------------ */
 
+/* Log stamps are whole seconds. */
+#define MX_MAILLOG_RESOLUTION_US (1LL * 1000000)
+
 static const char *why_unmatched(const mx_join *j, const GArray *to_ip, const mx_logrec *r, int64_t t)
 {
     bool any = false;
@@ -370,7 +373,11 @@ void mx_join_run(mx_join *j)
 
     /* Units in time order; each takes the latest session to its
      * destination that started before it and ended not too long before
-     * it, one not taken yet if there is one. */
+     * it, one not taken yet if there is one, and of those one that had
+     * ended by the line's time (give or take the log's second): with the
+     * slack for that second, a session that started just after the line
+     * would otherwise take it from the one it names (two messages a
+     * second apart, the second's session joined to the first's line). */
     GArray *order = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint i = 0; i < recs->len; i++)
         if (link_at(j, i)->unit)
@@ -381,7 +388,7 @@ void mx_join_run(mx_join *j)
         const mx_logrec *r = rec_at(j, i);
         mx_join_link *l = link_at(j, i);
         int64_t t = l->log_us - j->offset_us;
-        int64_t best = -1, best_free = -1;
+        int64_t best = -1, best_free = -1, best_ended = -1;
         const GArray *to_ip = g_hash_table_lookup(by_ip, &r->ip);
         for (guint n = 0; to_ip && n < to_ip->len; n++) {
             guint s = g_array_index(to_ip, guint, n);
@@ -394,8 +401,11 @@ void mx_join_run(mx_join *j)
             if (!js->joined &&
                 (best_free < 0 || js->start_us > g_array_index(j->sessions, mx_join_session, best_free).start_us))
                 best_free = s;
+            if (!js->joined && js->end_us <= t + MX_MAILLOG_RESOLUTION_US &&
+                (best_ended < 0 || js->start_us > g_array_index(j->sessions, mx_join_session, best_ended).start_us))
+                best_ended = s;
         }
-        l->session = best_free >= 0 ? best_free : best;
+        l->session = best_ended >= 0 ? best_ended : best_free >= 0 ? best_free : best;
         if (l->session < 0) {
             l->unmatched = why_unmatched(j, to_ip, r, t);
             continue;

@@ -451,6 +451,35 @@ static void test_join_offset_local_time(void)
     mx_maillog_free(m);
 }
 
+/* Two messages to one server a second apart, the log's clock minutes
+ * ahead: each line goes to the session it reports, not to the next one that
+ * started within the slack for the log's whole seconds (a real capture,
+ * pcaps/postfix-syslog, had them crossed, each with a false finding). */
+static void test_join_close_sessions(void)
+{
+    mx_maillog *m = log_from(
+        "Dec  3 08:03:17 gw postfix/smtp[1]: AAA111: to=<bob@example.net>, relay=mx.example.net[203.0.113.25]:25, "
+        "delay=0.5, delays=0.1/0/0.2/0.2, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as X1)\n"
+        "Dec  3 08:03:18 gw postfix/smtp[1]: BBB222: to=<later@example.net>, relay=mx.example.net[203.0.113.25]:25, "
+        "delay=0.2, delays=0/0/0/0.2, dsn=4.2.0, status=deferred (host mx.example.net[203.0.113.25] said: "
+        "450 4.2.0 greylisted (in reply to RCPT TO command))\n");
+    g_autoptr(GError) error = NULL;
+    mx_join *j = mx_join_new(m, "UTC", &error);
+    g_assert_no_error(error);
+    /* Lines written 197 s after the sessions' ends (0.9 s and 1.95 s past
+     * 08:00:00: 08:03:17.9 and 08:03:18.95, stamped :17 and :18). */
+    add(j, session(1, "203.0.113.25", T0 + 400000, T0 + 900000, MX_KIND_OK, MX_OUTCOME_DELIVERED));
+    add(j, session(2, "203.0.113.25", T0 + 1800000, T0 + 1950000, MX_KIND_RCPT_REJECTED, MX_OUTCOME_REJECTED));
+    mx_join_run(j);
+    g_assert_cmpuint(j->offset_pairs, ==, 2);
+    g_assert_cmpint(j->offset_us, ==, 196100000);
+    g_assert_cmpuint(mx_join_session_of(j, 0)->id, ==, 1);
+    g_assert_cmpuint(mx_join_session_of(j, 1)->id, ==, 2);
+    g_assert_cmpuint(j->findings, ==, 0);
+    mx_join_free(j);
+    mx_maillog_free(m);
+}
+
 static void test_join_bad_zone(void)
 {
     mx_maillog *m = mx_maillog_new();
@@ -474,6 +503,7 @@ int main(int argc, char **argv)
     g_test_add_func("/maillog/sendmail-documented", test_sendmail_documented);
     g_test_add_func("/maillog/files-rotated-gzip", test_files_rotated_gzip);
     g_test_add_func("/join/offset-local-time", test_join_offset_local_time);
+    g_test_add_func("/join/close-sessions", test_join_close_sessions);
     g_test_add_func("/join/bad-zone", test_join_bad_zone);
     return g_test_run();
 }
