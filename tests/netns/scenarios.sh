@@ -27,7 +27,7 @@ SCENARIOS=(
 	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected mx-fallback
 	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
-	postfix-icmp-unreachable postfix-greeting-554 postfix-data-stall postfix-dot-unanswered
+	postfix-icmp-unreachable postfix-greeting-554 postfix-data-stall postfix-dot-unanswered postfix-syslog
 	exim-icmp-unreachable exim-rst-mid-data exim-ehlo-silent exim-data-stall
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
@@ -653,6 +653,7 @@ print("delivered")
 # private instance in the gw namespace that delivers by DNS MX (through
 # /etc/netns/gw's resolver) with a 3 s connect timeout, unless the lines
 # given say otherwise; no listener: mail is handed in with sendmail.
+# GWPF_LAUNCH: a command prefix for its master (gw_syslog_launcher).
 GWPF_PID=
 gw_postfix_start() {
 	GWPF_DIR=$WORK/gwpostfix
@@ -675,7 +676,8 @@ EOF
 	local l
 	for l in "$@"; do printf '%s\n' "$l" >>"$GWPF_DIR/etc/main.cf"; done
 	touch -d '-1 minute' "$GWPF_DIR/etc/main.cf" "$GWPF_DIR/etc/master.cf"
-	MAIL_CONFIG=$GWPF_DIR/etc nsbg "$NS_GW" "${POSTFIX_LIMIT:-120}" \
+	# shellcheck disable=SC2086 # GWPF_LAUNCH: a command prefix, word-split on purpose
+	MAIL_CONFIG=$GWPF_DIR/etc nsbg "$NS_GW" "${POSTFIX_LIMIT:-120}" ${GWPF_LAUNCH:-} \
 		/usr/lib/postfix/sbin/master -c "$GWPF_DIR/etc" -d 2>"$WORK/gwpostfix-master.err"
 	GWPF_PID=$LAST_PID
 	local i
@@ -730,16 +732,17 @@ sc_mx_fallback() {
 # attempt is joined to.
 
 # gw_postfix_send PATTERN SECONDS [BODY_FILE]: one message into the
-# gateway's Postfix, then wait (at most SECONDS) for PATTERN in its log.
+# gateway's Postfix, then wait (at most SECONDS) for PATTERN in its log
+# (GWPF_LOG, default its maillog_file); to RCPT_TO, default user@example.net.
 gw_postfix_send() {
 	local pattern=$1 secs=$2 body=${3:-} i
 	{
 		printf 'From: sender@%s\nTo: user@%s\nSubject: mxray %s\n\n' "$GW_NAME" "$RCPT_DOMAIN" "$(basename "$PCAP_FILE" .pcap)"
 		if [ -n "$body" ]; then cat "$body"; else echo "one line"; fi
-	} | nsx "$NS_GW" 10 /usr/sbin/sendmail -C "$GWPF_DIR/etc" -f "sender@$GW_NAME" "user@$RCPT_DOMAIN" ||
+	} | nsx "$NS_GW" 10 /usr/sbin/sendmail -C "$GWPF_DIR/etc" -f "sender@$GW_NAME" "${RCPT_TO:-user@$RCPT_DOMAIN}" ||
 		{ log "sendmail failed"; return 1; }
 	for i in $(seq 1 $((secs * 10))); do
-		grep -q "$pattern" "$GWPF_DIR/log/maillog" 2>/dev/null && break
+		grep -q "$pattern" "${GWPF_LOG:-$GWPF_DIR/log/maillog}" 2>/dev/null && break
 		sleep 0.1
 	done
 	sleep 1
@@ -750,7 +753,7 @@ gw_postfix_send() {
 gw_postfix_keep_log() {
 	[ -n "$GWPF_PID" ] && kill_pid "$GWPF_PID" TERM
 	GWPF_PID=
-	local logf=$GWPF_DIR/log/maillog name
+	local logf=${GWPF_LOG:-$GWPF_DIR/log/maillog} name
 	grep -q -- "$1" "$logf" 2>/dev/null || { log "gateway postfix log lacks '$1': $(cat "$logf" 2>/dev/null)"; return 1; }
 	GW_QID=$(sed -n 's/.* postfix\/smtp\[[0-9]*\]: \([0-9A-Za-z]*\): to=.*/\1/p' "$logf" | head -1)
 	[ -n "$GW_QID" ] || { log "no queue ID in the gateway's log"; return 1; }
@@ -868,6 +871,72 @@ sc_postfix_dot_unanswered() {
 	gw_postfix_case 'timed out while sending end of data' 20 || return 1
 	expect outcome=failed kind=data_stall phase=data_end culprit.role=server
 	expect_queue deferred data_stall
+}
+
+# ---- the gateway's Postfix through a real syslog daemon -------------------
+# gw_syslog_launcher ZONE: sets GWPF_LAUNCH, a prefix for the gateway's
+# Postfix master that runs it (and BusyBox syslogd) in time zone ZONE, under
+# the host name gw, with a /dev/log of their own: in the mount namespace `ip netns exec` gives the
+# command (slave to the machine's: nothing propagates back), /dev becomes an
+# overlay whose upper layer is a 1 MB tmpfs, so the syslogd's socket exists
+# there only; the machine's /dev and its logging are never touched.  syslogd
+# writes $WORK/syslog.log; it is ended with the namespace (teardown).
+gw_syslog_launcher() {
+	busybox syslogd --help >/dev/null 2>&1 || { log "no busybox syslogd (tools/install-deps)"; return 3; }
+	mkdir -p "$WORK/privdev" || return 1
+	cat >"$WORK/privlog.sh" <<'EOF'
+#!/bin/sh
+# privlog.sh DIR LOG CMD...: a private /dev/log served by busybox syslogd, then CMD
+d=$1 logf=$2
+shift 2
+hostname gw    # a UTS namespace of its own (unshare --uts): the name syslogd writes
+mount -t tmpfs -o size=1m,mode=700 mxray-privdev "$d" || exit 1
+mkdir "$d/up" "$d/work" || exit 1
+mount -t overlay mxray-dev -o "lowerdir=/dev,upperdir=$d/up,workdir=$d/work" /dev || exit 1
+mount -t tmpfs -o size=1m mxray-run /run || exit 1    # syslogd's pid file stays here too
+busybox syslogd -n -O "$logf" &
+i=0
+while [ ! -S /dev/log ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+[ -S /dev/log ] || { echo "syslogd did not start" >&2; exit 1; }
+exec "$@"
+EOF
+	GWPF_LAUNCH="unshare --uts env TZ=$1 sh $WORK/privlog.sh $WORK/privdev $WORK/syslog.log"
+}
+
+# The gateway's Postfix logs through BusyBox syslogd (syslog(3), /dev/log):
+# traditional stamps without year in local time, TZ=America/New_York (UTC-5
+# in winter), BusyBox's "mail.info" after the host.  The capture box's clock
+# runs 3 min 17 s behind the gateway's: the real capture is shifted with
+# `editcap -t -197`, as a capture taken on another box without NTP.  Two
+# messages one after the other: one delivered, one greylisted (450 to its
+# RCPT by check_recipient_access): two lines written at once give the offset.
+sc_postfix_syslog() {
+	begin || return 1
+	printf 'later@%s 450 4.2.0 greylisted, try again later\n' "$RCPT_DOMAIN" >"$WORK/rcpt_access"
+	postfix_start "smtpd_recipient_restrictions = check_recipient_access texthash:$WORK/rcpt_access" || return 1
+	gw_syslog_launcher America/New_York || return $?
+	PF_SYSLOG=1 gw_direct || return 1
+	local logf=$WORK/syslog.log
+	start_capture "$WORK/cap.pcap" || return 1
+	GWPF_LOG=$logf gw_postfix_send 'status=sent' 15 || return 1
+	GWPF_LOG=$logf RCPT_TO=later@$RCPT_DOMAIN gw_postfix_send 'status=deferred' 15 || return 1
+	finish_capture || return 1
+	editcap -t -197 "$PCAP_FILE" "$WORK/shifted.pcap" >/dev/null && mv "$WORK/shifted.pcap" "$PCAP_FILE" || return 1
+	GWPF_LOG=$logf gw_postfix_keep_log 'status=deferred' || return 1
+	mxray_args --maillog "$(basename "$PCAP_FILE" .pcap).maillog" --maillog-tz America/New_York
+	grep -q ' mail\.info postfix/' "$logf" || { log "not BusyBox's format: $(head -3 "$logf")"; return 1; }
+	local ids; ids=$(sed -n 's/.* postfix\/smtp\[[0-9]*\]: \([0-9A-Za-z]*\): to=.*/\1/p' "$logf")
+	set -- $ids
+	[ $# = 2 ] || { log "wanted two queue IDs: $ids"; return 1; }
+	# Postfix pipelines MAIL, RCPT and DATA: the 450 to RCPT is followed by
+	# "554 5.5.1 Error: no valid recipients" to DATA; the kind is left to mxray.
+	expect session.1.outcome=delivered session.1.kind=ok session.2.outcome=rejected \
+		queue.1.queue_id="$1" queue.1.status=sent queue.1.attempts.1.connections.1.session=1 \
+		queue.1.attempts.1.connections.1.finding=null \
+		queue.2.queue_id="$2" queue.2.status=deferred queue.2.dsn=4.2.0 \
+		queue.2.attempts.1.connections.1.session=2 queue.2.attempts.1.connections.1.finding=null \
+		maillog.time_zone=America/New_York maillog.offset_basis=immediate maillog.clock_offset_s=196..198 \
+		maillog.files.1.records=2 maillog.files.1.damaged=0
 }
 
 # ---- the gateway's Exim delivers into a failure; its main log is kept ------
@@ -1527,6 +1596,9 @@ sanity_scenario() {
 		has "$f" "$SYNACK && ip.ttl==62" && has "$f" 'smtp.response.code==354' &&
 		has "$f" "$RST && ip.ttl==63" && hasnt "$f" "$RST && ip.ttl==62" &&
 		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' ;;
+	postfix-syslog)
+		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
+		has "$f" 'smtp.response.code==450' && has "$f" "$SYNACK" 2 ;;
 	postfix-greeting-421 | exim-greeting-421)
 		has "$f" 'smtp.response.code==421' && hasnt "$f" 'smtp.req.command=="MAIL"' ;;
 	postfix-ehlo-silent)
