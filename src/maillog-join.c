@@ -193,6 +193,8 @@ static gint cmp_session_start(gconstpointer a, gconstpointer b, gpointer data)
     return cmp_int64(&x->start_us, &y->start_us);
 }
 
+static const char *disagreement(const mx_logrec *r, const mx_join_session *s);
+
 /* The offset from destinations where the log names as many connections
  * as the capture shows: those pair in order, one to one.  Pairs written
  * at once give the offset itself (their median); with none, the smallest
@@ -232,7 +234,13 @@ static void estimate_offset(mx_join *j, GHashTable *by_ip)
             for (guint k = 0; k < g->units->len; k++) {
                 const mx_join_session *s =
                     &g_array_index(j->sessions, mx_join_session, g_array_index(g->sessions, guint, k));
-                int64_t gap = link_at(j, g_array_index(g->units, guint, k))->log_us - s->end_us;
+                /* A pair whose log and packets disagree tells nothing of
+                 * the clocks: a RST that came after the MTA had given up
+                 * ("timed out") is no moment the log line was written at. */
+                guint u = g_array_index(g->units, guint, k);
+                if (disagreement(rec_at(j, u), s))
+                    continue;
+                int64_t gap = link_at(j, u)->log_us - s->end_us;
                 g_array_append_val(immediate(s) ? now : later, gap);
             }
         }
@@ -281,7 +289,8 @@ static log_says classify(const mx_logrec *r)
     return SAYS_OTHER;
 }
 
-static char *finding(const mx_logrec *r, const mx_join_session *s)
+/* What the packets show where the log says otherwise, or NULL. */
+static const char *disagreement(const mx_logrec *r, const mx_join_session *s)
 {
     const char *packets = NULL;
     switch (classify(r)) {
@@ -311,6 +320,12 @@ static char *finding(const mx_logrec *r, const mx_join_session *s)
     if (packets == NULL && r->type == MX_LOGREC_DELIVERY && strcmp(r->status, "sent") != 0 &&
         s->outcome == MX_OUTCOME_DELIVERED && r->relay_name && strcmp(r->relay_name, "none") != 0)
         packets = "the message accepted";
+    return packets;
+}
+
+static char *finding(const mx_logrec *r, const mx_join_session *s)
+{
+    const char *packets = disagreement(r, s);
     if (packets == NULL)
         return NULL;
     return g_strdup_printf("the log says \"%s%s%s\" but the packets of session #%" G_GUINT64_FORMAT
