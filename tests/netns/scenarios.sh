@@ -28,6 +28,7 @@ SCENARIOS=(
 	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
 	postfix-icmp-unreachable postfix-greeting-554 postfix-data-stall postfix-dot-unanswered postfix-syslog
+	postfix-late-rst
 	exim-icmp-unreachable exim-rst-mid-data exim-ehlo-silent exim-data-stall
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
@@ -939,6 +940,33 @@ sc_postfix_syslog() {
 		maillog.files.1.records=2 maillog.files.1.damaged=0
 }
 
+# ---- the log and the packets disagree --------------------------------------
+# The gateway's Postfix gives up connecting after 3 s (smtp_connect_timeout)
+# while the path is slow: gw-r1 runs through lossyfwd.py with 2 s each way.
+# Nothing listens on mx, whose kernel answers each SYN (0, 1, 2 s) with a RST
+# at once, but the RSTs reach the gateway 4 s after their SYNs, when Postfix
+# has logged "Connection timed out" and closed the socket.  The log says timed
+# out, the packets show a refusal: mxray reports the disagreement.
+sc_postfix_late_rst() {
+	SLOW_LINK=1 setup || return 1
+	LOSSY_LIMIT=60 lossy_start --delay 2000 || return 1
+	# Fixed neighbour entries across the slow link: no ARP round trip (4 s)
+	# before the first SYN.
+	local gwmac r1mac
+	gwmac=$(ip -n "$NS_GW" -br link show gw0 | awk '{print $3}')
+	r1mac=$(ip -n "$NS_R1" -br link show r1a | awk '{print $3}')
+	ip -n "$NS_GW" neigh replace "$R1A_IP4" lladdr "$r1mac" dev gw0 nud permanent &&
+		ip -n "$NS_R1" neigh replace "$GW_IP4" lladdr "$gwmac" dev r1a nud permanent || return 1
+	gw_direct || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_postfix_send 'status=' 15 || return 1
+	CAPTURE_TAIL=4 finish_capture || return 1
+	gw_postfix_keep_log 'Connection timed out' || return 1
+	expect outcome=failed kind=connect_refused phase=connect culprit.role=server
+	expect_queue deferred connect_refused
+	expect maillog.findings=1 maillog.offset_basis=none maillog.clock_offset_s=0
+}
+
 # ---- the gateway's Exim delivers into a failure; its main log is kept ------
 # Exim (Debian's exim4-daemon-light, unpacked by tools/install-deps into
 # EXIM_ROOT: as a package it conflicts with postfix) runs once per message
@@ -1596,6 +1624,9 @@ sanity_scenario() {
 		has "$f" "$SYNACK && ip.ttl==62" && has "$f" 'smtp.response.code==354' &&
 		has "$f" "$RST && ip.ttl==63" && hasnt "$f" "$RST && ip.ttl==62" &&
 		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' ;;
+	postfix-late-rst)
+		has "$f" "$RST && ip.src==203.0.113.25 && ip.ttl==62" && has "$f" "$SYN" 2 &&
+		hasnt "$f" "$SYNACK" && hasnt "$f" "$ICMP_ERR" && sanity_rst_delay "$f" 3.5 ;;
 	postfix-syslog)
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
 		has "$f" 'smtp.response.code==450' && has "$f" "$SYNACK" 2 ;;
@@ -1717,6 +1748,18 @@ print("%.3f" % (icmp - syn) if syn is not None and icmp is not None else "nan")'
 		return 0
 	fi
 	SANITY_MSG="ICMP delay after SYN is $d s, expected $2 $3 s"
+	return 1
+}
+
+# sanity_rst_delay FILE SECONDS: the first RST comes more than SECONDS after the first SYN
+sanity_rst_delay() {
+	local d
+	d=$(timeout 60 tshark -n -r "$1" -T fields -e frame.time_relative -e tcp.flags.reset \
+		-Y "($SYN) || ($RST)" 2>/dev/null | awk '
+		$2 ~ /^(0|False)$/ && s == "" { s = $1 }
+		$2 ~ /^(1|True)$/ && s != "" { printf "%.3f", $1 - s; exit }')
+	[ -n "$d" ] && awk -v d="$d" -v m="$2" 'BEGIN { exit !(d > m) }' && return 0
+	SANITY_MSG="first RST ${d:-never} s after the first SYN, expected more than $2 s"
 	return 1
 }
 
