@@ -877,11 +877,12 @@ sc_postfix_dot_unanswered() {
 # ---- the gateway's Postfix through a real syslog daemon -------------------
 # gw_syslog_launcher ZONE: sets GWPF_LAUNCH, a prefix for the gateway's
 # Postfix master that runs it (and BusyBox syslogd) in time zone ZONE, under
-# the host name gw, with a /dev/log of their own: in the mount namespace `ip netns exec` gives the
-# command (slave to the machine's: nothing propagates back), /dev becomes an
-# overlay whose upper layer is a 1 MB tmpfs, so the syslogd's socket exists
-# there only; the machine's /dev and its logging are never touched.  syslogd
-# writes $WORK/syslog.log; it is ended with the namespace (teardown).
+# the host name gw, with a /dev/log of their own: in the mount namespace
+# `ip netns exec` gives the command (slave to the machine's: nothing
+# propagates back), /dev becomes an overlay whose upper layer is a 1 MB
+# tmpfs, so the syslogd's socket exists there only; the machine's /dev and
+# its logging are never touched.  syslogd writes $WORK/syslog.log; it is
+# ended with the namespace (teardown).
 gw_syslog_launcher() {
 	busybox syslogd --help >/dev/null 2>&1 || { log "no busybox syslogd (tools/install-deps)"; return 3; }
 	mkdir -p "$WORK/privdev" || return 1
