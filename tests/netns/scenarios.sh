@@ -923,7 +923,7 @@ sc_postfix_syslog() {
 	GWPF_LOG=$logf gw_postfix_send 'status=sent' 15 || return 1
 	GWPF_LOG=$logf RCPT_TO=later@$RCPT_DOMAIN gw_postfix_send 'status=deferred' 15 || return 1
 	finish_capture || return 1
-	editcap -t -197 "$PCAP_FILE" "$WORK/shifted.pcap" >/dev/null && mv "$WORK/shifted.pcap" "$PCAP_FILE" || return 1
+	editcap -F pcap -t -197 "$PCAP_FILE" "$WORK/shifted.pcap" >/dev/null && mv "$WORK/shifted.pcap" "$PCAP_FILE" || return 1
 	GWPF_LOG=$logf gw_postfix_keep_log 'status=deferred' || return 1
 	mxray_args --maillog "$(basename "$PCAP_FILE" .pcap).maillog" --maillog-tz America/New_York
 	grep -q ' mail\.info postfix/' "$logf" || { log "not BusyBox's format: $(head -3 "$logf")"; return 1; }
