@@ -389,10 +389,19 @@ static bool parse_bdat(const char *p, size_t n, uint64_t *size, bool *last)
     return true;
 }
 
+static void doubt_pairing(struct mx_smtp *s, mx_frame_ref at);
+
 static void client_line(struct mx_smtp *s, const char *line, size_t n, mx_frame_ref at,
                         uint64_t start_offset, uint64_t end_offset)
 {
     mx_smtp_dirparse *dp = s->dp[MX_DIR_C2S];
+
+    /* DATA ends a pipelined group (RFC 2920 3.1): a client waits for the
+     * 354.  A line after it with DATA still unanswered says the 354 is
+     * missing from the capture (a BPF filter, a kernel drop): the replies
+     * that follow may answer other than they seem to. */
+    if (s->pending->len > 0 && g_array_index(s->pending, mx_smtp_cmd, s->pending->len - 1).verb == MX_SMTP_DATA)
+        doubt_pairing(s, at);
 
     if (s->auth_continue) {
         /* An answer to a 334 challenge: credentials, never looked at. */
