@@ -332,8 +332,8 @@ static void doubt_verdict(dctx *c)
         v->culprit.confidence = v->outcome == MX_OUTCOME_DELIVERED || v->outcome == MX_OUTCOME_OK
                                 ? MX_CONFIDENCE_MEDIUM : MX_CONFIDENCE_LOW;
     mx_verdict_evidence(v, &c->s->pairing_doubt_at, "reply pairing uncertain from here (%u sign%s: a server line "
-                        "too long or cut, or a 3xx that answers no pending command)", c->s->pairing_doubts,
-                        c->s->pairing_doubts == 1 ? "" : "s");
+                        "too long or cut, a 3xx that answers no pending command, or client lines after a DATA "
+                        "whose 354 is not in the capture)", c->s->pairing_doubts, c->s->pairing_doubts == 1 ? "" : "s");
 }
 
 /* ---- rules ------------------------------------------------------------------- */

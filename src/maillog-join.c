@@ -193,6 +193,8 @@ static gint cmp_session_start(gconstpointer a, gconstpointer b, gpointer data)
     return cmp_int64(&x->start_us, &y->start_us);
 }
 
+static const char *disagreement(const mx_logrec *r, const mx_join_session *s);
+
 /* The offset from destinations where the log names as many connections
  * as the capture shows: those pair in order, one to one.  Pairs written
  * at once give the offset itself (their median); with none, the smallest
@@ -232,7 +234,13 @@ static void estimate_offset(mx_join *j, GHashTable *by_ip)
             for (guint k = 0; k < g->units->len; k++) {
                 const mx_join_session *s =
                     &g_array_index(j->sessions, mx_join_session, g_array_index(g->sessions, guint, k));
-                int64_t gap = link_at(j, g_array_index(g->units, guint, k))->log_us - s->end_us;
+                /* A pair whose log and packets disagree tells nothing of
+                 * the clocks: a RST that came after the MTA had given up
+                 * ("timed out") is no moment the log line was written at. */
+                guint u = g_array_index(g->units, guint, k);
+                if (disagreement(rec_at(j, u), s))
+                    continue;
+                int64_t gap = link_at(j, u)->log_us - s->end_us;
                 g_array_append_val(immediate(s) ? now : later, gap);
             }
         }
@@ -281,7 +289,8 @@ static log_says classify(const mx_logrec *r)
     return SAYS_OTHER;
 }
 
-static char *finding(const mx_logrec *r, const mx_join_session *s)
+/* What the packets show where the log says otherwise, or NULL. */
+static const char *disagreement(const mx_logrec *r, const mx_join_session *s)
 {
     const char *packets = NULL;
     switch (classify(r)) {
@@ -311,6 +320,12 @@ static char *finding(const mx_logrec *r, const mx_join_session *s)
     if (packets == NULL && r->type == MX_LOGREC_DELIVERY && strcmp(r->status, "sent") != 0 &&
         s->outcome == MX_OUTCOME_DELIVERED && r->relay_name && strcmp(r->relay_name, "none") != 0)
         packets = "the message accepted";
+    return packets;
+}
+
+static char *finding(const mx_logrec *r, const mx_join_session *s)
+{
+    const char *packets = disagreement(r, s);
     if (packets == NULL)
         return NULL;
     return g_strdup_printf("the log says \"%s%s%s\" but the packets of session #%" G_GUINT64_FORMAT
@@ -320,6 +335,9 @@ static char *finding(const mx_logrec *r, const mx_join_session *s)
 }
 
 /* ---- matching ------------------------------------------------------------------------ */
+
+/* Log stamps are whole seconds. */
+#define MX_MAILLOG_RESOLUTION_US (1LL * 1000000)
 
 static const char *why_unmatched(const mx_join *j, const GArray *to_ip, const mx_logrec *r, int64_t t)
 {
@@ -370,7 +388,11 @@ void mx_join_run(mx_join *j)
 
     /* Units in time order; each takes the latest session to its
      * destination that started before it and ended not too long before
-     * it, one not taken yet if there is one. */
+     * it, one not taken yet if there is one, and of those one that had
+     * ended by the line's time (give or take the log's second): with the
+     * slack for that second, a session that started just after the line
+     * would otherwise take it from the one it names (two messages a
+     * second apart, the second's session joined to the first's line). */
     GArray *order = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint i = 0; i < recs->len; i++)
         if (link_at(j, i)->unit)
@@ -381,7 +403,7 @@ void mx_join_run(mx_join *j)
         const mx_logrec *r = rec_at(j, i);
         mx_join_link *l = link_at(j, i);
         int64_t t = l->log_us - j->offset_us;
-        int64_t best = -1, best_free = -1;
+        int64_t best = -1, best_free = -1, best_ended = -1;
         const GArray *to_ip = g_hash_table_lookup(by_ip, &r->ip);
         for (guint n = 0; to_ip && n < to_ip->len; n++) {
             guint s = g_array_index(to_ip, guint, n);
@@ -394,8 +416,11 @@ void mx_join_run(mx_join *j)
             if (!js->joined &&
                 (best_free < 0 || js->start_us > g_array_index(j->sessions, mx_join_session, best_free).start_us))
                 best_free = s;
+            if (!js->joined && js->end_us <= t + MX_MAILLOG_RESOLUTION_US &&
+                (best_ended < 0 || js->start_us > g_array_index(j->sessions, mx_join_session, best_ended).start_us))
+                best_ended = s;
         }
-        l->session = best_free >= 0 ? best_free : best;
+        l->session = best_ended >= 0 ? best_ended : best_free >= 0 ? best_free : best;
         if (l->session < 0) {
             l->unmatched = why_unmatched(j, to_ip, r, t);
             continue;

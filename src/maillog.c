@@ -553,6 +553,26 @@ static mx_line_result exim_line(const char *p, mx_logrec *rec)
 
 /* ---- one line ------------------------------------------------------------------- */
 
+/* BusyBox syslogd (the syslog of Alpine and OpenWrt based gateways) writes
+ * "facility.level" between the host and the program: "gw mail.info
+ * postfix/smtp[12]: ...".  Length of such a word and its space, else 0. */
+static size_t facility_level(const char *p)
+{
+    static const char *const fac[] = { "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+                                       "uucp", "cron", "authpriv", "ftp", "local0", "local1", "local2",
+                                       "local3", "local4", "local5", "local6", "local7" };
+    static const char *const lev[] = { "emerg", "alert", "crit", "err", "warn", "notice", "info", "debug" };
+    const char *dot = strchr(p, '.'), *sp = strchr(p, ' ');
+    if (dot == NULL || sp == NULL || dot > sp)
+        return 0;
+    bool f = false, l = false;
+    for (size_t i = 0; i < G_N_ELEMENTS(fac) && !f; i++)
+        f = strlen(fac[i]) == (size_t)(dot - p) && strncmp(p, fac[i], (size_t)(dot - p)) == 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(lev) && !l; i++)
+        l = strlen(lev[i]) == (size_t)(sp - dot - 1) && strncmp(dot + 1, lev[i], (size_t)(sp - dot - 1)) == 0;
+    return f && l ? (size_t)(sp - p) + 1 : 0;
+}
+
 /* "host program[pid]: " after a syslog or RFC 3339 timestamp: program into
  * service, pid into rec->process; returns the message. */
 static const char *syslog_program(const char *p, char *service, size_t size, mx_logrec *rec)
@@ -561,6 +581,7 @@ static const char *syslog_program(const char *p, char *service, size_t size, mx_
     if (sp == NULL)
         return NULL;
     p = sp + 1;
+    p += facility_level(p);
     size_t n = strcspn(p, "[: ");
     if (n == 0 || n >= size)
         return NULL;

@@ -56,6 +56,7 @@ struct mx_smtp_dirparse {
     enum body_state body;
     bool bol_crlf;               /* the line start in hand follows CRLF (not a bare LF) */
     bool prev_cr;                /* the last body byte read was CR */
+    bool body_guessed;           /* the body was guessed from a first line that is no command */
     uint64_t dot_offset;
     mx_frame_ref dot_at;
 
@@ -358,6 +359,7 @@ static void end_of_data(struct mx_smtp *s, mx_frame_ref at, uint64_t end_offset)
     s->msg.end_offset = end_offset;
     s->msg.bytes = dp->dot_offset - s->msg.first_offset;
     dp->mode = MODE_LINE;
+    dp->body_guessed = false;
     s->commands++;
     push_cmd(s, MX_SMTP_END_OF_DATA, false, at, end_offset);
 }
@@ -386,10 +388,19 @@ static bool parse_bdat(const char *p, size_t n, uint64_t *size, bool *last)
     return true;
 }
 
+static void doubt_pairing(struct mx_smtp *s, mx_frame_ref at);
+
 static void client_line(struct mx_smtp *s, const char *line, size_t n, mx_frame_ref at,
                         uint64_t start_offset, uint64_t end_offset)
 {
     mx_smtp_dirparse *dp = s->dp[MX_DIR_C2S];
+
+    /* DATA ends a pipelined group (RFC 2920 3.1): a client waits for the
+     * 354.  A line after it with DATA still unanswered says the 354 is
+     * missing from the capture (a BPF filter, a kernel drop): the replies
+     * that follow may answer other than they seem to. */
+    if (s->pending->len > 0 && g_array_index(s->pending, mx_smtp_cmd, s->pending->len - 1).verb == MX_SMTP_DATA)
+        doubt_pairing(s, at);
 
     if (s->auth_continue) {
         /* An answer to a 334 challenge: credentials, never looked at. */
@@ -421,6 +432,7 @@ static void client_line(struct mx_smtp *s, const char *line, size_t n, mx_frame_
         dp->body = BODY_BOL;
         dp->bol_crlf = false;            /* where this line began is not known */
         dp->prev_cr = false;
+        dp->body_guessed = true;
         if (n == 1 && line[0] == '.') {
             dp->dot_offset = start_offset;
             dp->dot_at = dp->line_first;
@@ -648,9 +660,30 @@ static void apply_reply(struct mx_smtp *s, const mx_smtp_cmd *c, const mx_smtp_r
     }
 }
 
+/* A capture that began with a client line that is no command was read as
+ * the middle of a body.  A server reply before its final dot says it was
+ * not one (a server answers a body only after its end): that line answered
+ * something the capture does not show, e.g. an AUTH LOGIN credential after
+ * a 334 (a tcpdump -G file cut there).  The guessed message is dropped and
+ * commands are read again; the evidence keeps no client byte from here on,
+ * since what the client sends is no longer sure. */
+static void unguess_body(struct mx_smtp *s)
+{
+    mx_smtp_dirparse *dp = s->dp[MX_DIR_C2S];
+    if (!dp->body_guessed || dp->mode != MODE_BODY)
+        return;
+    dp->body_guessed = false;
+    memset(&s->msg, 0, sizeof s->msg);
+    s->messages_attempted--;
+    dp->resync = dp->body != BODY_BOL;   /* mid-line: read from the next line on */
+    dp->mode = MODE_LINE;
+    keep_lose(s, MX_DIR_C2S);
+}
+
 /* Decides, at a reply's first line, what it answers. */
 static void reply_target(struct mx_smtp *s)
 {
+    unguess_body(s);
     const mx_smtp_cmd *head =
         s->pending->len ? &g_array_index(s->pending, mx_smtp_cmd, 0) : NULL;
     s->cur.greeting = false;

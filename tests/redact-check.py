@@ -10,7 +10,8 @@ the file's raw bytes AND in every reassembly of every TCP direction in it
   (a) real captures from the test network (pcaps/, Postfix + swaks), and
       every file a `tcpdump -C/-G` rotation could cut from them (each frame
       boundary: the rest of the capture from there), and each with one
-      server segment dropped (as a BPF drop under load does);
+      server segment dropped (as a BPF drop under load does); among them
+      captures made for this suite with planted secrets (PLANTED);
   (b) crafted captures for what no stack sends on demand: bare-LF end of
       data (smuggling shape), a retransmission whose copies differ,
       AUTH<TAB>PLAIN and AUTH LOGIN, a capture starting mid-AUTH and
@@ -22,6 +23,7 @@ is still there, and every TCP and ICMP checksum of the file is right.
 
 Environment (set by `make check`): MXRAY, TOP_SRCDIR.  Exit 0 pass, 1 fail.
 """
+import base64
 import os
 import struct
 import subprocess
@@ -390,8 +392,60 @@ def secrets_of(frames, linktype):
     return found
 
 
+# Real captures from the test network made for this suite, each with its own
+# planted secrets (tests/netns/scenarios.sh sc_redact_*): the secret must be
+# in the capture (or the check proves nothing) and nowhere in the evidence.
+PLANTED = [
+    # r2's fragmentation-needed quotes the body (PMTU discovery on the path).
+    ("redact-pmtu-icmp", [b"PLANT-PMTU-Kx41"], [b"EHLO ", b"354 "], "icmp.type==3 code 4"),
+    # tcpdump -C: the second file starts mid-body.
+    ("redact-cut-body", [b"PLANT-CUTBODY-7Qm2"], [b"221 2.0.0"], None),
+    # tcpdump -G: the second file starts with the AUTH LOGIN password (base64).
+    ("redact-cut-auth", [base64.b64encode(b"PLANT-CUTAUTH-pass-Zr8")], [b"550 5.7.1"], None),
+    # BPF filter: the server's 354 is not in the capture.
+    ("redact-bpf-drop", [b"PLANT-BPF-Hn5c"], [b"EHLO ", b"550 5.7.1"], None),
+]
+
+
+def has_frag_needed(linktype, frames):
+    for _, _, frame, _ in frames:
+        d = decode(linktype, frame)
+        if d and d[0] == 1 and len(d[6]) >= 2 and d[6][0] == 3 and d[6][1] == 4:
+            return True
+    return False
+
+
+def real_one(name, path, tmp, present, kept):
+    """The capture, every file a rotation could start from it, and the
+    capture with each server data segment missing in turn."""
+    linktype, frames = read_pcap(path)
+    ev, _ = evidence(name, path, tmp)
+    views = None
+    if ev:
+        _, views = check_no_secrets(name, ev, present)
+        check_kept(name, views, kept)
+    # Every file a rotation could start: frames k.. of the capture.
+    for k in range(1, len(frames)):
+        cut = os.path.join(tmp, "cut.pcap")
+        write_pcap(cut, linktype, frames[k:])
+        ev2, _ = evidence("%s-from-%d" % (name, k + 1), cut, tmp)
+        if ev2:
+            check_no_secrets("%s from frame %d" % (name, k + 1), ev2, present)
+    # Each server data segment missing in turn.
+    for k, (_, _, frame, _) in enumerate(frames):
+        d = decode(linktype, frame)
+        if not (d and d[0] == 6 and d[6] and d[3] in (25, 587, 465)):
+            continue
+        thin = os.path.join(tmp, "thin.pcap")
+        write_pcap(thin, linktype, frames[:k] + frames[k + 1:])
+        ev2, _ = evidence("%s-without-%d" % (name, k + 1), thin, tmp)
+        if ev2:
+            check_no_secrets("%s without frame %d" % (name, k + 1), ev2, present)
+    return ev
+
+
 def real(tmp):
-    names = ["auth-rejected", "pmtu-blackhole", "rst-mid-data", "data-body-dropped", "starttls"]
+    names = ["auth-rejected", "pmtu-blackhole", "rst-mid-data", "data-body-dropped", "starttls", "pmtu-icmp"]
     for name in names:
         path = os.path.join(TOP, "pcaps", name + ".pcap")
         if not os.path.exists(path):
@@ -400,27 +454,28 @@ def real(tmp):
         linktype, frames = read_pcap(path)
         secrets = secrets_of(frames, linktype)
         present = [m for m in secrets if any(m in r for r in reassemblies(linktype, frames))]
-        ev, _ = evidence(name, path, tmp)
-        if ev:
-            _, views = check_no_secrets(name, ev, present)
-            check_kept(name, views, [b"EHLO "])
-        # Every file a rotation could start: frames k.. of the capture.
-        for k in range(1, len(frames)):
-            cut = os.path.join(tmp, "cut.pcap")
-            write_pcap(cut, linktype, frames[k:])
-            ev, _ = evidence("%s-from-%d" % (name, k + 1), cut, tmp)
-            if ev:
-                check_no_secrets("%s from frame %d" % (name, k + 1), ev, present)
-        # Each server data segment missing in turn.
-        for k, (_, _, frame, _) in enumerate(frames):
-            d = decode(linktype, frame)
-            if not (d and d[0] == 6 and d[6] and d[3] in (25, 587, 465)):
-                continue
-            thin = os.path.join(tmp, "thin.pcap")
-            write_pcap(thin, linktype, frames[:k] + frames[k + 1:])
-            ev, _ = evidence("%s-without-%d" % (name, k + 1), thin, tmp)
-            if ev:
-                check_no_secrets("%s without frame %d" % (name, k + 1), ev, present)
+        real_one(name, path, tmp, present, [b"EHLO "])
+    for name, secrets, kept, icmp in PLANTED:
+        path = os.path.join(TOP, "pcaps", name + ".pcap")
+        if not os.path.exists(path):
+            fail("%s: missing" % path)
+            continue
+        raw = open(path, "rb").read()
+        linktype, frames = read_pcap(path)
+        for m in secrets:
+            if m not in raw:
+                fail("%s: the planted %r is not in the capture: the check would prove nothing" % (name, m))
+        if icmp and not has_frag_needed(linktype, frames):
+            fail("%s: no %s in the capture" % (name, icmp))
+        ev = real_one(name, path, tmp, secrets, kept)
+        if ev is None:
+            continue
+        elinktype, eframes = read_pcap(ev)
+        if not eframes:
+            fail("%s: the evidence is empty: nothing was checked" % name)
+        # The quoting ICMP error stays in the evidence, its quote blanked.
+        if icmp and not has_frag_needed(elinktype, eframes):
+            fail("%s: the evidence lost the %s" % (name, icmp))
 
 
 def redact_addresses(tmp):

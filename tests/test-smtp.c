@@ -621,6 +621,42 @@ static void test_keep_lost(fx *f, gconstpointer d)
     g_assert_cmpstr(c, ==, "0-49");
 }
 
+/* A capture that begins with an AUTH LOGIN credential (a rotated file):
+ * the line is read as body until the server answers it; then commands. */
+static void test_midstream_auth(fx *f, gconstpointer d)
+{
+    mx_smtp_stream_base(f->s, MX_DIR_C2S, 1000, false);
+    mx_smtp_stream_base(f->s, MX_DIR_S2C, 5000, false);
+    C(f, "UExBTlQtcGFzcw==\r\n", 1);
+    S(f, "235 2.7.0 Authentication successful\r\n", 2);
+    C(f, "MAIL FROM:<a@gw>\r\n", 3);
+    S(f, "250 2.1.0 Ok\r\n", 4);
+    C(f, "RCPT TO:<b@x>\r\n", 5);
+    S(f, "550 5.7.1 not allowed\r\n", 6);
+    g_assert_true(f->s->midstream);
+    assert_replies(f, "?:235 MAIL:250 RCPT:550");
+    g_assert_cmpuint(f->s->messages_attempted, ==, 0);
+    g_assert_cmpuint(f->s->rcpt_commands, ==, 1);
+    g_assert_true(f->s->keep[MX_DIR_C2S].lost);
+    g_autofree char *c = spans_str(f, MX_DIR_C2S);
+    g_assert_cmpstr(c, ==, "");
+}
+
+/* The 354 missing from the capture: the body after DATA is read as lines
+ * and the pairing is doubted (the 554 seems to answer DATA). */
+static void test_lost_354(fx *f, gconstpointer d)
+{
+    S(f, "220 mx ESMTP\r\n", 1);
+    C(f, "EHLO gw\r\n", 2);
+    S(f, "250 mx\r\n", 3);
+    C(f, "DATA\r\n", 4);
+    g_assert_cmpuint(f->s->pairing_doubts, ==, 0);
+    C(f, "body line\r\n.\r\n", 6);
+    S(f, "554 5.7.1 content refused\r\n", 7);
+    g_assert_cmpuint(f->s->pairing_doubts, >=, 1);
+    g_assert_cmpuint(f->s->pairing_doubt_at.frame, ==, 6);
+}
+
 #define ADD(path, fn) g_test_add(path, fx, NULL, fx_setup, fn, fx_teardown)
 
 int main(int argc, char **argv)
@@ -652,6 +688,8 @@ int main(int argc, char **argv)
     ADD("/smtp/gap/implicit", test_implicit_gap);
     ADD("/smtp/midstream/body", test_midstream_body);
     ADD("/smtp/midstream/reply", test_midstream_reply);
+    ADD("/smtp/midstream/auth", test_midstream_auth);
+    ADD("/smtp/pairing/lost-354", test_lost_354);
     ADD("/smtp/early-talker", test_early_talker);
     ADD("/smtp/pending/at-end", test_pending_at_end);
     ADD("/smtp/pending/cap", test_pending_cap);

@@ -18,6 +18,8 @@ against a scenario's .expect file.
                                   (queue.1.attempts.1.connections.1.kind=syn_timeout)
   maillog.<path>=V                read --maillog: the "maillog" object
   stats.<field>=V                 the document's stats
+  key=LOW..HIGH                   a number within [LOW, HIGH] (an estimate
+                                  known by construction only to a second)
 Prints one line per mismatch ("field expected X got Y") and exits 1 if any.
 When EXIT_STATUS is given and every expected session names its outcome, the
 exit status is checked as DESIGN.md says: 1 if any session failed or was
@@ -46,6 +48,17 @@ def fmt(v):
     return str(v)
 
 
+def agrees(raw, want):
+    """want is the value's text, or LOW..HIGH for a number in that range."""
+    low, sep, high = want.partition("..")
+    if sep and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        try:
+            return float(low) <= raw <= float(high)
+        except ValueError:
+            return False
+    return fmt(raw) == want
+
+
 def expect_problems(exp_lines, doc, exit_status=None):
     """Mismatches between .expect lines and an mxray read document, one
     string each ("field expected X got Y"); empty when they agree."""
@@ -64,9 +77,9 @@ def expect_problems(exp_lines, doc, exit_status=None):
         idx = 0
         label = key
         if key.startswith(("queue.", "maillog.", "stats.")):
-            got = fmt(get(doc, key))
-            if got != want:
-                bad.append("%s expected %s got %s" % (label, want, got))
+            raw = get(doc, key)
+            if not agrees(raw, want):
+                bad.append("%s expected %s got %s" % (label, want, fmt(raw)))
             continue
         if key.startswith("session."):
             parts = key.split(".", 2)

@@ -322,7 +322,7 @@ EOF
 }
 
 # postfix_instance DIR SERVICE...: a private Postfix's folders, the main.cf
-# lines every instance shares (paths, owner, log) and its master.cf: the
+# lines every instance shares (paths, owner, log file) and its master.cf: the
 # SERVICE lines given, then the internal services all need.  Callers append
 # their own main.cf lines.
 postfix_instance() {
@@ -341,9 +341,10 @@ shlib_directory = /usr/lib/postfix
 meta_directory = /etc/postfix
 mail_owner = postfix
 setgid_group = postdrop
-maillog_file = $dir/log/maillog
-maillog_file_prefixes = $WORK
 EOF
+	# PF_SYSLOG=1: log through syslog(3) (/dev/log), not to a file of its own.
+	[ "${PF_SYSLOG:-0}" = 1 ] || printf 'maillog_file = %s\nmaillog_file_prefixes = %s\n' \
+		"$dir/log/maillog" "$WORK" >>"$dir/etc/main.cf"
 	printf '%s\n' "$@" >"$dir/etc/master.cf"
 	cat >>"$dir/etc/master.cf" <<'EOF'
 cleanup   unix  n       -       n       -       0       cleanup

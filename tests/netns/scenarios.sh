@@ -27,10 +27,14 @@ SCENARIOS=(
 	slow-greeting-ptr gateway-ptr-timeout ipv6-broken smtps-465 auth-rejected mx-fallback
 	postfix-syn-timeout postfix-refused postfix-rst-mid-data postfix-greeting-421 postfix-ehlo-silent
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
+	postfix-icmp-unreachable postfix-greeting-554 postfix-data-stall postfix-dot-unanswered postfix-syslog
+	postfix-late-rst
+	exim-icmp-unreachable exim-rst-mid-data exim-ehlo-silent exim-data-stall
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
 	tls-on-plain-465 not-smtp
+	redact-pmtu-icmp redact-cut-body redact-cut-auth redact-bpf-drop
 )
 
 # ------------------------------------------------------------------ helpers
@@ -650,6 +654,7 @@ print("delivered")
 # private instance in the gw namespace that delivers by DNS MX (through
 # /etc/netns/gw's resolver) with a 3 s connect timeout, unless the lines
 # given say otherwise; no listener: mail is handed in with sendmail.
+# GWPF_LAUNCH: a command prefix for its master (gw_syslog_launcher).
 GWPF_PID=
 gw_postfix_start() {
 	GWPF_DIR=$WORK/gwpostfix
@@ -672,7 +677,8 @@ EOF
 	local l
 	for l in "$@"; do printf '%s\n' "$l" >>"$GWPF_DIR/etc/main.cf"; done
 	touch -d '-1 minute' "$GWPF_DIR/etc/main.cf" "$GWPF_DIR/etc/master.cf"
-	MAIL_CONFIG=$GWPF_DIR/etc nsbg "$NS_GW" "${POSTFIX_LIMIT:-120}" \
+	# shellcheck disable=SC2086 # GWPF_LAUNCH: a command prefix, word-split on purpose
+	MAIL_CONFIG=$GWPF_DIR/etc nsbg "$NS_GW" "${POSTFIX_LIMIT:-120}" ${GWPF_LAUNCH:-} \
 		/usr/lib/postfix/sbin/master -c "$GWPF_DIR/etc" -d 2>"$WORK/gwpostfix-master.err"
 	GWPF_PID=$LAST_PID
 	local i
@@ -727,16 +733,17 @@ sc_mx_fallback() {
 # attempt is joined to.
 
 # gw_postfix_send PATTERN SECONDS [BODY_FILE]: one message into the
-# gateway's Postfix, then wait (at most SECONDS) for PATTERN in its log.
+# gateway's Postfix, then wait (at most SECONDS) for PATTERN in its log
+# (GWPF_LOG, default its maillog_file); to RCPT_TO, default user@example.net.
 gw_postfix_send() {
 	local pattern=$1 secs=$2 body=${3:-} i
 	{
 		printf 'From: sender@%s\nTo: user@%s\nSubject: mxray %s\n\n' "$GW_NAME" "$RCPT_DOMAIN" "$(basename "$PCAP_FILE" .pcap)"
 		if [ -n "$body" ]; then cat "$body"; else echo "one line"; fi
-	} | nsx "$NS_GW" 10 /usr/sbin/sendmail -C "$GWPF_DIR/etc" -f "sender@$GW_NAME" "user@$RCPT_DOMAIN" ||
+	} | nsx "$NS_GW" 10 /usr/sbin/sendmail -C "$GWPF_DIR/etc" -f "sender@$GW_NAME" "${RCPT_TO:-user@$RCPT_DOMAIN}" ||
 		{ log "sendmail failed"; return 1; }
 	for i in $(seq 1 $((secs * 10))); do
-		grep -q "$pattern" "$GWPF_DIR/log/maillog" 2>/dev/null && break
+		grep -q "$pattern" "${GWPF_LOG:-$GWPF_DIR/log/maillog}" 2>/dev/null && break
 		sleep 0.1
 	done
 	sleep 1
@@ -747,7 +754,7 @@ gw_postfix_send() {
 gw_postfix_keep_log() {
 	[ -n "$GWPF_PID" ] && kill_pid "$GWPF_PID" TERM
 	GWPF_PID=
-	local logf=$GWPF_DIR/log/maillog name
+	local logf=${GWPF_LOG:-$GWPF_DIR/log/maillog} name
 	grep -q -- "$1" "$logf" 2>/dev/null || { log "gateway postfix log lacks '$1': $(cat "$logf" 2>/dev/null)"; return 1; }
 	GW_QID=$(sed -n 's/.* postfix\/smtp\[[0-9]*\]: \([0-9A-Za-z]*\): to=.*/\1/p' "$logf" | head -1)
 	[ -n "$GW_QID" ] || { log "no queue ID in the gateway's log"; return 1; }
@@ -767,10 +774,10 @@ expect_queue() {
 		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind="$2"
 }
 
-# gw_postfix_case PATTERN SECONDS [BODY_FILE]: one message through the
-# gateway's Postfix while capturing; its log kept (must show PATTERN).
+# gw_postfix_case PATTERN SECONDS [BODY_FILE [MAIN.CF LINE...]]: one message
+# through the gateway's Postfix while capturing; its log kept (must show PATTERN).
 gw_postfix_case() {
-	gw_direct || return 1
+	gw_direct "${@:4}" || return 1
 	start_capture "$WORK/cap.pcap" || return 1
 	gw_postfix_send 'status=' "$2" "${3:-}" || return 1
 	finish_capture || return 1
@@ -822,6 +829,143 @@ sc_postfix_ehlo_silent() {
 	gw_postfix_case 'status=deferred' 20 || return 1
 	expect outcome=failed kind=ehlo_no_reply phase=ehlo culprit.role=server
 	expect_queue deferred ehlo_no_reply
+}
+
+# r2 rejects with ICMP admin-prohibited: Linux makes that EHOSTUNREACH at
+# once, so Postfix logs "No route to host" with no timeout.
+sc_postfix_icmp_unreachable() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 -j REJECT --reject-with icmp-admin-prohibited || return 1
+	gw_postfix_case 'No route to host' 15 || return 1
+	expect outcome=failed kind=icmp_unreachable phase=connect culprit.role=firewall culprit.ip=198.18.0.2 \
+		queue.1.attempts.1.connections.1.finding=null
+	expect_queue deferred icmp_unreachable
+}
+
+# The server greets with 554 (fakesmtp greet554).  Postfix skips a 5XX
+# greeting (smtp_skip_5xx_greeting = yes) as it would skip to the next MX:
+# with none left the message is deferred (dsn 4.7.1), no bounce is sent.
+sc_postfix_greeting_554() {
+	begin && fake_start greet554 || return 1
+	gw_postfix_case 'refused to talk to me' 15 || return 1
+	expect outcome=rejected kind=greeting_rejected phase=greeting culprit.role=server
+	expect_queue deferred greeting_rejected
+}
+
+# r2 stops the flow after 12 000 bytes (as sc_data_body_dropped); Postfix
+# waits smtp_data_done_timeout (5 s) for the reply that never comes.
+sc_postfix_data_stall() {
+	begin && postfix_start || return 1
+	sysctl_ns "$NS_R2" net.netfilter.nf_conntrack_acct=1
+	r2fw -A FORWARD -p tcp --dport 25 -m connbytes --connbytes 12000: --connbytes-dir original \
+		--connbytes-mode bytes -j DROP || return 1
+	local body; body=$(body_file body.txt 40000)
+	gw_postfix_case 'timed out while sending' 20 "$body" 'smtp_data_xfer_timeout = 5s' || return 1
+	expect outcome=failed kind=data_stall phase=data culprit.role=path
+	expect_queue deferred data_stall
+}
+
+# The server ACKs the final dot and never answers (fakesmtp nodot):
+# Postfix logs "timed out while sending end of data" after 5 s.
+sc_postfix_dot_unanswered() {
+	begin && fake_start nodot || return 1
+	gw_postfix_case 'timed out while sending end of data' 20 || return 1
+	expect outcome=failed kind=data_stall phase=data_end culprit.role=server
+	expect_queue deferred data_stall
+}
+
+# ---- the gateway's Postfix through a real syslog daemon -------------------
+# gw_syslog_launcher ZONE: sets GWPF_LAUNCH, a prefix for the gateway's
+# Postfix master that runs it (and BusyBox syslogd) in time zone ZONE, under
+# the host name gw, with a /dev/log of their own: in the mount namespace
+# `ip netns exec` gives the command (slave to the machine's: nothing
+# propagates back), /dev becomes an overlay whose upper layer is a 1 MB
+# tmpfs, so the syslogd's socket exists there only; the machine's /dev and
+# its logging are never touched.  syslogd writes $WORK/syslog.log; it is
+# ended with the namespace (teardown).
+gw_syslog_launcher() {
+	busybox syslogd --help >/dev/null 2>&1 || { log "no busybox syslogd (tools/install-deps)"; return 3; }
+	mkdir -p "$WORK/privdev" || return 1
+	cat >"$WORK/privlog.sh" <<'EOF'
+#!/bin/sh
+# privlog.sh DIR LOG CMD...: a private /dev/log served by busybox syslogd, then CMD
+d=$1 logf=$2
+shift 2
+hostname gw    # a UTS namespace of its own (unshare --uts): the name syslogd writes
+mount -t tmpfs -o size=1m,mode=700 mxray-privdev "$d" || exit 1
+mkdir "$d/up" "$d/work" || exit 1
+mount -t overlay mxray-dev -o "lowerdir=/dev,upperdir=$d/up,workdir=$d/work" /dev || exit 1
+mount -t tmpfs -o size=1m mxray-run /run || exit 1    # syslogd's pid file stays here too
+busybox syslogd -n -O "$logf" &
+i=0
+while [ ! -S /dev/log ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+[ -S /dev/log ] || { echo "syslogd did not start" >&2; exit 1; }
+exec "$@"
+EOF
+	GWPF_LAUNCH="unshare --uts env TZ=$1 sh $WORK/privlog.sh $WORK/privdev $WORK/syslog.log"
+}
+
+# The gateway's Postfix logs through BusyBox syslogd (syslog(3), /dev/log):
+# traditional stamps without year in local time, TZ=America/New_York (UTC-5
+# in winter), BusyBox's "mail.info" after the host.  The capture box's clock
+# runs 3 min 17 s behind the gateway's: the real capture is shifted with
+# `editcap -t -197`, as a capture taken on another box without NTP.  Two
+# messages one after the other: one delivered, one greylisted (450 to its
+# RCPT by check_recipient_access): two lines written at once give the offset.
+sc_postfix_syslog() {
+	begin || return 1
+	printf 'later@%s 450 4.2.0 greylisted, try again later\n' "$RCPT_DOMAIN" >"$WORK/rcpt_access"
+	postfix_start "smtpd_recipient_restrictions = check_recipient_access texthash:$WORK/rcpt_access" || return 1
+	gw_syslog_launcher America/New_York || return $?
+	PF_SYSLOG=1 gw_direct || return 1
+	local logf=$WORK/syslog.log
+	start_capture "$WORK/cap.pcap" || return 1
+	GWPF_LOG=$logf gw_postfix_send 'status=sent' 15 || return 1
+	GWPF_LOG=$logf RCPT_TO=later@$RCPT_DOMAIN gw_postfix_send 'status=deferred' 15 || return 1
+	finish_capture || return 1
+	editcap -F pcap -t -197 "$PCAP_FILE" "$WORK/shifted.pcap" >/dev/null && mv "$WORK/shifted.pcap" "$PCAP_FILE" || return 1
+	GWPF_LOG=$logf gw_postfix_keep_log 'status=deferred' || return 1
+	mxray_args --maillog "$(basename "$PCAP_FILE" .pcap).maillog" --maillog-tz America/New_York
+	grep -q ' mail\.info postfix/' "$logf" || { log "not BusyBox's format: $(head -3 "$logf")"; return 1; }
+	local ids; ids=$(sed -n 's/.* postfix\/smtp\[[0-9]*\]: \([0-9A-Za-z]*\): to=.*/\1/p' "$logf")
+	set -- $ids
+	[ $# = 2 ] || { log "wanted two queue IDs: $ids"; return 1; }
+	# Postfix pipelines MAIL, RCPT and DATA: the 450 to RCPT is followed by
+	# "554 5.5.1 Error: no valid recipients" to DATA; the kind is left to mxray.
+	expect session.1.outcome=delivered session.1.kind=ok session.2.outcome=rejected \
+		queue.1.queue_id="$1" queue.1.status=sent queue.1.attempts.1.connections.1.session=1 \
+		queue.1.attempts.1.connections.1.finding=null \
+		queue.2.queue_id="$2" queue.2.status=deferred queue.2.dsn=4.2.0 \
+		queue.2.attempts.1.connections.1.session=2 queue.2.attempts.1.connections.1.finding=null \
+		maillog.time_zone=America/New_York maillog.offset_basis=immediate maillog.clock_offset_s=196..198 \
+		maillog.files.1.records=2 maillog.files.1.damaged=0
+}
+
+# ---- the log and the packets disagree --------------------------------------
+# The gateway's Postfix gives up connecting after 3 s (smtp_connect_timeout)
+# while the path is slow: gw-r1 runs through lossyfwd.py with 2 s each way.
+# Nothing listens on mx, whose kernel answers each SYN (0, 1, 2 s) with a RST
+# at once, but the RSTs reach the gateway 4 s after their SYNs, when Postfix
+# has logged "Connection timed out" and closed the socket.  The log says timed
+# out, the packets show a refusal: mxray reports the disagreement.
+sc_postfix_late_rst() {
+	SLOW_LINK=1 setup || return 1
+	LOSSY_LIMIT=60 lossy_start --delay 2000 || return 1
+	# Fixed neighbour entries across the slow link: no ARP round trip (4 s)
+	# before the first SYN.
+	local gwmac r1mac
+	gwmac=$(ip -n "$NS_GW" -br link show gw0 | awk '{print $3}')
+	r1mac=$(ip -n "$NS_R1" -br link show r1a | awk '{print $3}')
+	ip -n "$NS_GW" neigh replace "$R1A_IP4" lladdr "$r1mac" dev gw0 nud permanent &&
+		ip -n "$NS_R1" neigh replace "$GW_IP4" lladdr "$gwmac" dev r1a nud permanent || return 1
+	gw_direct || return 1
+	start_capture "$WORK/cap.pcap" || return 1
+	gw_postfix_send 'status=' 15 || return 1
+	CAPTURE_TAIL=4 finish_capture || return 1
+	gw_postfix_keep_log 'Connection timed out' || return 1
+	expect outcome=failed kind=connect_refused phase=connect culprit.role=server
+	expect_queue deferred connect_refused
+	expect maillog.findings=1 maillog.offset_basis=none maillog.clock_offset_s=0
 }
 
 # ---- the gateway's Exim delivers into a failure; its main log is kept ------
@@ -890,12 +1034,12 @@ gw_exim_keep_log() {
 	mxray_args --maillog "$name.maillog"
 }
 
-# gw_exim_case PATTERN: one message through the gateway's Exim while
-# capturing; its main log kept (must show PATTERN).
+# gw_exim_case PATTERN [BODY_FILE]: one message through the gateway's Exim
+# while capturing; its main log kept (must show PATTERN).
 gw_exim_case() {
 	gw_exim_config || return $?
 	start_capture "$WORK/cap.pcap" || return 1
-	gw_exim_send
+	gw_exim_send "${2:-}"
 	finish_capture || return 1
 	gw_exim_keep_log "$1"
 }
@@ -931,6 +1075,48 @@ sc_exim_delivered() {
 	gw_exim_case ' => ' || return $?
 	expect outcome=delivered kind=ok phase=none culprit.role=none queue.1.mta=exim
 	expect_queue sent ok
+}
+
+# r2 rejects with ICMP admin-prohibited: "defer (113): No route to host".
+sc_exim_icmp_unreachable() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 -j REJECT --reject-with icmp-admin-prohibited || return 1
+	gw_exim_case 'No route to host' || return $?
+	expect outcome=failed kind=icmp_unreachable phase=connect culprit.role=firewall culprit.ip=198.18.0.2 \
+		queue.1.mta=exim queue.1.attempts.1.connections.1.finding=null
+	expect_queue deferred icmp_unreachable
+}
+
+# r2 forges a RST when the body passes (as sc_rst_mid_data).
+sc_exim_rst_mid_data() {
+	begin && postfix_start || return 1
+	r2fw -A FORWARD -p tcp --dport 25 -m string --string "MARKER-RESET" --algo bm \
+		-j REJECT --reject-with tcp-reset || return 1
+	local body; body=$(body_file body.txt 6000 "MARKER-RESET")
+	gw_exim_case ' == ' "$body" || return $?
+	expect outcome=failed kind=reset phase=data culprit.role=firewall warning=forged_packet queue.1.mta=exim
+	expect_queue deferred reset
+}
+
+# The server greets, then never answers EHLO (fakesmtp noehlo): Exim's
+# command_timeout (5 s).
+sc_exim_ehlo_silent() {
+	begin && fake_start noehlo || return 1
+	gw_exim_case ' == ' || return $?
+	expect outcome=failed kind=ehlo_no_reply phase=ehlo culprit.role=server queue.1.mta=exim
+	expect_queue deferred ehlo_no_reply
+}
+
+# r2 stops the flow after 12 000 bytes; Exim's data/final timeout (5 s).
+sc_exim_data_stall() {
+	begin && postfix_start || return 1
+	sysctl_ns "$NS_R2" net.netfilter.nf_conntrack_acct=1
+	r2fw -A FORWARD -p tcp --dport 25 -m connbytes --connbytes 12000: --connbytes-dir original \
+		--connbytes-mode bytes -j DROP || return 1
+	local body; body=$(body_file body.txt 40000)
+	gw_exim_case ' == ' "$body" || return $?
+	expect outcome=failed kind=data_stall phase=data culprit.role=path queue.1.mta=exim
+	expect_queue deferred data_stall
 }
 
 sc_smtps_465() {
@@ -1112,6 +1298,121 @@ s.close()
 	finish_capture || return 1
 	grep -q "400 Bad Request" "$WORK/client.out" || { log "client: $(cat "$WORK/client.out")"; return 1; }
 	expect outcome=incomplete kind=incomplete culprit.role=none
+}
+
+# ---- captures for the redaction suite (tests/redact-check.py) -------------
+# Each plants its own secrets (in the body or the AUTH exchange) that
+# `read --evidence` must never keep: redact-check.py looks for them in the
+# evidence's raw bytes and in every reassembly of it.
+
+# secret_body NAME BYTES SECRET: a body whose every line carries SECRET
+# (so that any part of it, an ICMP quote or a cut file, holds it)
+secret_body() {
+	local f=$WORK/$1
+	python3 - "$f" "$2" "$3" <<'EOF'
+import sys
+f, n, secret = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out, size, i = [], 0, 0
+while size < n:
+    l = "%06d %s the quick brown fox jumps over the lazy dog\n" % (i, secret)
+    out.append(l); size += len(l); i += 1
+open(f, "w").write("".join(out))
+EOF
+	printf '%s\n' "$f"
+}
+
+# The pmtu-icmp network: r2's fragmentation-needed (ICMP 3/4) quotes the
+# first 548 bytes of the oversized segment, which is the message body.
+sc_redact_pmtu_icmp() {
+	MX_LINK_MTU=1280 MX_ADVMSS=1460 begin && postfix_start || return 1
+	local body; body=$(secret_body body.txt 20000 PLANT-PMTU-Kx41)
+	start_capture "$WORK/cap.pcap" || return 1
+	swaks_run 25 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 6 --body "@$body"
+	finish_capture || return 1
+	expect outcome=delivered kind=ok phase=none culprit.role=none
+	want_rc 0 && want_out "250 2.0.0 Ok: queued"
+}
+
+# tcpdump -C 1 (size rotation: a new file after 1,000,000 bytes): a 1 MB
+# body spans two files; the capture is the second, which starts in the
+# middle of the body and holds its end, Postfix's refusal of the message
+# (body_checks: the evidence is written for sessions that did not deliver)
+# and QUIT: a file with no SYN, no greeting, no DATA.  Bytes, not time,
+# decide the cut.
+sc_redact_cut_body() {
+	begin || return 1
+	printf '/PLANT-CUTBODY/ REJECT message content refused\n' >"$WORK/body_checks"
+	postfix_start "body_checks = regexp:$WORK/body_checks" || return 1
+	local body; body=$(secret_body body.txt 1000000 PLANT-CUTBODY-7Qm2)
+	CAPTURE_OPTS="-C 1" start_capture "$WORK/cap.pcap" tcp port 25 || return 1
+	swaks_run 25 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 6 --body "@$body"
+	stop_capture
+	[ -s "$WORK/cap.pcap1" ] && [ ! -e "$WORK/cap.pcap2" ] && cp "$WORK/cap.pcap1" "$PCAP_FILE" ||
+		{ log "tcpdump -C made not two files: $(ls -l "$WORK"/cap.pcap*)"; return 1; }
+	expect outcome=rejected kind=data_rejected phase=data culprit.role=server
+	want_out "<\*\* 550 5.7.1 message content refused"
+}
+
+# tcpdump -G 2 (time rotation): a client logs in with AUTH LOGIN and waits
+# 2.5 s between the user name and the password, so the second file starts
+# with the password line (base64), then the 235, MAIL, RCPT (refused by
+# fakesmtp auth) and QUIT.  The capture is that second file.
+sc_redact_cut_auth() {
+	begin && fake_start auth || return 1
+	CAPTURE_OPTS="-G 2" start_capture "$WORK/cap-%s.pcap" tcp port 25 || return 1
+	nsx "$NS_GW" 15 python3 -c '
+import base64, socket, sys, time
+s = socket.create_connection((sys.argv[1], 25), timeout=5)
+f = s.makefile("rb")
+def reply():
+    while True:
+        l = f.readline()
+        if not l or l[3:4] != b"-":
+            return l.decode().strip()
+def cmd(line):
+    s.sendall(line.encode() + b"\r\n")
+    return reply()
+reply()
+cmd("EHLO gw.example.org")
+cmd("AUTH LOGIN")
+cmd(base64.b64encode(b"PLANT-CUTAUTH-user-Zr8").decode())
+time.sleep(2.5)
+print(cmd(base64.b64encode(b"PLANT-CUTAUTH-pass-Zr8").decode()))
+cmd("MAIL FROM:<sender@gw.example.org>")
+print(cmd("RCPT TO:<user@example.net>"))
+cmd("QUIT")
+s.close()
+' "$MX_IP4" >"$WORK/client.out" 2>&1
+	stop_capture
+	local f n=0 second=
+	for f in $(ls "$WORK"/cap-*.pcap 2>/dev/null | sort); do
+		[ "$(stat -c %s "$f")" -gt 24 ] || continue
+		n=$((n + 1)); [ $n = 2 ] && { second=$f; break; }
+	done
+	[ -n "$second" ] && cp "$second" "$PCAP_FILE" || { log "no second rotated file"; return 1; }
+	grep -q '^235' "$WORK/client.out" && grep -q '^550' "$WORK/client.out" ||
+		{ log "client: $(cat "$WORK/client.out")"; return 1; }
+	expect outcome=rejected kind=rcpt_rejected phase=rcpt culprit.role=server
+}
+
+# A BPF capture filter drops the server's 354 (the one segment whose payload
+# starts "354 "), as a capture that lost one server segment: the body that
+# follows DATA is not preceded by its go-ahead in the file.  The length
+# test comes first: a BPF load past the packet's end rejects the packet
+# whatever the expression around it says (`not` included), which would
+# drop every server segment shorter than 4 payload bytes, the SYN-ACK too.
+sc_redact_bpf_drop() {
+	begin || return 1
+	printf '/PLANT-BPF/ REJECT message content refused\n' >"$WORK/body_checks"
+	postfix_start "body_checks = regexp:$WORK/body_checks" || return 1
+	local body; body=$(secret_body body.txt 8000 PLANT-BPF-Hn5c)
+	start_capture "$WORK/cap.pcap" tcp port 25 and not '(tcp src port 25 and' \
+		'ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2) >= 4 and' \
+		'tcp[((tcp[12] & 0xf0) >> 2):4] = 0x33353420)' || return 1
+	swaks_run 25 --server "$MX_IP4" --to "user@$RCPT_DOMAIN" --timeout 6 --body "@$body"
+	finish_capture || return 1
+	expect outcome=rejected kind=data_rejected phase=data culprit.role=server
+	want_out "<-  354" && want_out "<\*\* 550 5.7.1 message content refused"
 }
 
 run_scenario() {
@@ -1324,9 +1625,36 @@ sanity_scenario() {
 		has "$f" "$SYNACK && ip.ttl==62" && has "$f" 'smtp.response.code==354' &&
 		has "$f" "$RST && ip.ttl==63" && hasnt "$f" "$RST && ip.ttl==62" &&
 		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' ;;
+	postfix-late-rst)
+		has "$f" "$RST && ip.src==203.0.113.25 && ip.ttl==62" && has "$f" "$SYN" 2 &&
+		hasnt "$f" "$SYNACK" && hasnt "$f" "$ICMP_ERR" && sanity_rst_delay "$f" 3.5 ;;
+	postfix-syslog)
+		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as"' &&
+		has "$f" 'smtp.response.code==450' && has "$f" "$SYNACK" 2 ;;
 	postfix-greeting-421 | exim-greeting-421)
 		has "$f" 'smtp.response.code==421' && hasnt "$f" 'smtp.req.command=="MAIL"' ;;
 	postfix-ehlo-silent)
+		has "$f" 'smtp.response.code==220' && has "$f" 'smtp.req.command=="EHLO"' &&
+		hasnt "$f" 'smtp.response.code==250' ;;
+	postfix-icmp-unreachable | exim-icmp-unreachable)
+		has "$f" 'icmp.type==3 && icmp.code==13 && ip.src==198.18.0.2' &&
+		hasnt "$f" "$SYNACK" && hasnt "$f" "$RST" ;;
+	postfix-greeting-554)
+		has "$f" 'smtp.response.code==554' && hasnt "$f" 'smtp.req.command=="MAIL"' &&
+		has "$f" "$SYN" 1 && ! has "$f" "$SYN" 2 ;;
+	postfix-data-stall | exim-data-stall)
+		has "$f" 'smtp.response.code==354' &&
+		has "$f" 'tcp.analysis.retransmission && tcp.dstport==25' 2 &&
+		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' && hasnt "$f" "$ICMP_ERR" ;;
+	postfix-dot-unanswered)
+		has "$f" 'smtp.response.code==354' &&
+		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' &&
+		hasnt "$f" 'tcp.analysis.retransmission && tcp.dstport==25' ;;
+	exim-rst-mid-data)
+		has "$f" "$SYNACK && ip.ttl==62" && has "$f" 'smtp.response.code==354' &&
+		has "$f" "$RST && ip.ttl==63" && hasnt "$f" "$RST && ip.ttl==62" &&
+		hasnt "$f" 'smtp.rsp.parameter contains "queued as"' ;;
+	exim-ehlo-silent)
 		has "$f" 'smtp.response.code==220' && has "$f" 'smtp.req.command=="EHLO"' &&
 		hasnt "$f" 'smtp.response.code==250' ;;
 	exim-delivered)
@@ -1368,6 +1696,22 @@ sanity_scenario() {
 		has "$f" 'tcp.dstport==465 && tls.handshake.type==1' && has "$f" 'tcp.srcport==465 && frame contains "220 "' ;;
 	not-smtp)
 		has "$f" 'tcp.dstport==25 && frame contains "GET /"' && has "$f" 'tcp.srcport==25 && frame contains "HTTP/1.0 400"' ;;
+	redact-pmtu-icmp)
+		has "$f" 'icmp.type==3 && icmp.code==4 && frame contains "PLANT-PMTU-Kx41"' &&
+		has "$f" 'smtp.rsp.parameter contains "queued as"' ;;
+	redact-cut-body)
+		hasnt "$f" 'tcp.flags.syn==1' && hasnt "$f" 'tcp.srcport==25 && frame contains "354 "' &&
+		has "$f" 'tcp.dstport==25 && frame contains "PLANT-CUTBODY-7Qm2"' 3 &&
+		has "$f" 'tcp.srcport==25 && frame contains "550 5.7.1"' ;;
+	redact-cut-auth)
+		hasnt "$f" 'tcp.flags.syn==1' && hasnt "$f" 'tcp.srcport==25 && frame contains "334 "' &&
+		has "$f" 'tcp.dstport==25 && frame contains "UExBTlQtQ1VUQVVUSC1wYXNzLVpyOA=="' &&
+		has "$f" 'frame contains "235 "' ;;
+	redact-bpf-drop)
+		has "$f" 'smtp.req.command=="DATA"' && hasnt "$f" 'tcp.srcport==25 && frame contains "354 "' &&
+		has "$f" 'tcp.dstport==25 && frame contains "PLANT-BPF-Hn5c"' &&
+		has "$f" "$SYNACK" && has "$f" 'tcp.srcport==25 && tcp.len==0' 3 &&
+		has "$f" 'tcp.srcport==25 && frame contains "550 5.7.1"' ;;
 	*) SANITY_MSG="no sanity check for $name"; return 1 ;;
 	esac || return 1
 	# No other scenario means to delay the greeting (that would be slow_greeting).
@@ -1405,6 +1749,18 @@ print("%.3f" % (icmp - syn) if syn is not None and icmp is not None else "nan")'
 		return 0
 	fi
 	SANITY_MSG="ICMP delay after SYN is $d s, expected $2 $3 s"
+	return 1
+}
+
+# sanity_rst_delay FILE SECONDS: the first RST comes more than SECONDS after the first SYN
+sanity_rst_delay() {
+	local d
+	d=$(timeout 60 tshark -n -r "$1" -T fields -e frame.time_relative -e tcp.flags.reset \
+		-Y "($SYN) || ($RST)" 2>/dev/null | awk '
+		$2 ~ /^(0|False)$/ && s == "" { s = $1 }
+		$2 ~ /^(1|True)$/ && s != "" { printf "%.3f", $1 - s; exit }')
+	[ -n "$d" ] && awk -v d="$d" -v m="$2" 'BEGIN { exit !(d > m) }' && return 0
+	SANITY_MSG="first RST ${d:-never} s after the first SYN, expected more than $2 s"
 	return 1
 }
 
