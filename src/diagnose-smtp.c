@@ -815,6 +815,27 @@ static const mx_smtp_reply *deciding_reply(const struct mx_smtp *s)
     return NULL;
 }
 
+/* With PIPELINING (RFC 2920) the client sends DATA without waiting for
+ * the RCPT replies; when every recipient was refused, the server must
+ * refuse DATA too ("554 5.5.1 Error: no valid recipients").  That DATA
+ * reply is a consequence: the refused RCPT of the same transaction (the
+ * one the MTA's log names) is the cause.  NULL when there is none. */
+static const mx_smtp_reply *refused_rcpt_behind(const struct mx_smtp *s, const mx_smtp_reply *data_reply)
+{
+    if (data_reply->verb != MX_SMTP_DATA || s->rcpt_accepted > 0)
+        return NULL;
+    for (guint i = s->replies->len; i > 0; i--) {
+        const mx_smtp_reply *r = reply_at(s, i - 1);
+        if (r->at.frame > data_reply->at.frame || r == data_reply)
+            continue;
+        if (r->verb == MX_SMTP_MAIL)
+            return NULL;         /* the transaction's start: no RCPT refused in it */
+        if (r->verb == MX_SMTP_RCPT && r->code >= 400)
+            return r;
+    }
+    return NULL;
+}
+
 static bool rule_rejected(dctx *c)
 {
     const struct mx_smtp *s = c->s;
@@ -824,6 +845,11 @@ static bool rule_rejected(dctx *c)
     const mx_smtp_reply *r = deciding_reply(s);
     if (!r || r->code < 400)
         return false;
+    const mx_smtp_reply *data_refused = NULL, *rcpt = refused_rcpt_behind(s, r);
+    if (rcpt) {
+        data_refused = r;
+        r = rcpt;
+    }
     /* A rejected RCPT among accepted ones is not the end when DATA followed:
      * the unanswered-command and stall rules judge that transaction. */
     if (r->verb == MX_SMTP_RCPT && s->rcpt_accepted > 0 && first_pending(s))
@@ -849,6 +875,11 @@ static bool rule_rejected(dctx *c)
     g_string_printf(v->summary, "%s refused %s: \"%s\".", c->server, what, r->text);
     mx_verdict_evidence(v, &r->command_at, "%s", mx_smtp_verb_name(r->verb));
     mx_verdict_evidence(v, &r->at, "%s", r->text);
+    if (data_refused) {
+        g_string_append_printf(v->summary, " No recipient was accepted, so the pipelined DATA was refused too "
+                               "(\"%s\").", data_refused->text);
+        mx_verdict_evidence(v, &data_refused->at, "DATA refused as a consequence: %s", data_refused->text);
+    }
 
     if (text_has(r->text, greylist_words)) {
         g_string_append(v->summary, " This is greylisting: a temporary refusal of first-time senders.");

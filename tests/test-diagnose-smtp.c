@@ -275,6 +275,33 @@ static void sc_greylisted(dfx *d)
     S(d, "221 Bye\r\n", 12, 0.11);
 }
 
+/* Postfix pipelines MAIL, RCPT and DATA: the refused recipient is the
+ * cause, the DATA refusal that follows only its consequence. */
+static void sc_rcpt_refused_pipelined(dfx *d)
+{
+    greet_ehlo(d);
+    C(d, "MAIL FROM:<a@gw.example.com>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n", 7, 0.06);
+    S(d, "250 2.1.0 Ok\r\n", 8, 0.07);
+    S(d, "450 4.2.0 <b@example.org>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/\r\n",
+      9, 0.08);
+    S(d, "554 5.5.1 Error: no valid recipients\r\n", 10, 0.09);
+    C(d, "RSET\r\nQUIT\r\n", 11, 0.10);
+    S(d, "250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n", 12, 0.11);
+}
+
+/* Two recipients, one accepted: DATA goes on, and a DATA refusal then is
+ * the server's own decision about the message. */
+static void sc_data_refused_one_rcpt_ok(dfx *d)
+{
+    greet_ehlo(d);
+    C(d, "MAIL FROM:<a@gw.example.com>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n", 7,
+      0.06);
+    S(d, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 <c@example.org>: Recipient address rejected: User unknown\r\n"
+      "554 5.7.1 Service unavailable\r\n", 8, 0.07);
+    C(d, "QUIT\r\n", 9, 0.10);
+    S(d, "221 2.0.0 Bye\r\n", 10, 0.11);
+}
+
 static void sc_dot_unanswered(dfx *d)
 {
     greet_ehlo(d);
@@ -613,6 +640,11 @@ static const dcase cases[] = {
     { "/diagnose-smtp/greylisted", sc_greylisted, "rejected", "rcpt_rejected", "rcpt", "server",
       "450 4.2.0 <b@example.org>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/",
       "9,10", NULL, "Nothing to fix" },
+    { "/diagnose-smtp/rcpt-refused-pipelined", sc_rcpt_refused_pipelined, "rejected", "rcpt_rejected", "rcpt",
+      "server", "450 4.2.0 <b@example.org>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/",
+      "7,9,10", NULL, "Nothing to fix" },
+    { "/diagnose-smtp/data-refused-one-rcpt-ok", sc_data_refused_one_rcpt_ok, "rejected", "data_rejected", "data",
+      "server", "554 5.7.1 Service unavailable", "7,8", NULL, NULL },
     { "/diagnose-smtp/dot-unanswered", sc_dot_unanswered, "failed", "data_stall", "data_end", "server",
       "421 4.4.2 Connection timed out while sending end of data -- message may be sent more than once", "9,10,11",
       NULL, "smtp_data_done_timeout" },

@@ -931,8 +931,9 @@ sc_postfix_syslog() {
 	set -- $ids
 	[ $# = 2 ] || { log "wanted two queue IDs: $ids"; return 1; }
 	# Postfix pipelines MAIL, RCPT and DATA: the 450 to RCPT is followed by
-	# "554 5.5.1 Error: no valid recipients" to DATA; the kind is left to mxray.
+	# "554 5.5.1 Error: no valid recipients" to DATA, a consequence only.
 	expect session.1.outcome=delivered session.1.kind=ok session.2.outcome=rejected \
+		session.2.kind=rcpt_rejected session.2.phase=rcpt queue.2.attempts.1.connections.1.kind=rcpt_rejected \
 		queue.1.queue_id="$1" queue.1.status=sent queue.1.attempts.1.connections.1.session=1 \
 		queue.1.attempts.1.connections.1.finding=null \
 		queue.2.queue_id="$2" queue.2.status=deferred queue.2.dsn=4.2.0 \
