@@ -760,8 +760,13 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
     if (f->ladder)
         mx_session_fill_ladder(out, f->ladder);
 
-    /* Connected: a SYN-ACK, or (capture began mid-session) the server talks. */
-    bool connected = f->synack_count > 0 || (!f->saw_syn && s->packets > s->rst_count);
+    /* Connected: a SYN-ACK, or the server talks: the capture began
+     * mid-session, or lost the SYN-ACK (a busy capture drops frames; a
+     * server that answers was reached, whatever the capture missed). */
+    /* After a SYN, only server data counts: a bare ACK may be a challenge
+     * ACK (RFC 5961) to a SYN that met a stale connection. */
+    bool synack_not_captured = f->saw_syn && f->synack_count == 0 && s->first_data.frame != 0;
+    bool connected = f->synack_count > 0 || synack_not_captured || (!f->saw_syn && s->packets > s->rst_count);
     if (one_sided(f, MX_DIR_S2C) && f->synack_count > 0) {
         rule_one_sided_server(f, v);
     } else if (connected) {
@@ -784,6 +789,9 @@ mx_session *mx_diagnose(const mx_flow *f, const mx_diagnose_ctx *ctx)
         g_string_assign(v->summary, "Only the client's side of a session already under way is in the capture.");
         mx_verdict_evidence(v, &f->first_frame, "first packet of the session in the capture");
     }
+    if (synack_not_captured && connected)
+        mx_verdict_evidence(v, &s->first_data, "the server's first data: it was reached, but its SYN-ACK is not "
+                            "in the capture (dropped by the capture, not by the path)");
     rule_self_loop(f, out, ctx);
     if (f->frag_needed.frame)
         mx_verdict_evidence(v, &f->frag_needed, "ICMP fragmentation needed: the path's MTU is %u bytes",

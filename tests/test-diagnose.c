@@ -170,6 +170,34 @@ static void test_syn_timeout_v6_endpoint(fixture *fx, gconstpointer data)
     g_assert_cmpstr(evidence_fact(s, 0), ==, "SYN to [2001:db8:2::25]:25 (TTL 64)");
 }
 
+/* The capture lost the SYN-ACK (a busy capture drops frames) but the server
+ * greets and the message is accepted: it was reached, no SYN timed out. */
+static void drop_frame(void *ctx, const pb_frame *f, int64_t ts_us)
+{
+    (void)ctx, (void)f, (void)ts_us;
+}
+
+static void test_synack_not_captured(fixture *fx, gconstpointer data)
+{
+    (void)data;
+    pb_conv_syn(&fx->conv, 0);
+    fx->conv.emit = drop_frame;
+    pb_conv_synack(&fx->conv, PB_MS(10));
+    fx->conv.emit = pb_feed_emit;
+    pb_conv_ack(&fx->conv, PB_C2S, PB_MS(11));
+    pb_conv_send(&fx->conv, PB_S2C, PB_MS(20), "220 mx.example.net ESMTP\r\n");
+    pb_conv_exchange(&fx->conv, PB_MS(30), "EHLO gw.example.com\r\n", "250 mx.example.net\r\n", PB_MS(1));
+    pb_conv_exchange(&fx->conv, PB_MS(40), "QUIT\r\n", "221 2.0.0 Bye\r\n", PB_MS(1));
+    pb_conv_fin(&fx->conv, PB_S2C, PB_MS(50));
+    pb_conv_fin(&fx->conv, PB_C2S, PB_MS(51));
+    const mx_session *s = judge(fx);
+    assert_verdict(s, MX_OUTCOME_OK, MX_KIND_OK, MX_PHASE_NONE, MX_ROLE_NONE, MX_CONFIDENCE_HIGH);
+    g_assert_cmpuint(s->verdict.mta_status->len, ==, 0);
+    g_assert_cmpstr(evidence_fact(s, 0), ==, "the server's first data: it was reached, but its SYN-ACK is not "
+                    "in the capture (dropped by the capture, not by the path)");
+    assert_evidence_frames(s, FRAMES(3));
+}
+
 /* One SYN and the capture ends: too early to say. */
 static void test_single_syn_at_end(fixture *fx, gconstpointer data)
 {
@@ -476,6 +504,7 @@ int main(int argc, char **argv)
     g_test_add("/diagnose/syn-timeout/ipv6-endpoint", fixture, NULL, setup_v6, test_syn_timeout_v6_endpoint, teardown);
     ADD("/diagnose/syn-timeout/single-syn-at-capture-end", test_single_syn_at_end);
     ADD("/diagnose/syn-timeout/single-syn-then-silence", test_single_syn_then_silence);
+    ADD("/diagnose/syn-timeout/synack-not-captured", test_synack_not_captured);
     ADD("/diagnose/refused/no-baseline", test_connect_refused);
     ADD("/diagnose/refused/server-at-its-own-hop", test_refused_by_server);
     ADD("/diagnose/refused/forged-one-hop-closer", test_refused_forged);
