@@ -29,7 +29,7 @@ SCENARIOS=(
 	exim-syn-timeout exim-refused exim-greeting-421 exim-delivered
 	postfix-icmp-unreachable postfix-greeting-554 postfix-data-stall postfix-dot-unanswered postfix-syslog
 	postfix-late-rst
-	exim-icmp-unreachable exim-rst-mid-data exim-ehlo-silent exim-data-stall
+	exim-icmp-unreachable exim-rst-mid-data exim-ehlo-silent exim-data-stall exim-greeting-554
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
@@ -845,6 +845,15 @@ sc_postfix_icmp_unreachable() {
 # The server greets with 554 (fakesmtp greet554).  Postfix skips a 5XX
 # greeting (smtp_skip_5xx_greeting = yes) as it would skip to the next MX:
 # with none left the message is deferred (dsn 4.7.1), no bounce is sent.
+sc_exim_greeting_554() {
+	# Exim on a 5xx banner: "SMTP error from remote mail server after
+	# initial connection", a permanent error for the message (bounced).
+	begin && fake_start greet554 || return 1
+	gw_exim_case ' \*\* ' || return $?
+	expect outcome=rejected kind=greeting_rejected phase=greeting culprit.role=server queue.1.mta=exim
+	expect_queue bounced greeting_rejected
+}
+
 sc_postfix_greeting_554() {
 	begin && fake_start greet554 || return 1
 	gw_postfix_case 'refused to talk to me' 15 || return 1
@@ -1640,7 +1649,7 @@ sanity_scenario() {
 	postfix-icmp-unreachable | exim-icmp-unreachable)
 		has "$f" 'icmp.type==3 && icmp.code==13 && ip.src==198.18.0.2' &&
 		hasnt "$f" "$SYNACK" && hasnt "$f" "$RST" ;;
-	postfix-greeting-554)
+	postfix-greeting-554 | exim-greeting-554)
 		has "$f" 'smtp.response.code==554' && hasnt "$f" 'smtp.req.command=="MAIL"' &&
 		has "$f" "$SYN" 1 && ! has "$f" "$SYN" 2 ;;
 	postfix-data-stall | exim-data-stall)
