@@ -30,6 +30,7 @@ SCENARIOS=(
 	postfix-icmp-unreachable postfix-greeting-554 postfix-data-stall postfix-dot-unanswered postfix-syslog
 	postfix-late-rst
 	exim-icmp-unreachable exim-rst-mid-data exim-ehlo-silent exim-data-stall exim-greeting-554
+	exim-mx-fallback
 	rst-forged-syn-first
 	offload-bigtcp pmtu-drop-long pmtu-icmp data-stop-1k one-direction
 	loopback-filter snaplen-68 capture-cut-data capture-ends-after-fin
@@ -845,6 +846,21 @@ sc_postfix_icmp_unreachable() {
 # The server greets with 554 (fakesmtp greet554).  Postfix skips a 5XX
 # greeting (smtp_skip_5xx_greeting = yes) as it would skip to the next MX:
 # with none left the message is deferred (dsn 4.7.1), no bounce is sent.
+sc_exim_mx_fallback() {
+	# Exim with two hosts for the domain (as a dnslookup router would get
+	# from two MX records): r2 drops SYNs to the first, the second accepts.
+	begin || return 1
+	ip -n "$NS_MX" addr add 203.0.113.26/24 dev mx0 || return 1
+	postfix_start "inet_interfaces = $MX_IP4, 203.0.113.26" || return 1
+	r2fw -A FORWARD -p tcp -d "$MX_IP4" --dport 25 --syn -j DROP || return 1
+	EXIM_HOSTS="$MX_IP4:203.0.113.26" gw_exim_case ' => ' || return $?
+	expect session.1.outcome=failed session.1.kind=syn_timeout session.1.culprit.role=path \
+		session.2.outcome=delivered session.2.kind=ok queue.1.mta=exim \
+		queue.1.queue_id="$GW_QID" queue.1.status=sent \
+		queue.1.attempts.1.connections.1.session=1 queue.1.attempts.1.connections.1.kind=syn_timeout \
+		queue.1.attempts.1.connections.2.session=2 queue.1.attempts.1.connections.2.kind=ok
+}
+
 sc_exim_greeting_554() {
 	# Exim on a 5xx banner: "SMTP error from remote mail server after
 	# initial connection", a permanent error for the message (bounced).
@@ -1003,7 +1019,7 @@ to_mx:
   driver = manualroute
   domains = *
   transport = remote_smtp
-  route_list = * $MX_IP4
+  route_list = * ${EXIM_HOSTS:-$MX_IP4}
 begin transports
 remote_smtp:
   driver = smtp
@@ -1578,6 +1594,9 @@ sanity_scenario() {
 		has "$f" 'dns.qry.type==15 && dns.flags.response==1 && dns.count.answers==2' &&
 		has "$f" "$SYN && ip.dst==203.0.113.25" &&
 		hasnt "$f" "$SYNACK && ip.src==203.0.113.25" &&
+		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as" && ip.src==203.0.113.26' ;;
+	exim-mx-fallback)
+		has "$f" "$SYN && ip.dst==203.0.113.25" && hasnt "$f" "$SYNACK && ip.src==203.0.113.25" &&
 		has "$f" 'smtp.response.code==250 && smtp.rsp.parameter contains "queued as" && ip.src==203.0.113.26' ;;
 	auth-rejected)
 		has "$f" 'smtp.req.command=="AUTH" && smtp.req.parameter contains "PLAIN"' &&
