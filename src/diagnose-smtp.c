@@ -824,10 +824,15 @@ static const mx_smtp_reply *refused_rcpt_behind(const struct mx_smtp *s, const m
 {
     if (data_reply->verb != MX_SMTP_DATA || s->rcpt_accepted > 0)
         return NULL;
+    /* Replies are kept in the order they came: look behind the DATA reply
+     * (not by frame numbers, which restart in each input file). */
+    bool behind = false;
     for (guint i = s->replies->len; i > 0; i--) {
         const mx_smtp_reply *r = reply_at(s, i - 1);
-        if (r->at.frame > data_reply->at.frame || r == data_reply)
+        if (!behind) {
+            behind = r == data_reply;
             continue;
+        }
         if (r->verb == MX_SMTP_MAIL)
             return NULL;         /* the transaction's start: no RCPT refused in it */
         if (r->verb == MX_SMTP_RCPT && r->code >= 400)
